@@ -1,0 +1,49 @@
+# regkit: `make test` tests both backends, each in its own virtual
+# environment (created on first use, refreshed when setup.py or the pins
+# change); `make demo` runs the example; `make docs` builds the docs.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BACKENDS := theano pytensor
+PYTEST_ARGS ?=
+
+.PHONY: test $(addprefix test-,$(BACKENDS)) demo docs clean
+
+# Run the suite on every backend, then fail if any of them failed.
+test:
+	@status=0; \
+	for backend in $(BACKENDS); do \
+		$(MAKE) --no-print-directory test-$$backend || status=1; \
+	done; \
+	exit $$status
+
+$(VENV)/%/.installed: setup.py requirements/%.txt
+	rm -rf $(VENV)/$*
+	$(PYTHON) -m venv $(VENV)/$*
+	$(VENV)/$*/bin/python -m pip install --quiet --upgrade "pip>=23"
+	$(VENV)/$*/bin/python -m pip install --quiet -c requirements/$*.txt \
+		-e ".[$*,test]"
+	touch $@
+
+$(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed
+	@echo "=== regkit tests on $*"
+	REGKIT_BACKEND=$* $(VENV)/$*/bin/python -m pytest $(PYTEST_ARGS)
+
+demo: $(VENV)/pytensor/.installed
+	REGKIT_BACKEND=pytensor $(VENV)/pytensor/bin/python examples/quickstart.py
+
+$(VENV)/docs/.installed: setup.py requirements/pytensor.txt requirements/docs.txt
+	rm -rf $(VENV)/docs
+	$(PYTHON) -m venv $(VENV)/docs
+	$(VENV)/docs/bin/python -m pip install --quiet --upgrade "pip>=23"
+	$(VENV)/docs/bin/python -m pip install --quiet \
+		-c requirements/pytensor.txt -c requirements/docs.txt \
+		-e ".[pytensor,docs]"
+	touch $@
+
+docs: $(VENV)/docs/.installed
+	REGKIT_BACKEND=pytensor $(VENV)/docs/bin/sphinx-build -W --keep-going \
+		-b html docs docs/_build/html
+
+clean:
+	rm -rf $(VENV) build dist docs/_build *.egg-info

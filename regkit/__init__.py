@@ -1,0 +1,39 @@
+"""regkit: regularization for symbolic Theano and PyTensor graphs.
+
+Penalties (:mod:`regkit.penalties`) turn a tensor into a scalar; the helpers
+in :mod:`regkit.apply` sum a penalty over tensors, layers or a whole
+network; :mod:`regkit.layers` is the tagged-parameter layer graph they walk.
+The backend (Theano or PyTensor) is chosen at import, see
+:mod:`regkit.backend`.
+
+Examples
+--------
+>>> import numpy as np
+>>> import regkit
+>>> l_in = regkit.InputLayer((None, 3))
+>>> l_out = regkit.DenseLayer(l_in, 2, W=np.ones((3, 2)))
+>>> float(regkit.regularize_network_params(l_out, regkit.l2).eval())
+6.0
+"""
+from . import backend
+from .penalties import l1, l2
+from .apply import (apply_penalty, regularize_layer_params,
+                    regularize_layer_params_weighted,
+                    regularize_network_params)
+from .layers import (Layer, MergeLayer, InputLayer, DenseLayer,
+                     ElemwiseSumLayer, get_all_layers, get_all_params,
+                     count_params, get_all_param_values,
+                     set_all_param_values, get_output, get_outputs)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "backend", "l1", "l2",
+    "apply_penalty", "regularize_layer_params",
+    "regularize_layer_params_weighted", "regularize_network_params",
+    "Layer", "MergeLayer", "InputLayer", "DenseLayer", "ElemwiseSumLayer",
+    "get_all_layers", "get_all_params", "count_params",
+    "get_all_param_values", "set_all_param_values",
+    "get_output", "get_outputs",
+    "__version__",
+]

@@ -1,0 +1,218 @@
+"""The one place where regkit meets Theano or PyTensor.
+
+The backend is chosen once, when this module is imported:
+
+1. ``REGKIT_BACKEND=theano`` or ``REGKIT_BACKEND=pytensor`` in the
+   environment selects that backend (and fails loudly if it is missing);
+2. otherwise Theano is used if it imports;
+3. otherwise PyTensor.
+
+Every other regkit module reaches the symbolic library through the names
+below, so every difference between the two backends lives in this file.
+
+Theano 1.0.5 and numpy >= 1.22
+------------------------------
+``import theano`` asks ``numpy.distutils`` for BLAS link flags, which fails
+with numpy >= 1.22.  When the user has not set ``blas.ldflags`` themselves
+(in ``THEANO_FLAGS`` or a ``.theanorc`` file), regkit sets it to the empty
+string before importing Theano.  Theano then calls BLAS through numpy's C
+API; the warning Theano logs about that choice is silenced, since regkit
+made it.  Set ``blas.ldflags`` yourself to link another BLAS.
+
+Examples
+--------
+>>> from regkit import backend
+>>> backend.NAME in ("theano", "pytensor")
+True
+>>> x = backend.tensor.fmatrix("x")
+>>> backend.function([x], x.sum())([[1.0, 2.0]]).item()
+3.0
+"""
+import configparser
+import logging
+import os
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "NAME",
+    "tensor",
+    "config",
+    "floatX",
+    "shared",
+    "function",
+    "grad",
+    "clone_replace",
+    "graph_inputs",
+    "as_tensor_variable",
+    "Variable",
+    "TensorVariable",
+    "TensorConstant",
+    "SharedVariable",
+    "sigmoid",
+    "softmax",
+    "verify_grad",
+    "is_tensor",
+]
+
+_CHOICES = ("theano", "pytensor")
+_INSTALL_HINT = ('install one: pip install "regkit[theano]" or '
+                 'pip install "regkit[pytensor]"')
+
+
+def _user_set_theano_ldflags(environ=os.environ):
+    """Whether the user configured Theano's ``blas.ldflags`` anywhere."""
+    for item in environ.get("THEANO_FLAGS", "").split(","):
+        key = item.split("=", 1)[0].strip()
+        if key in ("blas.ldflags", "blas__ldflags"):
+            return True
+    default_rc = "~/.theanorc" + os.pathsep + "~/.theanorc.txt"
+    for path in environ.get("THEANORC", default_rc).split(os.pathsep):
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(os.path.expanduser(path))
+        except configparser.Error:
+            continue  # Theano itself will report a broken config file
+        if parser.has_option("blas", "ldflags"):
+            return True
+    return False
+
+
+def _numpy_breaks_theano_blas():
+    major, minor = (int(part) for part in np.__version__.split(".")[:2])
+    return (major, minor) >= (1, 22)
+
+
+def _import_theano():
+    supplied = False
+    if _numpy_breaks_theano_blas() and not _user_set_theano_ldflags():
+        flags = os.environ.get("THEANO_FLAGS", "")
+        os.environ["THEANO_FLAGS"] = ",".join(
+            part for part in (flags, "blas.ldflags=") if part)
+        supplied = True
+    blas_logger = logging.getLogger("theano.tensor.blas")
+    old_level = blas_logger.level
+    if supplied:
+        blas_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            # Theano 1.0.5 uses numpy aliases and numpy.distutils, both
+            # deprecated; nothing a regkit user can act on.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import theano
+            import theano.tensor
+            import theano.tensor.nnet
+            import theano.gradient
+            import theano.gof.graph
+    finally:
+        blas_logger.setLevel(old_level)
+    return theano
+
+
+def _import_pytensor():
+    import pytensor
+    import pytensor.tensor
+    import pytensor.gradient
+    import pytensor.graph.traversal
+    return pytensor
+
+
+def _choose(environ=os.environ):
+    wanted = environ.get("REGKIT_BACKEND", "").strip().lower()
+    if wanted and wanted not in _CHOICES:
+        raise ImportError(
+            "REGKIT_BACKEND must be 'theano' or 'pytensor', got %r"
+            % environ["REGKIT_BACKEND"])
+    if wanted:
+        importer = _import_theano if wanted == "theano" else _import_pytensor
+        try:
+            return wanted, importer()
+        except ImportError as exc:
+            raise ImportError(
+                "REGKIT_BACKEND=%s but %s cannot be imported (%s); %s"
+                % (wanted, wanted, exc, _INSTALL_HINT)) from exc
+    try:
+        return "theano", _import_theano()
+    except ImportError:
+        pass
+    try:
+        return "pytensor", _import_pytensor()
+    except ImportError:
+        raise ImportError(
+            "regkit needs Theano or PyTensor and neither is installed; "
+            + _INSTALL_HINT) from None
+
+
+NAME, _lib = _choose()
+
+config = _lib.config
+floatX = config.floatX
+shared = _lib.shared
+function = _lib.function
+grad = _lib.grad
+tensor = _lib.tensor
+as_tensor_variable = tensor.as_tensor_variable
+verify_grad = _lib.gradient.verify_grad
+
+if NAME == "theano":
+    from theano.compile import SharedVariable
+    from theano.gof.graph import Variable
+    from theano.gof.graph import inputs as _graph_inputs
+    from theano.tensor import TensorConstant, TensorVariable
+
+    sigmoid = tensor.nnet.sigmoid
+
+    def softmax(x):
+        return tensor.nnet.softmax(x)
+
+    def clone_replace(output, replace):
+        return _lib.clone(output, replace=replace)
+else:
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.basic import Variable
+    from pytensor.graph.replace import clone_replace as _clone_replace
+    from pytensor.graph.traversal import graph_inputs as _graph_inputs
+    from pytensor.tensor.variable import TensorConstant, TensorVariable
+
+    sigmoid = tensor.sigmoid
+
+    def softmax(x):
+        return tensor.special.softmax(x, axis=-1)
+
+    def clone_replace(output, replace):
+        return _clone_replace(output, replace=replace)
+
+softmax.__doc__ = "Softmax over the last axis of a matrix."
+clone_replace.__doc__ = ("Copy of the graph `output` with the variables in "
+                         "the dict `replace` swapped for their values.")
+
+
+def graph_inputs(outputs):
+    """The variables that the graphs of `outputs` start from, in order.
+
+    Parameters
+    ----------
+    outputs : list of Variable
+
+    Returns
+    -------
+    list of Variable
+        Inputs, shared variables and constants, each once.
+    """
+    return list(_graph_inputs(list(outputs)))
+
+
+def is_tensor(value):
+    """Whether `value` is a symbolic tensor (variable, shared or constant).
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> backend.is_tensor(backend.tensor.matrix())
+    True
+    >>> backend.is_tensor([1.0, 2.0])
+    False
+    """
+    return isinstance(value, Variable) and hasattr(value, "ndim") \
+        and hasattr(value, "dtype")

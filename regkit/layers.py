@@ -1,0 +1,1028 @@
+"""A minimal layer graph whose parameters carry tags.
+
+This is the part of Lasagne's layer API that regularization needs: layers
+that register their parameters with tags (``trainable``, ``regularizable``
+or any name of your own), a walk over the graph below a layer, and the
+symbolic output of the graph.
+
+Layer names
+-----------
+A parameter is named ``"<layer name>.<param name>"`` (``"hid1.W"``) when its
+layer has a name, else just ``"<param name>"``.  Regkit never renames a
+variable you pass in: the qualified name lives in :attr:`Layer.param_names`.
+
+:func:`get_outputs` names every output ``"<layer name>:<output>"``: every
+layer has ``"<name>:out"``, a :class:`DenseLayer` also ``"<name>:pre"`` (the
+activation before its nonlinearity).  A layer without a name gets an
+automatic one from :func:`layer_names`: its class name, lowercased, without
+the ``Layer`` suffix, and a 1-based count of the layers of that kind in the
+order of :func:`get_all_layers` (``input1``, ``dense1``, ``dense2``).  The
+names depend only on the network's structure, so they are the same in
+every run and every process.
+
+Initialisation
+--------------
+Parameters created from a callable spec (``W=GlorotUniform()``) draw from
+the generator returned by :func:`get_rng`, a numpy Generator with a fixed
+seed until :func:`set_rng` replaces it, so a script builds the same network
+every time it runs.
+"""
+from collections import OrderedDict
+import numbers
+
+import numpy as np
+
+from . import backend
+from . import nonlinearities
+from .nonlinearities import (  # noqa: F401  (re-exported for convenience)
+    identity, linear, rectify, sigmoid, softmax, tanh)
+
+__all__ = [
+    "Layer", "MergeLayer", "InputLayer", "DenseLayer", "ElemwiseSumLayer",
+    "GlorotUniform", "Constant", "get_rng", "set_rng",
+    "get_all_layers", "get_all_params", "count_params",
+    "get_all_param_values", "set_all_param_values",
+    "layer_names", "get_output", "get_outputs",
+    "rectify", "sigmoid", "tanh", "softmax", "identity", "linear",
+]
+
+T = backend.tensor
+
+DEFAULT_SEED = 1234
+_rng = np.random.default_rng(DEFAULT_SEED)
+
+
+# ---------------------------------------------------------------- random --
+
+def get_rng():
+    """The numpy generator that parameter initialisers draw from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> isinstance(get_rng(), np.random.Generator)
+    True
+    """
+    return _rng
+
+
+def set_rng(rng):
+    """Replace the generator that parameter initialisers draw from.
+
+    Parameters
+    ----------
+    rng : int, numpy.random.Generator or numpy.random.RandomState
+        A seed or a generator.
+
+    Examples
+    --------
+    >>> set_rng(42)
+    >>> a = GlorotUniform()((2, 3))
+    >>> set_rng(42)
+    >>> bool((GlorotUniform()((2, 3)) == a).all())
+    True
+    """
+    global _rng
+    if isinstance(rng, (numbers.Integral, np.integer)) \
+            and not isinstance(rng, bool):
+        rng = np.random.default_rng(int(rng))
+    if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
+        raise TypeError("set_rng: rng must be an int seed, a numpy Generator "
+                        "or a RandomState, got %r" % (rng,))
+    _rng = rng
+
+
+class GlorotUniform(object):
+    r"""Glorot (Xavier) uniform initialiser.
+
+    Draws from :math:`U(-a, a)` with
+    :math:`a = \mathrm{gain}\sqrt{6 / (\mathrm{fan_{in}} + \mathrm{fan_{out}})}`
+    (Glorot and Bengio, 2010).  For a 2-D shape ``(in, out)`` the fans are
+    ``in`` and ``out``; for N-D shapes ``(out, in, *receptive)`` they are
+    multiplied by the receptive field size.
+
+    Parameters
+    ----------
+    gain : float
+        Scale factor (``sqrt(2)`` suits rectifiers).
+    rng : numpy Generator or RandomState, optional
+        Defaults to :func:`get_rng` at the time of the call.
+
+    Examples
+    --------
+    >>> w = GlorotUniform()((100, 50))
+    >>> w.shape, bool(abs(w).max() <= np.sqrt(6.0 / 150))
+    ((100, 50), True)
+    """
+
+    def __init__(self, gain=1.0, rng=None):
+        self.gain = float(gain)
+        self.rng = rng
+
+    def __call__(self, shape):
+        if len(shape) < 2:
+            raise ValueError("GlorotUniform: shape must have at least 2 "
+                             "dimensions, got %r" % (shape,))
+        if len(shape) == 2:
+            fan_in, fan_out = shape
+        else:
+            receptive = int(np.prod(shape[2:]))
+            fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+        bound = self.gain * np.sqrt(6.0 / (fan_in + fan_out))
+        rng = self.rng if self.rng is not None else get_rng()
+        return rng.uniform(-bound, bound, size=shape)
+
+
+class Constant(object):
+    """Initialiser that fills the parameter with one value.
+
+    Examples
+    --------
+    >>> Constant(0.5)((2,))
+    array([0.5, 0.5])
+    """
+
+    def __init__(self, value=0.0):
+        self.value = value
+
+    def __call__(self, shape):
+        return np.full(shape, self.value, dtype=float)
+
+
+# ---------------------------------------------------------------- layers --
+
+def _as_shape(shape, argname, owner, allow_none=True):
+    """Validate a shape: a tuple of positive ints (or None where allowed)."""
+    if not isinstance(shape, (tuple, list)):
+        raise TypeError("%s: %s must be a tuple of ints, got %r"
+                        % (owner, argname, shape))
+    out = []
+    for dim in shape:
+        if dim is None and allow_none:
+            out.append(None)
+            continue
+        if isinstance(dim, bool) or not isinstance(
+                dim, (numbers.Integral, np.integer)):
+            raise TypeError("%s: every dimension of %s must be an int%s, "
+                            "got %r" % (owner, argname,
+                                        " or None" if allow_none else "",
+                                        shape))
+        if dim <= 0:
+            raise ValueError("%s: every dimension of %s must be positive, "
+                             "got %r" % (owner, argname, tuple(shape)))
+        out.append(int(dim))
+    return tuple(out)
+
+
+class Layer(object):
+    """Base class of every layer with one input.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+        The layer feeding this one, or the shape of its input (a tuple of
+        ints, ``None`` for a dimension unknown until run time).
+    name : str, optional
+        Name of the layer; parameter names are prefixed with it.
+
+    Attributes
+    ----------
+    params : OrderedDict
+        Parameter -> set of its tag names, in registration order.
+    param_names : OrderedDict
+        Parameter -> its qualified name (``"hid1.W"``).
+
+    Examples
+    --------
+    >>> class Double(Layer):
+    ...     def get_output_for(self, input, **kwargs):
+    ...         return 2 * input
+    >>> Double((None, 3)).output_shape
+    (None, 3)
+    """
+
+    def __init__(self, incoming, name=None):
+        if isinstance(incoming, Layer):
+            self.input_layer = incoming
+            self.input_shape = incoming.output_shape
+        elif isinstance(incoming, (tuple, list)):
+            self.input_layer = None
+            self.input_shape = _as_shape(incoming, "incoming",
+                                         type(self).__name__)
+        else:
+            raise TypeError("%s: incoming must be a Layer or a shape tuple, "
+                            "got %r" % (type(self).__name__, incoming))
+        self.name = _check_name(name, type(self).__name__)
+        self.params = OrderedDict()
+        self.param_names = OrderedDict()
+
+    def __repr__(self):
+        return "%s(name=%r, output_shape=%r)" % (
+            type(self).__name__, self.name, self.output_shape)
+
+    @property
+    def output_shape(self):
+        """The shape of this layer's output (``None`` where unknown)."""
+        return self.get_output_shape_for(self.input_shape)
+
+    def get_output_shape_for(self, input_shape):
+        """Output shape for a given input shape; the identity by default."""
+        return input_shape
+
+    def get_output_for(self, input, **kwargs):
+        """Symbolic output for a symbolic input; subclasses implement it."""
+        raise NotImplementedError(
+            "%s must implement get_output_for" % type(self).__name__)
+
+    def get_outputs_for(self, input, **kwargs):
+        """Named symbolic outputs, a dict with at least the key ``"out"``.
+
+        :func:`get_outputs` prefixes each key with the layer's name.  The
+        default is ``{"out": self.get_output_for(input, **kwargs)}``;
+        layers with useful intermediate values (see :class:`DenseLayer`)
+        add them here.
+        """
+        return OrderedDict(out=self.get_output_for(input, **kwargs))
+
+    def add_param(self, spec, shape, name=None, **tags):
+        """Create or register a parameter and tag it.
+
+        Parameters
+        ----------
+        spec : numpy array, shared variable, expression or callable
+            A numpy array becomes a new shared variable (a copy, of the
+            array's dtype); a callable ``f(shape)`` returns such an array,
+            cast to ``floatX``; a shared variable or symbolic expression is
+            used as it is.
+        shape : tuple of int
+            The expected shape; every dimension must be positive.
+        name : str, optional
+            Registered as ``"<layer name>.<name>"`` if the layer is named.
+        **tags : bool
+            ``trainable`` and ``regularizable`` default to True; only the
+            tags whose value is true are stored.
+
+        Returns
+        -------
+        The parameter variable.
+
+        Raises
+        ------
+        ValueError
+            If the array, the shared value or the expression does not have
+            `shape` (or its number of dimensions).
+
+        Examples
+        --------
+        >>> layer = Layer((None, 3), name="hid")
+        >>> W = layer.add_param(np.zeros((3, 2)), (3, 2), name="W")
+        >>> layer.param_names[W], sorted(layer.params[W])
+        ('hid.W', ['regularizable', 'trainable'])
+        """
+        owner = "%s.add_param" % type(self).__name__
+        shape = _as_shape(shape, "shape", owner, allow_none=False)
+        if name is not None and not isinstance(name, str):
+            raise TypeError("%s: name must be a string, got %r"
+                            % (owner, name))
+        if name is not None and self.name is not None:
+            name = "%s.%s" % (self.name, name)
+        param = _create_param(spec, shape, name, owner)
+        tags = dict({"trainable": True, "regularizable": True}, **tags)
+        self.params[param] = {tag for tag, value in tags.items() if value}
+        self.param_names[param] = name
+        return param
+
+    def get_params(self, unwrap_shared=True, **tags):
+        """This layer's parameters, filtered by tags.
+
+        Parameters
+        ----------
+        unwrap_shared : bool
+            Replace a parameter that is a symbolic expression by the shared
+            variables it is built from.
+        **tags : bool
+            ``tag=True`` keeps the parameters with that tag, ``tag=False``
+            drops them; several tags must all hold.
+
+        Returns
+        -------
+        list of variables, in registration order, each once.
+
+        Examples
+        --------
+        >>> layer = DenseLayer((None, 3), 2)
+        >>> [p.name for p in layer.get_params(regularizable=True)]
+        ['W']
+        """
+        return _unique(_unwrap(_filter_tags(self.params, tags), unwrap_shared))
+
+
+class MergeLayer(Layer):
+    """Base class of layers with several inputs.
+
+    Parameters
+    ----------
+    incomings : sequence of Layer or tuple
+        The layers (or input shapes) feeding this one, in order.
+    name : str, optional
+
+    Examples
+    --------
+    >>> class Add(MergeLayer):
+    ...     def get_output_shape_for(self, input_shapes):
+    ...         return input_shapes[0]
+    ...     def get_output_for(self, inputs, **kwargs):
+    ...         return inputs[0] + inputs[1]
+    >>> Add([(None, 2), (None, 2)]).output_shape
+    (None, 2)
+    """
+
+    def __init__(self, incomings, name=None):
+        owner = type(self).__name__
+        if isinstance(incomings, (Layer, str)) or not hasattr(
+                incomings, "__iter__"):
+            raise TypeError("%s: incomings must be a list of layers or shape "
+                            "tuples, got %r" % (owner, incomings))
+        incomings = list(incomings)
+        if not incomings:
+            raise ValueError("%s: incomings must not be empty" % owner)
+        self.input_layers = []
+        self.input_shapes = []
+        for incoming in incomings:
+            if isinstance(incoming, Layer):
+                self.input_layers.append(incoming)
+                self.input_shapes.append(incoming.output_shape)
+            elif isinstance(incoming, (tuple, list)):
+                self.input_layers.append(None)
+                self.input_shapes.append(
+                    _as_shape(incoming, "incomings", owner))
+            else:
+                raise TypeError("%s: every item of incomings must be a Layer "
+                                "or a shape tuple, got %r" % (owner, incoming))
+        self.name = _check_name(name, owner)
+        self.params = OrderedDict()
+        self.param_names = OrderedDict()
+
+    @property
+    def output_shape(self):
+        return self.get_output_shape_for(self.input_shapes)
+
+    def get_output_shape_for(self, input_shapes):
+        """Output shape for a list of input shapes; subclasses implement it."""
+        raise NotImplementedError(
+            "%s must implement get_output_shape_for" % type(self).__name__)
+
+    def get_output_for(self, inputs, **kwargs):
+        """Symbolic output for a list of inputs; subclasses implement it."""
+        raise NotImplementedError(
+            "%s must implement get_output_for" % type(self).__name__)
+
+
+class InputLayer(Layer):
+    """The entry point of a network: holds the symbolic input variable.
+
+    Parameters
+    ----------
+    shape : tuple
+        Shape of the input, ``None`` for dimensions known only at run time
+        (usually the batch size).
+    input_var : symbolic tensor, optional
+        Defaults to a new tensor variable of dtype ``floatX`` with
+        ``len(shape)`` dimensions.
+    name : str, optional
+
+    Examples
+    --------
+    >>> l_in = InputLayer((None, 4), name="input")
+    >>> l_in.input_var.ndim, l_in.output_shape
+    (2, (None, 4))
+    """
+
+    def __init__(self, shape, input_var=None, name=None):
+        self.shape = _as_shape(shape, "shape", "InputLayer")
+        self.name = _check_name(name, "InputLayer")
+        if input_var is None:
+            broadcastable = (False,) * len(self.shape)
+            input_var = T.TensorType(backend.floatX, broadcastable)(
+                self.name or "input")
+        elif not backend.is_tensor(input_var):
+            raise TypeError("InputLayer: input_var must be a symbolic tensor, "
+                            "got %r" % (input_var,))
+        elif input_var.ndim != len(self.shape):
+            raise ValueError("InputLayer: input_var has %d dimensions but "
+                             "shape %r has %d" % (input_var.ndim, self.shape,
+                                                  len(self.shape)))
+        self.input_var = input_var
+        self.input_layer = None
+        self.input_shape = self.shape
+        self.params = OrderedDict()
+        self.param_names = OrderedDict()
+
+    @property
+    def output_shape(self):
+        return self.shape
+
+
+class DenseLayer(Layer):
+    """Fully connected layer: ``nonlinearity(dot(input, W) + b)``.
+
+    Inputs with more than two dimensions are flattened to
+    ``(batch, features)`` first.
+
+    Parameters
+    ----------
+    incoming : Layer or tuple
+    num_units : int
+        Number of output units (positive).
+    W : array, shared variable, expression or callable
+        Weights of shape ``(num_inputs, num_units)``; Glorot uniform by
+        default.  Tagged ``trainable`` and ``regularizable``.
+    b : array, shared variable, expression, callable or None
+        Biases of shape ``(num_units,)``, zeros by default; tagged
+        ``trainable`` only.  ``None`` means no bias.
+    nonlinearity : callable or None
+        Applied to the activation; ``None`` means the identity.  Default
+        :func:`~regkit.nonlinearities.rectify`.
+    name : str, optional
+
+    Examples
+    --------
+    >>> l_in = InputLayer((None, 3))
+    >>> l_hid = DenseLayer(l_in, num_units=2, name="hid")
+    >>> l_hid.output_shape, [l_hid.param_names[p] for p in l_hid.params]
+    ((None, 2), ['hid.W', 'hid.b'])
+    """
+
+    def __init__(self, incoming, num_units, W=GlorotUniform(),
+                 b=Constant(0.0), nonlinearity=nonlinearities.rectify,
+                 name=None):
+        super(DenseLayer, self).__init__(incoming, name)
+        if isinstance(num_units, bool) or not isinstance(
+                num_units, (numbers.Integral, np.integer)):
+            raise TypeError("DenseLayer: num_units must be an int, got %r"
+                            % (num_units,))
+        if num_units <= 0:
+            raise ValueError("DenseLayer: num_units must be positive, got %r"
+                             % (num_units,))
+        if nonlinearity is not None and not callable(nonlinearity):
+            raise TypeError("DenseLayer: nonlinearity must be callable or "
+                            "None, got %r" % (nonlinearity,))
+        if len(self.input_shape) < 2 or None in self.input_shape[1:]:
+            raise ValueError("DenseLayer: the input shape must be (batch, "
+                             "features...) with known feature dimensions, "
+                             "got %r" % (self.input_shape,))
+        self.num_units = int(num_units)
+        self.nonlinearity = nonlinearity or nonlinearities.identity
+        num_inputs = int(np.prod(self.input_shape[1:]))
+        self.W = self.add_param(W, (num_inputs, self.num_units), name="W")
+        if b is None:
+            self.b = None
+        else:
+            self.b = self.add_param(b, (self.num_units,), name="b",
+                                    regularizable=False)
+
+    def get_output_shape_for(self, input_shape):
+        return (input_shape[0], self.num_units)
+
+    def get_outputs_for(self, input, **kwargs):
+        if input.ndim > 2:
+            input = input.reshape((input.shape[0], -1))
+        activation = T.dot(input, self.W)
+        if self.b is not None:
+            activation = activation + self.b.dimshuffle("x", 0)
+        return OrderedDict([("pre", activation),
+                            ("out", self.nonlinearity(activation))])
+
+    def get_output_for(self, input, **kwargs):
+        return self.get_outputs_for(input, **kwargs)["out"]
+
+
+class ElemwiseSumLayer(MergeLayer):
+    """Elementwise weighted sum of its inputs: ``sum_i coeffs[i] * x_i``.
+
+    Parameters
+    ----------
+    incomings : sequence of Layer or tuple
+        Inputs of matching shapes.
+    coeffs : float or sequence of float
+        One coefficient for all inputs, or one per input.
+    name : str, optional
+
+    Examples
+    --------
+    >>> a, b = InputLayer((None, 2)), InputLayer((None, 2))
+    >>> ElemwiseSumLayer([a, b], coeffs=[1, -1]).output_shape
+    (None, 2)
+    """
+
+    def __init__(self, incomings, coeffs=1, name=None):
+        super(ElemwiseSumLayer, self).__init__(incomings, name)
+        n = len(self.input_shapes)
+        if isinstance(coeffs, (numbers.Number, np.number)):
+            coeffs = [coeffs] * n
+        elif not isinstance(coeffs, (list, tuple, np.ndarray)):
+            raise TypeError("ElemwiseSumLayer: coeffs must be a number or a "
+                            "sequence of numbers, got %r" % (coeffs,))
+        coeffs = list(coeffs)
+        if len(coeffs) != n:
+            raise ValueError("ElemwiseSumLayer: coeffs has %d values for %d "
+                             "incomings" % (len(coeffs), n))
+        for c in coeffs:
+            if isinstance(c, bool) or not isinstance(
+                    c, (numbers.Number, np.number)):
+                raise TypeError("ElemwiseSumLayer: coeffs must be numbers, "
+                                "got %r" % (c,))
+        self.coeffs = coeffs
+        self.get_output_shape_for(self.input_shapes)  # validate shapes
+
+    def get_output_shape_for(self, input_shapes):
+        if len(set(len(s) for s in input_shapes)) != 1:
+            raise ValueError("ElemwiseSumLayer: inputs have different numbers "
+                             "of dimensions: %r" % (input_shapes,))
+        shape = []
+        for dims in zip(*input_shapes):
+            known = set(d for d in dims if d is not None)
+            if len(known) > 1:
+                raise ValueError("ElemwiseSumLayer: input shapes do not "
+                                 "match: %r" % (input_shapes,))
+            shape.append(known.pop() if known else None)
+        return tuple(shape)
+
+    def get_output_for(self, inputs, **kwargs):
+        total = None
+        for coeff, x in zip(self.coeffs, inputs):
+            if coeff != 1:
+                x = x * np.asarray(coeff, dtype=x.dtype)
+            total = x if total is None else total + x
+        return total
+
+
+def _check_name(name, owner):
+    if name is not None and not isinstance(name, str):
+        raise TypeError("%s: name must be a string or None, got %r"
+                        % (owner, name))
+    return name
+
+
+def _create_param(spec, shape, name, owner):
+    if isinstance(spec, backend.SharedVariable):
+        _check_ndim(spec, shape, owner, "shared variable")
+        value_shape = tuple(spec.get_value(borrow=True).shape)
+        if value_shape != shape:
+            raise ValueError("%s: shared variable %s has shape %r, expected "
+                             "%r" % (owner, spec, value_shape, shape))
+        return spec
+    if backend.is_tensor(spec):
+        _check_ndim(spec, shape, owner, "expression")
+        return spec
+    if isinstance(spec, np.ndarray):
+        array = spec
+    elif callable(spec):
+        array = np.asarray(spec(shape), dtype=backend.floatX)
+    else:
+        raise TypeError("%s: spec for %r must be a numpy array, a shared "
+                        "variable, a symbolic expression or a callable, got "
+                        "%r" % (owner, name, spec))
+    if array.dtype.kind not in "biuf":
+        raise TypeError("%s: spec for %r has dtype %s, expected a number "
+                        "dtype" % (owner, name, array.dtype))
+    if array.shape != shape:
+        raise ValueError("%s: spec for %r has shape %r, expected %r"
+                         % (owner, name, array.shape, shape))
+    return backend.shared(array.copy(), name=name)
+
+
+def _check_ndim(var, shape, owner, kind):
+    if var.ndim != len(shape):
+        raise ValueError("%s: %s %s has %d dimensions, expected %d (shape "
+                         "%r)" % (owner, kind, var, var.ndim, len(shape),
+                                  shape))
+
+
+def _filter_tags(params, tags):
+    """The parameters of the mapping `params` whose tag sets satisfy
+    `tags` (tag=True: must have it, tag=False: must not)."""
+    wanted = set(tag for tag, value in tags.items() if value)
+    unwanted = set(tag for tag, value in tags.items() if not value)
+    return [param for param, have in params.items()
+            if wanted <= have and not (unwanted & have)]
+
+
+def _unwrap(params, unwrap_shared):
+    if not unwrap_shared:
+        return params
+    out = []
+    for param in params:
+        if isinstance(param, backend.SharedVariable):
+            out.append(param)
+        else:
+            out.extend(var for var in backend.graph_inputs([param])
+                       if isinstance(var, backend.SharedVariable))
+    return out
+
+
+def _unique(items):
+    seen = set()
+    out = []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out
+
+
+# ------------------------------------------------------------ graph walk --
+
+def _as_layer_list(layer_or_layers, caller, argname="layer"):
+    if isinstance(layer_or_layers, Layer):
+        return [layer_or_layers]
+    if isinstance(layer_or_layers, (str, bytes, dict, np.ndarray)) \
+            or backend.is_tensor(layer_or_layers) \
+            or not hasattr(layer_or_layers, "__iter__"):
+        raise TypeError("%s: %s must be a Layer or a list of layers, got %r"
+                        % (caller, argname, layer_or_layers))
+    layers = list(layer_or_layers)
+    for item in layers:
+        if not isinstance(item, Layer):
+            raise TypeError("%s: %s must contain only layers, got %r"
+                            % (caller, argname, item))
+    return layers
+
+
+def get_all_layers(layer, treat_as_input=None):
+    """Every layer below `layer` (a layer or a list), each after its inputs.
+
+    The order is Lasagne's: a depth-first walk that takes the queried layers
+    in the order given and the inputs of a merge layer in their order, and
+    emits a layer once all its inputs have been emitted.  It runs on an
+    explicit stack (no recursion limit), in time linear in the size of the
+    graph, and stops on cycles: a layer met again while its inputs are
+    still being walked is emitted at that point.
+
+    Parameters
+    ----------
+    layer : Layer or list of Layer
+    treat_as_input : iterable of Layer, optional
+        Layers whose inputs are not walked (they are still returned).
+
+    Returns
+    -------
+    list of Layer
+
+    Examples
+    --------
+    >>> l_in = InputLayer((None, 3), name="in")
+    >>> l_hid = DenseLayer(l_in, 4, name="hid")
+    >>> l_out = DenseLayer(l_hid, 2, name="out")
+    >>> [l.name for l in get_all_layers(l_out)]
+    ['in', 'hid', 'out']
+    >>> [l.name for l in get_all_layers(l_out, treat_as_input=[l_hid])]
+    ['hid', 'out']
+    """
+    queried = _as_layer_list(layer, "get_all_layers")
+    expanded = set()  # layers whose inputs have been pushed
+    if treat_as_input is not None:
+        expanded.update(_as_layer_list(treat_as_input, "get_all_layers",
+                                       "treat_as_input"))
+    emitted = set()
+    result = []
+    stack = queried[::-1]  # the next layer to look at is stack[-1]
+    while stack:
+        current = stack[-1]
+        if current is None:  # an input given only by its shape
+            stack.pop()
+        elif current not in expanded:
+            expanded.add(current)
+            inputs = getattr(current, "input_layers", None)
+            if inputs is None:
+                inputs = [getattr(current, "input_layer", None)]
+            stack.extend(reversed(inputs))
+        else:
+            stack.pop()
+            if current not in emitted:
+                emitted.add(current)
+                result.append(current)
+    return result
+
+
+def get_all_params(layer, unwrap_shared=True, **tags):
+    """The parameters of every layer below `layer`, each once.
+
+    Parameters
+    ----------
+    layer : Layer or list of Layer
+    unwrap_shared : bool
+        See :meth:`Layer.get_params`.
+    **tags : bool
+        Tag filter, see :meth:`Layer.get_params`.
+
+    Returns
+    -------
+    list of variables, in the order of :func:`get_all_layers` and then of
+    registration.
+
+    Examples
+    --------
+    >>> l_in = InputLayer((None, 3))
+    >>> l_out = DenseLayer(DenseLayer(l_in, 4, name="hid"), 2, name="out")
+    >>> [p.name for p in get_all_params(l_out, regularizable=True)]
+    ['hid.W', 'out.W']
+    """
+    params = []
+    for each in get_all_layers(layer):
+        params.extend(each.get_params(unwrap_shared=unwrap_shared, **tags))
+    return _unique(params)
+
+
+def count_params(layer, **tags):
+    """The number of scalar values in the parameters below `layer`.
+
+    Examples
+    --------
+    >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
+    >>> count_params(l_out), count_params(l_out, regularizable=True)
+    (8, 6)
+    """
+    return sum(int(np.prod(p.get_value(borrow=True).shape))
+               for p in get_all_params(layer, **tags))
+
+
+def get_all_param_values(layer, **tags):
+    """The values (numpy arrays) of the parameters below `layer`.
+
+    Examples
+    --------
+    >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
+    >>> [v.shape for v in get_all_param_values(l_out)]
+    [(3, 2), (2,)]
+    """
+    return [p.get_value() for p in get_all_params(layer, **tags)]
+
+
+def set_all_param_values(layer, values, **tags):
+    """Set the parameters below `layer` from a list of arrays.
+
+    Every value is checked before any parameter is changed: on a count or
+    shape mismatch nothing is set.  Values are cast to each parameter's
+    dtype.
+
+    Raises
+    ------
+    ValueError
+        If the number of values or any shape does not match.
+
+    Examples
+    --------
+    >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
+    >>> set_all_param_values(l_out, [np.ones((3, 2)), np.zeros(2)])
+    >>> float(l_out.W.get_value().sum())
+    6.0
+    """
+    params = get_all_params(layer, **tags)
+    if isinstance(values, (str, bytes, dict)) or not hasattr(
+            values, "__len__"):
+        raise TypeError("set_all_param_values: values must be a list of "
+                        "arrays, got %r" % (values,))
+    if len(values) != len(params):
+        raise ValueError("set_all_param_values: got %d values for %d "
+                         "parameters" % (len(values), len(params)))
+    arrays = []
+    for param, value in zip(params, values):
+        array = np.asarray(value)
+        shape = param.get_value(borrow=True).shape
+        if array.shape != shape:
+            raise ValueError("set_all_param_values: value for %s has shape "
+                             "%r, expected %r" % (param, array.shape, shape))
+        arrays.append(array.astype(param.dtype))
+    for param, array in zip(params, arrays):
+        param.set_value(array)
+
+
+# ---------------------------------------------------------------- output --
+
+def layer_names(layers):
+    """The name of each layer: its own, or a stable automatic one.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        Usually ``get_all_layers(network)``.
+
+    Returns
+    -------
+    OrderedDict
+        Layer -> name.  An unnamed layer is called after its class
+        (lowercased, without ``Layer``) and a 1-based count of the layers
+        of that class in `layers`, skipping names already taken.
+
+    Raises
+    ------
+    ValueError
+        If two layers have the same name.
+
+    Examples
+    --------
+    >>> l_in = InputLayer((None, 3))
+    >>> l_out = DenseLayer(DenseLayer(l_in, 4), 2, name="out")
+    >>> list(layer_names(get_all_layers(l_out)).values())
+    ['input1', 'dense1', 'out']
+    """
+    layers = _as_layer_list(layers, "layer_names", "layers")
+    taken = {}
+    for layer in layers:
+        if layer.name is None:
+            continue
+        if layer.name in taken and taken[layer.name] is not layer:
+            raise ValueError("layer_names: two layers are named %r: %r and %r"
+                             % (layer.name, taken[layer.name], layer))
+        taken[layer.name] = layer
+    counts = {}
+    names = OrderedDict()
+    for layer in layers:
+        if layer.name is not None:
+            names[layer] = layer.name
+            continue
+        base = type(layer).__name__.lower()
+        if base.endswith("layer") and len(base) > len("layer"):
+            base = base[:-len("layer")]
+        while True:
+            counts[base] = counts.get(base, 0) + 1
+            name = "%s%d" % (base, counts[base])
+            if name not in taken:
+                break
+        taken[name] = layer
+        names[layer] = name
+    return names
+
+
+def _input_map(queried, inputs, caller):
+    """Layer -> given symbolic input, from the `inputs` argument."""
+    if inputs is None:
+        return {}
+    if isinstance(inputs, dict):
+        given = {}
+        for key, expr in inputs.items():
+            if not isinstance(key, Layer):
+                raise TypeError("%s: the keys of inputs must be layers, got "
+                                "%r" % (caller, key))
+            given[key] = _as_input_expr(expr, key, caller)
+        return given
+    input_layers = [layer for layer in get_all_layers(queried)
+                    if isinstance(layer, InputLayer)]
+    if len(input_layers) != 1:
+        raise ValueError(
+            "%s: inputs is one expression but the network has %d input "
+            "layers (%r); pass a dict {input layer: expression}"
+            % (caller, len(input_layers), input_layers))
+    return {input_layers[0]: _as_input_expr(inputs, input_layers[0], caller)}
+
+
+def _as_input_expr(expr, layer, caller):
+    try:
+        expr = backend.as_tensor_variable(expr)
+    except Exception as exc:
+        raise TypeError("%s: the input for %r must be a symbolic tensor or "
+                        "an array, got %r (%s)" % (caller, layer, expr, exc))
+    if expr.ndim != len(layer.output_shape):
+        raise ValueError("%s: the input for %r has %d dimensions, expected "
+                         "%d (output shape %r)" % (
+                             caller, layer, expr.ndim,
+                             len(layer.output_shape), layer.output_shape))
+    return expr
+
+
+def _as_regularizer_list(regularizers, caller):
+    if hasattr(regularizers, "modify_graph"):
+        regularizers = [regularizers]
+    if isinstance(regularizers, (str, bytes, dict)) or not hasattr(
+            regularizers, "__iter__"):
+        raise TypeError("%s: regularizers must be a list of Regularizer "
+                        "objects, got %r" % (caller, regularizers))
+    regularizers = list(regularizers)
+    for reg in regularizers:
+        if not callable(getattr(reg, "modify_graph", None)):
+            raise TypeError("%s: regularizers must have a modify_graph "
+                            "method, got %r" % (caller, reg))
+    return regularizers
+
+
+def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
+                   kwargs, caller):
+    """Walk the graph once; return (queried layers, layer -> output,
+    name -> output for every named output)."""
+    queried = _as_layer_list(layer_or_layers, caller, "layer_or_layers")
+    regularizers = _as_regularizer_list(regularizers, caller)
+    if deterministic:
+        regularizers = [r for r in regularizers
+                        if not getattr(r, "stochastic", False)]
+    given = _input_map(queried, inputs, caller)
+    all_layers = get_all_layers(queried, treat_as_input=list(given))
+    names = layer_names(all_layers)
+    kwargs = dict(kwargs, deterministic=deterministic)
+    layer_out = {}
+    named = OrderedDict()
+    for layer in all_layers:
+        if layer in given:
+            outs = OrderedDict(out=given[layer])
+        elif isinstance(layer, InputLayer):
+            outs = OrderedDict(out=layer.input_var)
+        else:
+            if isinstance(layer, MergeLayer):
+                sources = layer.input_layers
+            else:
+                sources = [layer.input_layer]
+            missing = [s for s in sources if s is None]
+            if missing:
+                raise ValueError(
+                    "%s: %r was built from a shape, not a layer; pass its "
+                    "input in inputs={layer: expression}" % (caller, layer))
+            values = [layer_out[s] for s in sources]
+            arg = values if isinstance(layer, MergeLayer) else values[0]
+            outs = layer.get_outputs_for(arg, **kwargs)
+            if "out" not in outs:
+                raise ValueError("%s: %s.get_outputs_for must return a dict "
+                                 "with the key 'out', got keys %r"
+                                 % (caller, type(layer).__name__, list(outs)))
+        prefix = names[layer]
+        outs = OrderedDict(("%s:%s" % (prefix, key), value)
+                           for key, value in outs.items())
+        for reg in regularizers:
+            reg.modify_graph(outs)
+        layer_out[layer] = outs["%s:out" % prefix]
+        named.update(outs)
+    return queried, layer_out, named
+
+
+def get_output(layer_or_layers, inputs=None, regularizers=(),
+               deterministic=False, **kwargs):
+    """The symbolic output of one layer or of several.
+
+    Parameters
+    ----------
+    layer_or_layers : Layer or list of Layer
+    inputs : None, expression or dict
+        ``None``: every :class:`InputLayer` uses its ``input_var``.  One
+        expression: the input of the network's only input layer.  A dict
+        ``{layer: expression}``: use the expression as that layer's output
+        (the layers below it are not walked).
+    regularizers : list of Regularizer
+        Their ``modify_graph`` hook runs on each layer's named outputs
+        before later layers read them (dropout, noise).
+    deterministic : bool
+        True builds the inference graph: stochastic regularizers leave the
+        graph unchanged.  Also passed on to every layer's
+        ``get_output_for``.
+    **kwargs
+        Passed on to every layer's ``get_output_for``.
+
+    Returns
+    -------
+    A symbolic expression, or a list of them if a list of layers was given.
+
+    Raises
+    ------
+    TypeError
+        A dict key that is not a layer, an input that is not a tensor.
+    ValueError
+        One expression for a network with several input layers, an input
+        with the wrong number of dimensions, a layer built from a shape
+        whose input is not given.
+
+    Examples
+    --------
+    >>> l_in = InputLayer((None, 3))
+    >>> l_out = DenseLayer(l_in, 2, W=np.ones((3, 2)), nonlinearity=None)
+    >>> get_output(l_out).eval({l_in.input_var: np.ones((1, 3))})
+    array([[3., 3.]])
+    """
+    queried, layer_out, _ = _build_outputs(
+        layer_or_layers, inputs, regularizers, deterministic, kwargs,
+        "get_output")
+    outputs = [layer_out[layer] for layer in queried]
+    return outputs[0] if isinstance(layer_or_layers, Layer) else outputs
+
+
+def get_outputs(layer_or_layers, inputs=None, regularizers=(),
+                deterministic=False, **kwargs):
+    """Every named output of the network, after the regularizers ran.
+
+    Takes the same arguments as :func:`get_output`.  Keys are
+    ``"<layer name>:out"`` for every layer below `layer_or_layers` and
+    ``"<layer name>:pre"`` for dense layers, with automatic names for
+    unnamed layers (see :func:`layer_names`); regularizers may add keys
+    such as ``"hid:out-predrop"``.
+
+    Returns
+    -------
+    OrderedDict
+        Name -> symbolic expression, in the order of :func:`get_all_layers`.
+
+    Examples
+    --------
+    >>> l_in = InputLayer((None, 3), name="in")
+    >>> l_out = DenseLayer(l_in, 2, name="out")
+    >>> list(get_outputs(l_out))
+    ['in:out', 'out:pre', 'out:out']
+    """
+    return _build_outputs(layer_or_layers, inputs, regularizers,
+                          deterministic, kwargs, "get_outputs")[2]

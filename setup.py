@@ -1,0 +1,44 @@
+"""Packaging for regkit."""
+import os
+import re
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read(*parts):
+    with open(os.path.join(HERE, *parts), encoding="utf-8") as handle:
+        return handle.read()
+
+
+VERSION = re.search(r'^__version__ = "([^"]+)"', read("regkit", "__init__.py"),
+                    re.M).group(1)
+
+setup(
+    name="regkit",
+    version=VERSION,
+    description="Regularization for symbolic Theano and PyTensor graphs: "
+                "penalties, tagged layer parameters, dropout and noise",
+    long_description=read("README.md"),
+    long_description_content_type="text/markdown",
+    author="The regkit developers",
+    license="MIT",
+    packages=find_packages(include=["regkit", "regkit.*"]),
+    python_requires=">=3.9",
+    install_requires=["numpy"],
+    extras_require={
+        "theano": ["Theano==1.0.5", "numpy<1.24", "scipy<1.11"],
+        "pytensor": ["pytensor>=3.0"],
+        "test": ["pytest>=7"],
+        "docs": ["sphinx>=7", "numpydoc>=1.6"],
+        "demo": [],
+    },
+    classifiers=[
+        "Development Status :: 3 - Alpha",
+        "Intended Audience :: Science/Research",
+        "License :: OSI Approved :: MIT License",
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

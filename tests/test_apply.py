@@ -1,0 +1,277 @@
+import numpy as np
+import pytest
+
+from regkit import backend
+from regkit.apply import (apply_penalty, regularize_layer_params,
+                          regularize_layer_params_weighted,
+                          regularize_network_params, sum_terms)
+from regkit.layers import DenseLayer, InputLayer, Layer
+from regkit.penalties import l1, l2
+
+from conftest import evaluate
+
+T = backend.tensor
+
+
+def _l2_np(*arrays):
+    return sum(float((np.asarray(a, "float64") ** 2).sum()) for a in arrays)
+
+
+# --------------------------------------------------------- apply_penalty --
+
+def test_single_tensor(rng):
+    data = rng.normal(size=(3, 4))
+    assert np.isclose(evaluate(apply_penalty(data, l2)), _l2_np(data))
+    shared = backend.shared(data)
+    assert np.isclose(evaluate(apply_penalty(shared, l1)),
+                      np.abs(data).sum())
+
+
+@pytest.mark.parametrize("container", [list, tuple, iter])
+def test_collections_sum_each_item(container, rng):
+    arrays = [rng.normal(size=s) for s in [(3,), (2, 2), (1, 2, 3)]]
+    variables = [backend.shared(a) for a in arrays]
+    result = apply_penalty(container(variables), l2)
+    assert np.isclose(evaluate(result), _l2_np(*arrays))
+
+
+def test_repeated_item_counts_twice(rng):
+    w = backend.shared(rng.normal(size=3))
+    assert np.isclose(evaluate(apply_penalty([w, w], l2)),
+                      2 * _l2_np(w.get_value()))
+
+
+def test_empty_collection_is_zero():
+    assert apply_penalty([], l2) == 0
+    assert apply_penalty(iter(()), l1) == 0
+    x = T.fvector()
+    assert (T.sum(x) + apply_penalty([], l2)).dtype == "float32"
+
+
+def test_kwargs_reach_the_penalty():
+    def scaled(x, factor=1.0):
+        return factor * T.sum(x)
+    data = np.ones(3)
+    assert float(evaluate(apply_penalty(data, scaled, factor=2.0))) == 6.0
+    assert float(evaluate(apply_penalty([data, data], scaled,
+                                        factor=3.0))) == 18.0
+
+
+def test_errors_in_penalty_propagate_without_retry():
+    calls = []
+
+    def picky(x):
+        calls.append(x)
+        raise ValueError("picky refuses %s" % x)
+    a, b = T.vector("a"), T.vector("b")
+    with pytest.raises(ValueError, match="picky refuses a"):
+        apply_penalty([a, b], picky)
+    assert calls == [a]  # stopped at the first item, never called on the list
+
+
+@pytest.mark.parametrize("bad, message", [
+    (None, "tensor_or_tensors must be a tensor"),
+    ("W", "tensor_or_tensors must be a tensor"),
+    ({"W": np.ones(2)}, "tensor_or_tensors must be a tensor"),
+    (3.0, "tensor_or_tensors must be a tensor"),
+    (np.array([None, None]), "tensor_or_tensors must be a tensor"),
+    ([np.ones(2), "W"], "item 1 of tensor_or_tensors must be a tensor, got "
+                        "str 'W'"),
+    ([{"W": 1}], "item 0 of tensor_or_tensors"),
+    ([np.ones(2), None], "item 1 of tensor_or_tensors"),
+])
+def test_non_tensors_raise_type_error(bad, message):
+    with pytest.raises(TypeError, match=message):
+        apply_penalty(bad, l2)
+
+
+def test_layers_get_a_hint():
+    layer = DenseLayer(InputLayer((None, 2)), 2)
+    with pytest.raises(TypeError, match="regularize_layer_params"):
+        apply_penalty(layer, l2)
+    with pytest.raises(TypeError, match="item 0.*regularize_layer_params"):
+        apply_penalty([layer], l2)
+
+
+def test_penalty_must_be_callable():
+    with pytest.raises(TypeError, match="penalty must be callable"):
+        apply_penalty(np.ones(2), "l2")
+
+
+def test_dtype_preserved_over_lists():
+    params = [backend.shared(np.ones((2, 2), "float32")) for _ in range(3)]
+    assert apply_penalty(params, l2).dtype == "float32"
+
+
+# ------------------------------------------------------------- sum_terms --
+
+def _depth(expr):
+    """Longest path of Apply nodes from `expr` back to a leaf."""
+    if expr.owner is None:
+        return 0
+    return 1 + max(_depth(v) for v in expr.owner.inputs)
+
+
+def test_sum_terms_values_and_shallow_depth():
+    terms = [backend.shared(np.float64(i)) for i in range(2000)]
+    total = sum_terms(terms)
+    assert float(evaluate(total)) == sum(range(2000))
+    assert _depth(total) <= 3 * 2  # three levels of stack + sum
+    assert max(len(node.inputs) for node in _nodes(total)) <= 32
+
+
+def _nodes(expr):
+    stack, seen = [expr], []
+    while stack:
+        var = stack.pop()
+        if var.owner is not None and var.owner not in seen:
+            seen.append(var.owner)
+            stack.extend(var.owner.inputs)
+    return seen
+
+
+def test_thousands_of_penalties_compile_with_gradient(rng):
+    params = [backend.shared(rng.normal(size=3)) for _ in range(2000)]
+    penalty = apply_penalty(params, l2)
+    grads = backend.grad(penalty, params[:2])
+    value, g0, g1 = backend.function([], [penalty] + grads)()
+    assert np.isclose(value, _l2_np(*[p.get_value() for p in params]))
+    np.testing.assert_allclose(g0, 2 * params[0].get_value())
+    np.testing.assert_allclose(g1, 2 * params[1].get_value())
+
+
+def test_sum_terms_rejects_non_scalars():
+    with pytest.raises(ValueError, match="1-d"):
+        sum_terms([T.vector(), T.scalar()])
+
+
+def test_sum_terms_plain_numbers():
+    assert sum_terms([]) == 0
+    assert sum_terms([1.5]) == 1.5
+    assert sum_terms(range(100)) == 4950
+
+
+# --------------------------------------------------------------- layers --
+
+def _net():
+    l_in = InputLayer((None, 4))
+    h1 = DenseLayer(l_in, 4, W=np.full((4, 4), 1.0), b=np.full(4, 5.0),
+                    name="h1")
+    h2 = DenseLayer(h1, 4, W=h1.W, b=np.full(4, 7.0), name="h2")  # tied W
+    out = DenseLayer(h2, 2, W=np.full((4, 2), 2.0), name="out")
+    return l_in, h1, h2, out
+
+
+def test_regularize_layer_params_single_and_list():
+    _, h1, h2, out = _net()
+    assert float(evaluate(regularize_layer_params(h1, l2))) == 16.0
+    assert float(evaluate(regularize_layer_params([h1, out], l2))) == 16 + 32
+    assert float(evaluate(regularize_layer_params((out,), l1))) == 16.0
+
+
+def test_regularize_layer_params_shared_parameter_counts_once():
+    # Lasagne would give 32 here: h1.W counted for h1 and again for h2
+    _, h1, h2, _ = _net()
+    assert float(evaluate(regularize_layer_params([h1, h2], l2))) == 16.0
+
+
+def test_regularize_layer_params_tags_and_kwargs():
+    _, h1, _, _ = _net()
+    biases = regularize_layer_params(h1, l2, tags={"regularizable": False})
+    assert float(evaluate(biases)) == 4 * 25.0
+    everything = regularize_layer_params(h1, l1, tags={})
+    assert float(evaluate(everything)) == 16 + 20
+
+    def scaled(x, factor):
+        return factor * T.sum(x)
+    assert float(evaluate(regularize_layer_params(h1, scaled,
+                                                  factor=2))) == 32.0
+    assert regularize_layer_params(h1, l2, tags={"missing": True}) == 0
+
+
+def test_regularize_layer_params_errors():
+    _, h1, _, _ = _net()
+    with pytest.raises(TypeError, match="layer must be a Layer"):
+        regularize_layer_params(np.ones(2), l2)
+    with pytest.raises(TypeError, match="contain only layers"):
+        regularize_layer_params([h1, "h2"], l2)
+    with pytest.raises(TypeError, match="tags must be a dict"):
+        regularize_layer_params(h1, l2, tags="regularizable")
+    with pytest.raises(TypeError, match="penalty must be callable"):
+        regularize_layer_params(h1, None)
+
+
+def test_weighted_values():
+    _, h1, h2, out = _net()
+    term = regularize_layer_params_weighted({h1: 0.1, out: 0.5}, l2)
+    assert np.isclose(evaluate(term), 0.1 * 16 + 0.5 * 32)
+    # each layer on its own: the tied W gets both coefficients
+    term = regularize_layer_params_weighted({h1: 1.0, h2: 2.0}, l2)
+    assert np.isclose(evaluate(term), 16 + 2 * 16)
+    assert regularize_layer_params_weighted({}, l2) == 0
+
+
+def test_weighted_keeps_float32():
+    l_in = InputLayer((None, 3))
+    layer = DenseLayer(l_in, 2, W=np.ones((3, 2), "float32"))
+    for coeff in (0.1, np.float64(0.1), 1, np.float32(0.1)):
+        term = regularize_layer_params_weighted({layer: coeff}, l2)
+        assert term.dtype == "float32", coeff
+        assert np.isclose(evaluate(term), 6 * float(coeff), rtol=1e-6)
+
+
+def test_weighted_symbolic_coefficient():
+    _, h1, _, _ = _net()
+    c = T.scalar("c")
+    term = regularize_layer_params_weighted({h1: c}, l2)
+    assert np.isclose(evaluate(term, {c: 0.25}), 4.0)
+    with pytest.raises(ValueError, match="scalar"):
+        regularize_layer_params_weighted({h1: T.vector()}, l2)
+
+
+@pytest.mark.parametrize("coeff, error", [
+    (-0.1, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
+    ("0.1", TypeError), (None, TypeError), (True, TypeError)])
+def test_weighted_bad_coefficients(coeff, error):
+    _, h1, _, _ = _net()
+    with pytest.raises(error, match="coefficient of"):
+        regularize_layer_params_weighted({h1: coeff}, l2)
+
+
+def test_weighted_bad_layers():
+    _, h1, _, _ = _net()
+    with pytest.raises(TypeError, match="layers must be a dict"):
+        regularize_layer_params_weighted([h1], l2)
+    with pytest.raises(TypeError, match="keys of layers must be layers"):
+        regularize_layer_params_weighted({"h1": 1.0}, l2)
+
+
+def test_regularize_network_params():
+    _, h1, h2, out = _net()
+    assert float(evaluate(regularize_network_params(out, l2))) == 16 + 32
+    assert float(evaluate(regularize_network_params(
+        out, l1, tags={"trainable": True}))) == 16 + 20 + 28 + 16
+    assert float(evaluate(regularize_network_params([h2, out], l2))) == 48
+    with pytest.raises(TypeError, match="layer must be a Layer"):
+        regularize_network_params(None, l2)
+    with pytest.raises(TypeError, match="tags"):
+        regularize_network_params(out, l2, tags=["regularizable"])
+
+
+def test_gradient_of_network_penalty(rng):
+    _, h1, _, out = _net()
+    penalty = regularize_network_params(out, l2)
+    g = evaluate(backend.grad(penalty, h1.W))
+    np.testing.assert_allclose(g, 2 * h1.W.get_value())
+
+
+def test_custom_layer_parameters():
+    class Scale(Layer):
+        def __init__(self, incoming, **kwargs):
+            super(Scale, self).__init__(incoming, **kwargs)
+            self.scale = self.add_param(np.full(3, 2.0), (3,), name="scale")
+
+        def get_output_for(self, input, **kwargs):
+            return input * self.scale
+    layer = Scale(InputLayer((None, 3)))
+    assert float(evaluate(regularize_network_params(layer, l2))) == 12.0
