@@ -14,8 +14,9 @@ Theano 1.0.5 and numpy >= 1.22
 ------------------------------
 ``import theano`` asks ``numpy.distutils`` for BLAS link flags, which fails
 with numpy >= 1.22.  When the user has not set ``blas.ldflags`` themselves
-(in ``THEANO_FLAGS`` or a ``.theanorc`` file), regkit sets it to the empty
-string before importing Theano.  Theano then calls BLAS through numpy's C
+(in ``THEANO_FLAGS`` or a ``.theanorc`` file), regkit appends
+``blas.ldflags=`` to ``THEANO_FLAGS`` in ``os.environ`` before importing
+Theano (so child processes see the same setting).  Theano then calls BLAS through numpy's C
 API; the warning Theano logs about that choice is silenced, since regkit
 made it.  Set ``blas.ldflags`` yourself to link another BLAS.
 
