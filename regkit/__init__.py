@@ -16,7 +16,7 @@ Examples
 6.0
 """
 from . import backend
-from .penalties import l1, l2
+from .penalties import l1, l2, kl_sparsity
 from .apply import (apply_penalty, regularize_layer_params,
                     regularize_layer_params_weighted,
                     regularize_network_params)
@@ -24,16 +24,25 @@ from .layers import (Layer, MergeLayer, InputLayer, DenseLayer,
                      ElemwiseSumLayer, get_all_layers, get_all_params,
                      count_params, get_all_param_values,
                      set_all_param_values, get_output, get_outputs)
+from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
+                           HiddenL2, KLSparsity, Contractive, RecurrentNorm,
+                           RecurrentState, BernoulliDropout, GaussianNoise,
+                           from_kwargs, total_penalty, serialize,
+                           deserialize, random_updates)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "backend", "l1", "l2",
+    "backend", "l1", "l2", "kl_sparsity",
     "apply_penalty", "regularize_layer_params",
     "regularize_layer_params_weighted", "regularize_network_params",
     "Layer", "MergeLayer", "InputLayer", "DenseLayer", "ElemwiseSumLayer",
     "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values",
     "get_output", "get_outputs",
+    "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
+    "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
+    "BernoulliDropout", "GaussianNoise", "from_kwargs", "total_penalty",
+    "serialize", "deserialize", "random_updates",
     "__version__",
 ]

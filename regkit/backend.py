@@ -55,6 +55,11 @@ __all__ = [
     "softmax",
     "verify_grad",
     "is_tensor",
+    "scan",
+    "Elemwise",
+    "bernoulli",
+    "normal",
+    "random_updates",
 ]
 
 _CHOICES = ("theano", "pytensor")
@@ -155,6 +160,7 @@ grad = _lib.grad
 tensor = _lib.tensor
 as_tensor_variable = tensor.as_tensor_variable
 verify_grad = _lib.gradient.verify_grad
+Elemwise = tensor.elemwise.Elemwise
 
 if NAME == "theano":
     from theano.compile import SharedVariable
@@ -162,10 +168,31 @@ if NAME == "theano":
     from theano.gof.graph import inputs as _graph_inputs
     from theano.tensor import TensorConstant, TensorVariable
 
+    from theano.sandbox.rng_mrg import MRG_RandomStreams
+
     sigmoid = tensor.nnet.sigmoid
+    scan = _lib.scan
 
     def softmax(x):
         return tensor.nnet.softmax(x)
+
+    def _mrg(seed_sequence):
+        # MRG31k3p wants a seed in [1, 2**31 - 1)
+        state = int(seed_sequence.generate_state(1)[0])
+        return MRG_RandomStreams(state % (2 ** 31 - 2) + 1)
+
+    def _bernoulli(shape, p, dtype, seed_sequence):
+        return _mrg(seed_sequence).binomial(size=shape, p=p, dtype=dtype)
+
+    def _normal(shape, dtype, seed_sequence):
+        return _mrg(seed_sequence).normal(size=shape, avg=0.0, std=1.0,
+                                          dtype=dtype)
+
+    def _generator_updates(variables):
+        # MRG keeps its state in shared variables with a default update
+        return [(var, var.default_update) for var in variables
+                if isinstance(var, SharedVariable)
+                and getattr(var, "default_update", None) is not None]
 
     def clone_replace(output, replace):
         return _lib.clone(output, replace=replace)
@@ -176,10 +203,39 @@ else:
     from pytensor.graph.traversal import graph_inputs as _graph_inputs
     from pytensor.tensor.variable import TensorConstant, TensorVariable
 
+    from pytensor.tensor.random.op import RandomVariable
+
     sigmoid = tensor.sigmoid
+    scan = _lib.scan
 
     def softmax(x):
         return tensor.special.softmax(x, axis=-1)
+
+    def _generator(seed_sequence):
+        # an explicit shared Generator: RandomStream and default_update
+        # are deprecated in PyTensor 3
+        return shared(np.random.default_rng(seed_sequence))
+
+    def _bernoulli(shape, p, dtype, seed_sequence):
+        _, draw = tensor.random.bernoulli(
+            p, size=shape, rng=_generator(seed_sequence),
+            return_next_rng=True)
+        return tensor.cast(draw, dtype)
+
+    def _normal(shape, dtype, seed_sequence):
+        _, draw = tensor.random.normal(
+            0.0, 1.0, size=shape, rng=_generator(seed_sequence),
+            return_next_rng=True)
+        return tensor.cast(draw, dtype)
+
+    def _generator_updates(variables):
+        updates = []
+        for var in variables:
+            node = var.owner
+            if node is not None and isinstance(node.op, RandomVariable) \
+                    and isinstance(node.inputs[0], SharedVariable):
+                updates.append((node.inputs[0], node.outputs[0]))
+        return updates
 
     def clone_replace(output, replace):
         return _clone_replace(output, replace=replace)
@@ -217,3 +273,106 @@ def is_tensor(value):
     """
     return isinstance(value, Variable) and hasattr(value, "ndim") \
         and hasattr(value, "dtype")
+
+
+def _ancestors(outputs):
+    """Every variable the graphs of `outputs` depend on, each once."""
+    seen, stack, order = set(), list(outputs), []
+    while stack:
+        var = stack.pop()
+        if var in seen:
+            continue
+        seen.add(var)
+        order.append(var)
+        if var.owner is not None:
+            stack.extend(var.owner.inputs)
+    return order
+
+
+def bernoulli(shape, p, dtype, seed_sequence):
+    """A symbolic tensor of 0s and 1s (1 with probability `p`).
+
+    Parameters
+    ----------
+    shape : symbolic shape or tuple
+    p : float
+        Probability of a 1.
+    dtype : str
+        dtype of the result.
+    seed_sequence : numpy.random.SeedSequence
+        Seeds a new generator used by this draw only.
+
+    Notes
+    -----
+    Theano draws with the MRG31k3p generator; PyTensor with a numpy
+    Generator held in a shared variable.  Either way, pass
+    :func:`random_updates` of the graph to ``function(updates=...)`` to get
+    fresh draws on every call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> mask = backend.bernoulli((2, 3), 0.5, "float32",
+    ...                          np.random.SeedSequence(0))
+    >>> values = backend.function([], mask)()
+    >>> sorted(set(values.ravel().tolist())) <= [0.0, 1.0], values.dtype
+    (True, dtype('float32'))
+    """
+    return _bernoulli(shape, p, dtype, seed_sequence)
+
+
+def normal(shape, dtype, seed_sequence):
+    """A symbolic tensor of standard normal draws (see :func:`bernoulli`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> noise = backend.normal((1000,), "float64", np.random.SeedSequence(0))
+    >>> abs(float(backend.function([], noise.std())()) - 1) < 0.1
+    True
+    """
+    return _normal(shape, dtype, seed_sequence)
+
+
+def random_updates(*exprs):
+    """The random-generator updates that the graphs of `exprs` need.
+
+    Parameters
+    ----------
+    *exprs : symbolic variables, or lists or dicts of them
+
+    Returns
+    -------
+    list of (shared variable, new value) pairs, for
+    ``function(..., updates=...)``; without them a compiled function may
+    reuse the same random draw on every call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> mask = backend.bernoulli((4,), 0.5, "float64",
+    ...                          np.random.SeedSequence(1))
+    >>> len(backend.random_updates(mask))
+    1
+    """
+    flat = []
+    for expr in exprs:
+        if isinstance(expr, dict):
+            flat.extend(expr.values())
+        elif isinstance(expr, (list, tuple)):
+            flat.extend(expr)
+        else:
+            flat.append(expr)
+    for expr in flat:
+        if not isinstance(expr, Variable):
+            raise TypeError("random_updates: expected symbolic variables, "
+                            "got %r" % (expr,))
+    updates, seen = [], set()
+    for var, new in _generator_updates(_ancestors(flat)):
+        if var not in seen:
+            seen.add(var)
+            updates.append((var, new))
+    return updates

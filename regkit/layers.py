@@ -42,7 +42,8 @@ __all__ = [
     "GlorotUniform", "Constant", "get_rng", "set_rng",
     "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values",
-    "layer_names", "get_output", "get_outputs",
+    "layer_names", "layer_roles", "named_params", "LayerOutputs", "get_output",
+    "get_outputs",
     "rectify", "sigmoid", "tanh", "softmax", "identity", "linear",
 ]
 
@@ -855,6 +856,107 @@ def layer_names(layers):
     return names
 
 
+def layer_roles(layer_or_layers):
+    """The role of every layer below the given output layer(s).
+
+    Returns
+    -------
+    OrderedDict
+        Layer -> ``"input"`` (an :class:`InputLayer`), ``"output"`` (one of
+        the given layers) or ``"hidden"`` (everything else), in the order of
+        :func:`get_all_layers`.
+
+    Examples
+    --------
+    >>> l_in = InputLayer((None, 3))
+    >>> l_out = DenseLayer(DenseLayer(l_in, 4), 2)
+    >>> list(layer_roles(l_out).values())
+    ['input', 'hidden', 'output']
+    """
+    queried = _as_layer_list(layer_or_layers, "layer_roles")
+    roles = OrderedDict()
+    for layer in get_all_layers(queried):
+        if isinstance(layer, InputLayer):
+            roles[layer] = "input"
+        elif layer in queried:
+            roles[layer] = "output"
+        else:
+            roles[layer] = "hidden"
+    return roles
+
+
+def named_params(layer_or_layers, unwrap_shared=True, **tags):
+    """The parameters below the given layer(s) with their full names.
+
+    Parameters
+    ----------
+    layer_or_layers : Layer or list of Layer
+    unwrap_shared : bool
+        Replace an expression parameter by the shared variables inside it
+        (each carries the expression's name).
+    **tags : bool
+        Tag filter, see :meth:`Layer.get_params`.
+
+    Returns
+    -------
+    list of (name, parameter)
+        In the order of :func:`get_all_params`, each parameter once (under
+        the first name it was met with).  The name is
+        ``"<layer name>.<param name>"``, with the automatic name of an
+        unnamed layer (:func:`layer_names`); a parameter registered without
+        a name is called by its position in its layer (``"dense1.0"``).
+
+    Examples
+    --------
+    >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
+    >>> [name for name, _ in named_params(l_out)]
+    ['dense1.W', 'dense1.b']
+    """
+    all_layers = get_all_layers(layer_or_layers)
+    names = layer_names(all_layers)
+    result, seen = [], set()
+    for layer in all_layers:
+        for index, param in enumerate(layer.params):
+            if param not in _filter_tags({param: layer.params[param]}, tags):
+                continue
+            short = layer.param_names.get(param)
+            if short is None:
+                short = str(index)
+            elif layer.name is not None:
+                short = short[len(layer.name) + 1:]
+            name = "%s.%s" % (names[layer], short)
+            for var in _unwrap([param], unwrap_shared):
+                if var not in seen:
+                    seen.add(var)
+                    result.append((name, var))
+    return result
+
+
+class LayerOutputs(OrderedDict):
+    """The named outputs of one layer, as regularizers see them.
+
+    A dict ``"<layer name>:<output>" -> expression`` that also tells which
+    layer it belongs to: attributes ``layer``, ``name`` (the layer's name)
+    and ``role`` (``"input"``, ``"hidden"`` or ``"output"``, see
+    :func:`layer_roles`).  A regularizer's ``modify_graph`` may replace
+    values and add keys.
+
+    Examples
+    --------
+    >>> outs = LayerOutputs(None, "hid", "hidden", [("hid:out", 1)])
+    >>> outs.name, outs.role, dict(outs)
+    ('hid', 'hidden', {'hid:out': 1})
+    """
+
+    def __init__(self, layer, name, role, items=()):
+        super(LayerOutputs, self).__init__(items)
+        self.layer, self.name, self.role = layer, name, role
+
+    def __reduce__(self):
+        return (type(self), (self.layer, self.name, self.role,
+                             list(self.items())))
+
+
 def _input_map(queried, inputs, caller):
     """Layer -> given symbolic input, from the `inputs` argument."""
     if inputs is None:
@@ -918,6 +1020,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
     given = _input_map(queried, inputs, caller)
     all_layers = get_all_layers(queried, treat_as_input=list(given))
     names = layer_names(all_layers)
+    roles = layer_roles(queried)
     kwargs = dict(kwargs, deterministic=deterministic)
     layer_out = {}
     named = OrderedDict()
@@ -944,12 +1047,17 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                                  "with the key 'out', got keys %r"
                                  % (caller, type(layer).__name__, list(outs)))
         prefix = names[layer]
-        outs = OrderedDict(("%s:%s" % (prefix, key), value)
-                           for key, value in outs.items())
+        outs = LayerOutputs(layer, prefix, roles.get(layer, "input"),
+                            (("%s:%s" % (prefix, key), value)
+                             for key, value in outs.items()))
         for reg in regularizers:
             reg.modify_graph(outs)
         layer_out[layer] = outs["%s:out" % prefix]
         named.update(outs)
+    for reg in regularizers:
+        check = getattr(reg, "check_matches", None)
+        if callable(check):
+            check(named)
     return queried, layer_out, named
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import backend
 
-__all__ = ["l1", "l2", "is_tensor_like", "as_float_tensor"]
+__all__ = ["l1", "l2", "kl_sparsity", "is_tensor_like", "as_float_tensor"]
 
 T = backend.tensor
 
@@ -121,3 +121,55 @@ def l2(x):
     """
     x = as_float_tensor(x, "l2")
     return T.sum(T.sqr(x))
+
+
+def kl_sparsity(h, target=0.05):
+    r"""KL sparsity penalty on the mean activation of each unit.
+
+    .. math::
+
+        \sum_j \rho \log\frac{\rho}{\hat\rho_j}
+              + (1 - \rho) \log\frac{1 - \rho}{1 - \hat\rho_j}
+
+    where :math:`\rho` is `target` and :math:`\hat\rho_j` the mean of
+    ``h[:, j]`` over the examples (axis 0), clipped into
+    :math:`[\epsilon, 1 - \epsilon]` with :math:`\epsilon` the machine
+    epsilon of the dtype, so that the value and the gradient stay finite
+    when a unit is always off or always on (the gradient is zero while the
+    mean is outside the clipping range).  From the sparse autoencoder of
+    Ng, "Sparse autoencoder", CS294A lecture notes (2011).
+
+    Parameters
+    ----------
+    h : tensor
+        Activations of shape ``(examples, units...)`` with values in [0, 1]
+        (e.g. sigmoid outputs).
+    target : float
+        The desired mean activation, strictly between 0 and 1.
+
+    Returns
+    -------
+    0-d symbolic scalar of the dtype of `h`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit.penalties import kl_sparsity
+    >>> h = np.full((4, 3), 0.05)
+    >>> abs(float(kl_sparsity(h, target=0.05).eval())) < 1e-12
+    True
+    """
+    h = as_float_tensor(h, "kl_sparsity", "h")
+    target = float(target)
+    if not 0.0 < target < 1.0:
+        raise ValueError("kl_sparsity: target must be strictly between 0 and "
+                         "1, got %r" % (target,))
+    if h.ndim < 1:
+        raise ValueError("kl_sparsity: h must have an examples axis, got a "
+                         "0-d tensor")
+    eps = float(np.finfo(h.dtype).eps)
+    mean = T.clip(h.mean(axis=0), np.asarray(eps, h.dtype),
+                  np.asarray(1.0 - eps, h.dtype))
+    rho = np.asarray(target, h.dtype)
+    kl = rho * T.log(rho / mean) + (1 - rho) * T.log((1 - rho) / (1 - mean))
+    return T.sum(kl)

@@ -1,0 +1,863 @@
+"""Regularizers: named, weighted terms and graph changes, theanets style.
+
+A :class:`Regularizer` has a glob ``pattern`` choosing what it applies to and
+a ``weight``, and implements one of two hooks:
+
+* ``loss(layers, outputs)``: an unweighted scalar term for the loss
+  (weight penalties, activity penalties);
+* ``modify_graph(outputs)``: changes a layer's named outputs while the graph
+  is built by :func:`regkit.layers.get_outputs` (dropout, noise).
+
+Patterns are shell globs matched case-sensitively with
+:func:`fnmatch.fnmatchcase`, one string or a sequence of strings, against
+parameter names (``"hid1.W"``, see :func:`regkit.layers.named_params`) or
+output names (``"hid1:out"``, ``"hid1:pre"``).  ``pattern=None`` is the
+subclass default: every parameter for weight penalties, the ``:out`` of
+every hidden layer (neither an input layer nor an output layer of the
+network) for activity penalties, dropout and noise.  A pattern that matches
+nothing warns (UserWarning) and contributes exactly zero.
+
+What ``weight`` means depends on the class: the coefficient of a penalty
+term, the drop probability of :class:`BernoulliDropout` (0 <= p < 1), the
+standard deviation of :class:`GaussianNoise`.
+
+Every subclass, including yours, is registered under its lowercased name
+and its snake_case name (``WeightL2``: ``"weightl2"``, ``"weight_l2"``),
+plus the names in its ``aliases``; :func:`from_kwargs` and
+:func:`deserialize` build regularizers from those names only.
+"""
+from collections import OrderedDict
+from collections.abc import Mapping
+import difflib
+import fnmatch
+import logging
+import numbers
+import re
+import warnings
+
+import numpy as np
+
+from . import backend
+from .apply import apply_penalty, sum_terms
+from .layers import (DenseLayer, Layer, get_all_layers, layer_names,
+                     layer_roles, named_params)
+from .penalties import kl_sparsity, l1, l2
+
+__all__ = [
+    "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
+    "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
+    "BernoulliDropout", "GaussianNoise", "REGISTRY", "from_kwargs",
+    "total_penalty", "serialize", "deserialize", "random_updates",
+]
+
+T = backend.tensor
+logger = logging.getLogger("regkit")
+
+#: Registered name -> Regularizer subclass.
+REGISTRY = OrderedDict()
+
+random_updates = backend.random_updates
+
+
+def _snake_case(name):
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    name = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
+    return name.lower()
+
+
+def _register(cls):
+    keys = [_snake_case(cls.__name__), cls.__name__.lower()]
+    keys.extend(cls.__dict__.get("aliases", ()))
+    ident = (cls.__module__, cls.__qualname__)
+    for key in keys:
+        known = REGISTRY.get(key)
+        if known is not None and (known.__module__,
+                                  known.__qualname__) != ident:
+            raise ValueError(
+                "regularizer name %r is taken by %s.%s; give %s another "
+                "class name" % (key, known.__module__, known.__qualname__,
+                                cls.__qualname__))
+    for key in keys:
+        REGISTRY[key] = cls
+    cls.registry_name = keys[0]
+
+
+def _as_patterns(pattern, argname="pattern"):
+    """None, or a tuple of non-empty glob strings."""
+    if pattern is None:
+        return None
+    if isinstance(pattern, str):
+        patterns = (pattern,)
+    elif isinstance(pattern, (list, tuple)):
+        patterns = tuple(pattern)
+    else:
+        raise TypeError("%s must be a string or a sequence of strings, got %r"
+                        % (argname, pattern))
+    if not patterns:
+        raise ValueError("%s must not be empty" % argname)
+    for item in patterns:
+        if not isinstance(item, str):
+            raise TypeError("%s must contain only strings, got %r"
+                            % (argname, item))
+        if not item:
+            raise ValueError("%s must not contain an empty string: %r"
+                             % (argname, pattern))
+    return patterns
+
+
+def _matches(name, patterns):
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _names_by_role(network):
+    names = layer_names(get_all_layers(network))
+    by_role = {"input": [], "hidden": [], "output": []}
+    for layer, role in layer_roles(network).items():
+        by_role[role].append(names[layer])
+    return by_role
+
+
+class Regularizer(object):
+    """Base class of every regularizer.
+
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Glob(s) choosing the parameters or outputs this regularizer applies
+        to; None means the subclass default.
+    weight : float
+        Non-negative and finite: the coefficient of the term, or the
+        probability or standard deviation of a stochastic regularizer.
+
+    Attributes
+    ----------
+    default_roles : tuple of str
+        For output regularizers, the layer roles whose ``:out`` the default
+        pattern selects (``("hidden",)``).
+    stochastic : bool
+        True for regularizers that draw random numbers; they leave the graph
+        alone when it is built with ``deterministic=True``.
+
+    Examples
+    --------
+    A regularizer of your own implements ``loss`` or ``modify_graph``; it is
+    registered under its names as soon as the class exists:
+
+    >>> import regkit
+    >>> class OutputNorm(regkit.Regularizer):
+    ...     default_roles = ("output",)
+    ...     def loss(self, layers, outputs):
+    ...         names = self.output_names(layers, outputs)
+    ...         return sum_terms(T.sum(T.sqr(outputs[name]))
+    ...                          for name in names)
+    >>> REGISTRY["output_norm"] is OutputNorm
+    True
+    """
+
+    default_roles = ("hidden",)
+    stochastic = False
+    aliases = ()
+    registry_name = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _register(cls)
+
+    def __init__(self, pattern=None, weight=0.0):
+        patterns = _as_patterns(pattern, "%s: pattern" % type(self).__name__)
+        self.pattern = pattern if isinstance(pattern, str) or pattern is None \
+            else patterns
+        self.weight = self._check_weight(weight)
+
+    def _check_weight(self, weight):
+        owner = type(self).__name__
+        if isinstance(weight, bool) or not isinstance(
+                weight, (numbers.Real, np.floating, np.integer)):
+            raise TypeError("%s: weight must be a number, got %r"
+                            % (owner, weight))
+        weight = float(weight)
+        if not np.isfinite(weight) or weight < 0:
+            raise ValueError("%s: weight must be finite and non-negative, "
+                             "got %r" % (owner, weight))
+        return weight
+
+    def __repr__(self):
+        config = ", ".join("%s=%r" % item for item in self.get_config().items())
+        return "%s(%s)" % (type(self).__name__, config)
+
+    def get_config(self):
+        """The constructor arguments as a plain dict (see :func:`serialize`)."""
+        pattern = self.pattern
+        if isinstance(pattern, tuple):
+            pattern = list(pattern)
+        return {"pattern": pattern, "weight": self.weight}
+
+    def log(self):
+        """Log one line (level INFO, logger ``regkit``) describing this."""
+        logger.info("%s (weight %g) on %s", type(self).__name__, self.weight,
+                    "default pattern" if self.pattern is None
+                    else repr(self.pattern))
+
+    def loss(self, layers, outputs):
+        """The unweighted loss term; 0 for a regularizer without one.
+
+        Parameters
+        ----------
+        layers : Layer or list of Layer
+            The network's output layer(s).
+        outputs : dict
+            Named outputs, from :func:`regkit.layers.get_outputs`.
+        """
+        return 0
+
+    def modify_graph(self, outputs):
+        """Change one layer's named outputs in place; no change by default.
+
+        Parameters
+        ----------
+        outputs : regkit.layers.LayerOutputs
+            The outputs of one layer (keys ``"<layer>:out"``...), with the
+            attributes ``name`` and ``role`` of that layer.
+        """
+
+    # -- pattern helpers ---------------------------------------------------
+
+    def patterns(self, layers):
+        """The globs this regularizer uses on the network `layers`."""
+        patterns = _as_patterns(self.pattern)
+        if patterns is not None:
+            return patterns
+        by_role = _names_by_role(layers)
+        return tuple("%s:out" % name for role in self.default_roles
+                     for name in by_role[role])
+
+    def _no_match(self, what):
+        warnings.warn("%s: pattern %r matches no %s; it adds nothing"
+                      % (type(self).__name__, self.pattern, what),
+                      UserWarning, stacklevel=3)
+
+    def output_names(self, layers, outputs):
+        """Names of the outputs in `outputs` this regularizer applies to
+        (warns if there are none).
+
+        Parameters
+        ----------
+        layers : Layer or list of Layer
+            The network's output layer(s).
+        outputs : dict
+            Named outputs, from :func:`regkit.layers.get_outputs`.
+        """
+        patterns = self.patterns(layers)
+        names = [name for name in outputs if _matches(name, patterns)
+                 and "-pre" not in name]
+        if not names:
+            self._no_match("output")
+        return names
+
+    def matches_output(self, outputs, name):
+        """Whether output `name` of the layer dict `outputs` is selected."""
+        if "-pre" in name:
+            return False
+        patterns = _as_patterns(self.pattern)
+        if patterns is None:
+            return outputs.role in self.default_roles \
+                and name == "%s:out" % outputs.name
+        return _matches(name, patterns)
+
+    def check_matches(self, named):
+        """Called by :func:`regkit.layers.get_outputs` once the graph
+        `named` is built; a graph-modifying regularizer warns here if it
+        selected no output.  Nothing by default."""
+
+
+# ------------------------------------------------------------ weight terms --
+
+class _WeightPenalty(Regularizer):
+    """Sum of a penalty over the matching parameters with the given tags."""
+
+    penalty = None
+
+    def __init__(self, pattern=None, weight=0.0, tags=None):
+        super(_WeightPenalty, self).__init__(pattern, weight)
+        if tags is None:
+            tags = {"regularizable": True}
+        if not isinstance(tags, Mapping) or not all(
+                isinstance(key, str) for key in tags):
+            raise TypeError("%s: tags must be a dict of tag names, got %r"
+                            % (type(self).__name__, tags))
+        self.tags = dict(tags)
+
+    def get_config(self):
+        config = super(_WeightPenalty, self).get_config()
+        config["tags"] = dict(self.tags)
+        return config
+
+    def params(self, layers):
+        """The parameters (shared variables) this penalty applies to."""
+        patterns = _as_patterns(self.pattern) or ("*",)
+        chosen = [param for name, param in named_params(layers, **self.tags)
+                  if _matches(name, patterns)]
+        if not chosen:
+            self._no_match("parameter")
+        return chosen
+
+    def loss(self, layers, outputs):
+        return apply_penalty(self.params(layers), type(self).penalty)
+
+
+class WeightL2(_WeightPenalty):
+    """Sum of squares of the matching parameters (weight decay).
+
+    ``loss = sum(l2(W) for W in params)``: the plain sum over parameters,
+    not theanets' mean of per-parameter means, so it is the same number as
+    ``regularize_network_params(net, l2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> net = DenseLayer(InputLayer((None, 2)), 2, W=np.ones((2, 2)),
+    ...                  name="out")
+    >>> float(WeightL2(weight=1e-4).loss(net, get_outputs(net)).eval())
+    4.0
+    """
+
+    aliases = ("weight_decay",)
+    penalty = staticmethod(l2)
+
+
+class WeightL1(_WeightPenalty):
+    """Sum of absolute values of the matching parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> net = DenseLayer(InputLayer((None, 2)), 2, W=-np.ones((2, 2)))
+    >>> float(WeightL1("*.W", 1e-4).loss(net, get_outputs(net)).eval())
+    4.0
+    """
+
+    aliases = ("weight_sparsity",)
+    penalty = staticmethod(l1)
+
+
+# ---------------------------------------------------------- output terms --
+
+def _batch_size(h):
+    return T.cast(h.shape[0], h.dtype)
+
+
+class _OutputPenalty(Regularizer):
+    """Sum over the matching outputs of ``term(output)``."""
+
+    def term(self, h, name, layers, outputs):
+        raise NotImplementedError
+
+    def loss(self, layers, outputs):
+        names = self.output_names(layers, outputs)
+        return sum_terms(self.term(outputs[name], name, layers, outputs)
+                         for name in names)
+
+
+class HiddenL1(_OutputPenalty):
+    """Mean over examples of the summed absolute activations.
+
+    ``loss = sum(abs(h)) / batch`` for each matching output ``h`` (axis 0 is
+    the batch), so the term does not grow with the batch size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> l_in = InputLayer((None, 2), name="in")
+    >>> hid = DenseLayer(l_in, 3, W=np.ones((2, 3)), name="hid")
+    >>> out = DenseLayer(hid, 1, name="out")
+    >>> term = HiddenL1(weight=0.1).loss(out, get_outputs(out))
+    >>> float(term.eval({l_in.input_var: np.ones((4, 2))}))
+    6.0
+    """
+
+    aliases = ("hidden_sparsity",)
+
+    def term(self, h, name, layers, outputs):
+        return T.sum(abs(h)) / _batch_size(h)
+
+
+class HiddenL2(_OutputPenalty):
+    """Mean over examples of the summed squared activations."""
+
+    def term(self, h, name, layers, outputs):
+        return T.sum(T.sqr(h)) / _batch_size(h)
+
+
+class KLSparsity(_OutputPenalty):
+    """KL divergence between `target` and each unit's batch-mean activation.
+
+    See :func:`regkit.penalties.kl_sparsity`; meant for outputs in [0, 1]
+    such as sigmoid units.
+
+    Parameters
+    ----------
+    pattern, weight
+        See :class:`Regularizer`.
+    target : float
+        Desired mean activation, strictly between 0 and 1.
+    """
+
+    def __init__(self, pattern=None, weight=0.0, target=0.05):
+        super(KLSparsity, self).__init__(pattern, weight)
+        target = float(target)
+        if not 0.0 < target < 1.0:
+            raise ValueError("KLSparsity: target must be strictly between 0 "
+                             "and 1, got %r" % (target,))
+        self.target = target
+
+    def get_config(self):
+        config = super(KLSparsity, self).get_config()
+        config["target"] = self.target
+        return config
+
+    def term(self, h, name, layers, outputs):
+        return kl_sparsity(h, target=self.target)
+
+
+class _RecurrentPenalty(_OutputPenalty):
+
+    def term(self, h, name, layers, outputs):
+        if h.ndim != 3:
+            raise ValueError("%s: output %r must be (batch, time, features), "
+                             "got %d dimensions" % (type(self).__name__, name,
+                                                    h.ndim))
+        return T.mean(self.step_term(h[:, 1:], h[:, :-1]))
+
+
+class RecurrentNorm(_RecurrentPenalty):
+    """Squared change of the state norm between consecutive steps.
+
+    ``mean over batch and the T-1 steps of (||h_t|| - ||h_{t-1}||)**2``
+    (Krueger and Memisevic, "Regularizing RNNs by stabilizing
+    activations", 2016).  A norm of zero has the subgradient 0.
+    """
+
+    def step_term(self, now, before):
+        return T.sqr(_norm(now) - _norm(before))
+
+
+class RecurrentState(_RecurrentPenalty):
+    """Squared distance between consecutive states.
+
+    ``mean over batch and the T-1 steps of ||h_t - h_{t-1}||**2``.
+    """
+
+    def step_term(self, now, before):
+        return T.sum(T.sqr(now - before), axis=-1)
+
+
+def _norm(h):
+    squares = T.sum(T.sqr(h), axis=-1)
+    tiny = np.asarray(np.finfo(h.dtype).tiny, h.dtype)
+    # sqrt has an infinite slope at 0: take the subgradient 0 there
+    return T.switch(T.gt(squares, tiny), T.sqrt(T.maximum(squares, tiny)), 0)
+
+
+class Contractive(_OutputPenalty):
+    """Squared Frobenius norm of each example's Jacobian, batch-averaged.
+
+    ``loss = mean_i ||d h_i / d x_i||_F**2`` for each matching output ``h``
+    and each output ``x`` chosen by `wrt` that ``h`` depends on (Rifai et
+    al., "Contractive auto-encoders", 2011).  This is the exact per-example
+    Jacobian, not the gradient of the batch mean that theanets computes.
+
+    For a :class:`~regkit.layers.DenseLayer` whose input is ``x`` and whose
+    output is an elementwise function of its activation ``a`` (any
+    elementwise nonlinearity, with or without dropout or noise), the closed
+    form ``sum_ij (dh_ij/da_ij)**2 * ||W[:, j]||**2 / batch`` is used.  Any
+    other output takes a general path that differentiates one unit at a
+    time (a scan over units); it assumes that examples do not interact.
+
+    Parameters
+    ----------
+    pattern, weight
+        See :class:`Regularizer`.
+    wrt : str, sequence of str or None
+        Glob(s) of the outputs to differentiate by; None means the outputs
+        of the input layers.
+    """
+
+    def __init__(self, pattern=None, weight=0.0, wrt=None):
+        super(Contractive, self).__init__(pattern, weight)
+        patterns = _as_patterns(wrt, "Contractive: wrt")
+        self.wrt = wrt if isinstance(wrt, str) or wrt is None else patterns
+
+    def get_config(self):
+        config = super(Contractive, self).get_config()
+        config["wrt"] = list(self.wrt) if isinstance(self.wrt, tuple) \
+            else self.wrt
+        return config
+
+    def _wrt_names(self, layers, outputs):
+        patterns = _as_patterns(self.wrt)
+        if patterns is None:
+            patterns = tuple("%s:out" % name
+                             for name in _names_by_role(layers)["input"])
+        names = [name for name in outputs if _matches(name, patterns)
+                 and "-pre" not in name]
+        if not names:
+            warnings.warn("Contractive: wrt %r matches no output" % (self.wrt,),
+                          UserWarning, stacklevel=3)
+        return names
+
+    def term(self, h, name, layers, outputs):
+        names = layer_names(get_all_layers(layers))
+        by_name = {value: key for key, value in names.items()}
+        prefix = name.rsplit(":", 1)[0]
+        layer = by_name.get(prefix)
+        terms = []
+        for wrt_name in self._wrt_names(layers, outputs):
+            x = outputs[wrt_name]
+            if not _depends_on(h, x):
+                continue
+            closed = None
+            if isinstance(layer, DenseLayer) and layer.input_layer is not None \
+                    and wrt_name == "%s:out" % names[layer.input_layer]:
+                closed = _dense_jacobian_norm(h, outputs.get(prefix + ":pre"),
+                                              layer.W)
+            terms.append(closed if closed is not None
+                         else _jacobian_norm(h, x))
+        return sum_terms(terms)
+
+
+def _dense_jacobian_norm(h, pre, W):
+    """Closed form for ``h = g(pre)``, ``pre = dot(x, W) + b`` with `g`
+    elementwise; None when `h` is not an elementwise function of `pre`."""
+    if pre is None or not _elementwise_between(h, pre):
+        return None
+    slope = backend.grad(T.sum(h), pre)  # dh_ij / dpre_ij
+    column_norms = T.sum(T.sqr(W), axis=0)
+    return T.sum(T.sqr(slope) * column_norms) / _batch_size(h)
+
+
+def _depends_on(expr, var):
+    stack, seen = [expr], set()
+    while stack:
+        node_var = stack.pop()
+        if node_var is var:
+            return True
+        if node_var in seen or node_var.owner is None:
+            continue
+        seen.add(node_var)
+        stack.extend(node_var.owner.inputs)
+    return False
+
+
+def _elementwise_between(h, a):
+    """Whether every operation from `a` up to `h` is elementwise."""
+    stack, seen = [h], set()
+    while stack:
+        var = stack.pop()
+        if var is a or var in seen or var.owner is None:
+            continue
+        seen.add(var)
+        if not _depends_on(var, a):
+            continue
+        if not isinstance(var.owner.op, backend.Elemwise):
+            return False
+        stack.extend(var.owner.inputs)
+    return True
+
+
+def _jacobian_norm(h, x):
+    """sum_i ||d h_i / d x_i||^2 / batch, one unit of h at a time."""
+    flat = h.reshape((h.shape[0], -1))
+
+    def unit(j, flat, x):
+        return T.sum(T.sqr(backend.grad(T.sum(flat[:, j]), x)))
+
+    per_unit, _ = backend.scan(unit, sequences=T.arange(flat.shape[1]),
+                               non_sequences=[flat, x])
+    return T.sum(per_unit) / _batch_size(h)
+
+
+# ------------------------------------------------------------ stochastic --
+
+class _Stochastic(Regularizer):
+    """Replaces matching outputs with a randomly perturbed version and keeps
+    the clean value under ``"<name><suffix>"``."""
+
+    stochastic = True
+
+    def __init__(self, pattern=None, weight=0.0, rng=13):
+        super(_Stochastic, self).__init__(pattern, weight)
+        if isinstance(rng, bool) or not isinstance(
+                rng, (numbers.Integral, np.integer)) or rng < 0:
+            raise TypeError("%s: rng must be a non-negative int seed, got %r"
+                            % (type(self).__name__, rng))
+        self.rng = int(rng)
+        self._draws = 0
+        self._hits = 0
+
+    def get_config(self):
+        config = super(_Stochastic, self).get_config()
+        config["rng"] = self.rng
+        return config
+
+    def check_matches(self, named):
+        hits, self._hits = self._hits, 0
+        if not hits:
+            self._no_match("output")
+
+    def _seed(self):
+        self._draws += 1
+        return np.random.SeedSequence([self.rng, self._draws])
+
+    def modify_graph(self, outputs):
+        names = [n for n in outputs if self.matches_output(outputs, n)]
+        self._hits += len(names)
+        if self.weight == 0:
+            return
+        for name in names:
+            value = outputs[name]
+            outputs[name + self._suffix] = value
+            outputs[name] = self.perturb(value)
+
+
+class BernoulliDropout(_Stochastic):
+    """Inverted dropout: zero each value with probability ``weight``.
+
+    While training, kept values are scaled by ``1 / (1 - p)`` so that the
+    expected output is unchanged and the inference graph
+    (``deterministic=True``) needs no rescaling.
+
+    Parameters
+    ----------
+    pattern : see :class:`Regularizer`
+    weight : float
+        Drop probability, ``0 <= p < 1``.
+    rng : int
+        Seed; the same seed gives the same masks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> l_in = regkit.InputLayer((None, 100), name="in")
+    >>> out = regkit.DenseLayer(l_in, 1, name="out")
+    >>> drop = BernoulliDropout("in:out", weight=0.5, rng=1)
+    >>> outputs = regkit.get_outputs(out, regularizers=[drop])
+    >>> fn = regkit.backend.function([l_in.input_var], outputs["in:out"],
+    ...                              updates=regkit.random_updates(outputs))
+    >>> sorted(set(fn(np.ones((2, 100))).ravel().tolist()))
+    [0.0, 2.0]
+    """
+
+    _suffix = "-predrop"
+
+    def _check_weight(self, weight):
+        weight = super(BernoulliDropout, self)._check_weight(weight)
+        if weight >= 1:
+            raise ValueError("BernoulliDropout: weight (the drop probability) "
+                             "must be below 1, got %r" % (weight,))
+        return weight
+
+    def perturb(self, value):
+        keep = 1.0 - self.weight
+        mask = backend.bernoulli(value.shape, keep, value.dtype, self._seed())
+        return value * mask * np.asarray(1.0 / keep, dtype=value.dtype)
+
+
+class GaussianNoise(_Stochastic):
+    """Additive Gaussian noise with standard deviation ``weight``.
+
+    Examples
+    --------
+    >>> import regkit
+    >>> noise = GaussianNoise(weight=0.1)
+    >>> noise.stochastic, noise.get_config()["rng"]
+    (True, 13)
+    """
+
+    _suffix = "-prenoise"
+
+    def perturb(self, value):
+        noise = backend.normal(value.shape, value.dtype, self._seed())
+        return value + noise * np.asarray(self.weight, dtype=value.dtype)
+
+
+# ------------------------------------------------------------- building --
+
+_ROLE_KEYWORDS = {
+    "input_dropout": (BernoulliDropout, "input"),
+    "hidden_dropout": (BernoulliDropout, "hidden"),
+    "output_dropout": (BernoulliDropout, "output"),
+    "input_noise": (GaussianNoise, "input"),
+    "hidden_noise": (GaussianNoise, "hidden"),
+    "output_noise": (GaussianNoise, "output"),
+}
+_GLOB_KEYWORDS = {"dropout": BernoulliDropout, "noise": GaussianNoise}
+
+
+def from_kwargs(network, **kwargs):
+    """Build a list of regularizers from keyword arguments.
+
+    Parameters
+    ----------
+    network : Layer or list of Layer
+        The network's output layer(s); role keywords are resolved on it.
+    **kwargs
+        ``input_dropout``, ``hidden_dropout``, ``output_dropout`` (drop
+        probability of the ``:out`` of the layers with that role),
+        ``input_noise``, ``hidden_noise``, ``output_noise`` (noise
+        standard deviation), ``dropout={glob: p}``, ``noise={glob: std}``,
+        and any registry name with a weight or a dict of constructor
+        arguments (``weight_l2=1e-4``, ``kl_sparsity={"weight": 0.1,
+        "target": 0.1}``).  A value of None is skipped.
+
+    Returns
+    -------
+    list of Regularizer, in keyword order.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword (the message names the closest valid one), or a
+        value of the wrong kind.
+
+    Examples
+    --------
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.DenseLayer(
+    ...     regkit.InputLayer((None, 4)), 8, name="hid"), 2, name="out")
+    >>> regs = from_kwargs(net, weight_l2=1e-4, hidden_dropout=0.5)
+    >>> [type(r).__name__ for r in regs], regs[1].pattern
+    (['WeightL2', 'BernoulliDropout'], ('hid:out',))
+    """
+    roles = _names_by_role(network)
+    result = []
+    for key, value in kwargs.items():
+        if value is None:
+            continue
+        if key in _ROLE_KEYWORDS:
+            cls, role = _ROLE_KEYWORDS[key]
+            patterns = ["%s:out" % name for name in roles[role]]
+            if not patterns:
+                warnings.warn("from_kwargs: %s=%r but the network has no %s "
+                              "layer" % (key, value, role), UserWarning,
+                              stacklevel=2)
+                continue
+            result.append(cls(patterns, value))
+        elif key in _GLOB_KEYWORDS:
+            if not isinstance(value, Mapping):
+                raise TypeError("from_kwargs: %s must be a dict {glob: value},"
+                                " got %r" % (key, value))
+            for glob, weight in value.items():
+                result.append(_GLOB_KEYWORDS[key](glob, weight))
+        elif key in REGISTRY:
+            cls = REGISTRY[key]
+            if isinstance(value, Mapping):
+                result.append(cls(**value))
+            else:
+                result.append(cls(weight=value))
+        else:
+            valid = sorted(set(REGISTRY) | set(_ROLE_KEYWORDS)
+                           | set(_GLOB_KEYWORDS))
+            close = difflib.get_close_matches(key, valid, n=1)
+            hint = ("; did you mean %r?" % close[0]) if close else ""
+            raise TypeError("from_kwargs: unknown regularizer keyword %r%s"
+                            % (key, hint))
+    return result
+
+
+def total_penalty(regularizers, network, outputs):
+    """``sum(weight * loss)`` over the regularizers.
+
+    Parameters
+    ----------
+    regularizers : list of Regularizer
+    network : Layer or list of Layer
+        The network's output layer(s).
+    outputs : dict
+        Named outputs from :func:`regkit.layers.get_outputs` (built with
+        the same regularizers, so that activity terms see the training
+        graph).
+
+    Returns
+    -------
+    A symbolic scalar (``0`` if no regularizer has a loss term).  Weights
+    are cast to the dtype of each term.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 2,
+    ...                         W=np.ones((2, 2)))
+    >>> regs = [WeightL2(weight=0.5), WeightL1(weight=0.25)]
+    >>> outputs = regkit.get_outputs(net, regularizers=regs)
+    >>> float(total_penalty(regs, net, outputs).eval())
+    3.0
+    """
+    if isinstance(regularizers, Regularizer):
+        regularizers = [regularizers]
+    if isinstance(network, Layer):
+        network = [network]
+    terms = []
+    for reg in regularizers:
+        if not isinstance(reg, Regularizer):
+            raise TypeError("total_penalty: regularizers must be Regularizer "
+                            "objects, got %r" % (reg,))
+        term = reg.loss(network, outputs)
+        if (isinstance(term, int) and term == 0) or reg.weight == 0:
+            continue
+        weight = reg.weight
+        dtype = getattr(term, "dtype", None)
+        if dtype is not None:
+            weight = np.asarray(weight, dtype=dtype)
+        terms.append(weight * term)
+    return sum_terms(terms)
+
+
+def serialize(reg):
+    """A plain dict ``{"name": <registry name>, "config": get_config()}``.
+
+    Examples
+    --------
+    >>> serialize(WeightL2("*.W", 1e-4))["name"]
+    'weight_l2'
+    """
+    if not isinstance(reg, Regularizer):
+        raise TypeError("serialize: expected a Regularizer, got %r" % (reg,))
+    return {"name": type(reg).registry_name, "config": reg.get_config()}
+
+
+def deserialize(data):
+    """Build a regularizer from :func:`serialize`'s dict.
+
+    Only registered classes are built; nothing named in `data` is imported
+    or evaluated.
+
+    Raises
+    ------
+    ValueError
+        If the name is not registered (dotted paths included).
+    TypeError
+        If `data` is not such a dict.
+
+    Examples
+    --------
+    >>> reg = deserialize({"name": "weight_decay", "config": {"weight": 0.1}})
+    >>> type(reg).__name__, reg.weight
+    ('WeightL2', 0.1)
+    """
+    if not isinstance(data, Mapping) or "name" not in data:
+        raise TypeError("deserialize: data must be a dict with 'name' and "
+                        "'config', got %r" % (data,))
+    name = data["name"]
+    config = data.get("config") or {}
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise ValueError("deserialize: %r is not a registered regularizer "
+                         "name" % (name,))
+    if not isinstance(config, Mapping):
+        raise TypeError("deserialize: config must be a dict, got %r"
+                        % (config,))
+    return REGISTRY[name](**config)
