@@ -55,7 +55,6 @@ __all__ = [
     "softmax",
     "verify_grad",
     "is_tensor",
-    "scan",
     "Elemwise",
     "bernoulli",
     "normal",
@@ -171,7 +170,6 @@ if NAME == "theano":
     from theano.sandbox.rng_mrg import MRG_RandomStreams
 
     sigmoid = tensor.nnet.sigmoid
-    scan = _lib.scan
 
     def softmax(x):
         return tensor.nnet.softmax(x)
@@ -206,7 +204,6 @@ else:
     from pytensor.tensor.random.op import RandomVariable
 
     sigmoid = tensor.sigmoid
-    scan = _lib.scan
 
     def softmax(x):
         return tensor.special.softmax(x, axis=-1)

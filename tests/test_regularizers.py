@@ -1,0 +1,493 @@
+import logging
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+import regkit
+from regkit import backend
+from regkit.layers import DenseLayer, InputLayer, Layer, get_outputs
+from regkit.regularizers import (REGISTRY, BernoulliDropout, Contractive,
+                                 GaussianNoise, HiddenL1, HiddenL2,
+                                 KLSparsity, RecurrentNorm, RecurrentState,
+                                 Regularizer, WeightL1, WeightL2, deserialize,
+                                 from_kwargs, random_updates, serialize,
+                                 total_penalty)
+
+from conftest import evaluate
+
+T = backend.tensor
+
+W_HID = np.array([[0.5, -1.0, 0.25, 2.0],
+                  [-0.5, 0.75, 1.0, -0.25],
+                  [1.5, 0.1, -2.0, 0.5]])
+B_HID = np.array([0.1, -0.2, 0.3, 0.0])
+W_OUT = np.array([[1.0, -1.0], [0.5, 2.0], [-1.5, 0.25], [0.3, 0.7]])
+X = np.array([[0.2, -1.0, 0.5], [1.0, 0.3, -0.4], [-0.7, 0.8, 0.1],
+              [0.0, 0.5, 1.2], [0.9, -0.6, -0.3]])
+
+
+def _sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def _net(nonlinearity=regkit.layers.sigmoid):
+    l_in = InputLayer((None, 3), name="in")
+    hid = DenseLayer(l_in, 4, W=W_HID, b=B_HID, nonlinearity=nonlinearity,
+                     name="hid")
+    out = DenseLayer(hid, 2, W=W_OUT, nonlinearity=None, name="out")
+    return l_in, hid, out
+
+
+def _loss_value(reg, net=None, data=X):
+    l_in, _, out = net or _net()
+    outputs = get_outputs(out, regularizers=[reg])
+    return float(evaluate(reg.loss(out, outputs), {l_in.input_var: data}))
+
+
+# ---------------------------------------------------------- weight terms --
+
+def test_weight_penalties_match_numpy():
+    assert np.isclose(_loss_value(WeightL2()), (W_HID ** 2).sum()
+                      + (W_OUT ** 2).sum())
+    assert np.isclose(_loss_value(WeightL1()), np.abs(W_HID).sum()
+                      + np.abs(W_OUT).sum())
+    assert np.isclose(_loss_value(WeightL2("hid.*")), (W_HID ** 2).sum())
+    assert np.isclose(_loss_value(WeightL2(("hid.W", "out.W"))),
+                      (W_HID ** 2).sum() + (W_OUT ** 2).sum())
+    assert np.isclose(_loss_value(WeightL2("*.b", tags={})), (B_HID ** 2).sum())
+
+
+def test_weight_penalty_equals_regularize_network_params():
+    _, _, out = _net()
+    a = WeightL2().loss(out, get_outputs(out))
+    b = regkit.regularize_network_params(out, regkit.l2)
+    assert np.isclose(evaluate(a), evaluate(b))
+
+
+def test_pattern_is_case_sensitive_and_no_match_warns_and_adds_zero():
+    _, _, out = _net()
+    with pytest.warns(UserWarning, match="matches no parameter"):
+        assert WeightL2("HID.W").loss(out, {}) == 0
+    with pytest.warns(UserWarning, match="matches no output"):
+        assert HiddenL1("nothing:out").loss(out, get_outputs(out)) == 0
+
+
+def test_unnamed_layers_get_automatic_names():
+    l_in = InputLayer((None, 3))
+    hid = DenseLayer(l_in, 4, W=W_HID)
+    out = DenseLayer(hid, 2, W=W_OUT)
+    assert np.isclose(evaluate(WeightL2("dense1.W").loss(out, {})),
+                      (W_HID ** 2).sum())
+    assert "dense1:out" in get_outputs(out)
+
+
+# ---------------------------------------------------------- output terms --
+
+def _hidden(data=X):
+    return _sigmoid(data @ W_HID + B_HID)
+
+
+def test_hidden_penalties_are_summed_over_units_and_averaged_over_batch():
+    h = _hidden()
+    assert np.isclose(_loss_value(HiddenL1()), np.abs(h).sum(1).mean())
+    assert np.isclose(_loss_value(HiddenL2()), (h ** 2).sum(1).mean())
+    # the default pattern is the hidden layers only, not the output layer
+    out_value = X @ W_HID + B_HID
+    assert not np.isclose(_loss_value(HiddenL1()),
+                          np.abs(_sigmoid(out_value) @ W_OUT).sum(1).mean())
+    assert np.isclose(_loss_value(HiddenL1("out:out")),
+                      np.abs(h @ W_OUT).sum(1).mean())
+    # doubling the batch does not change the value
+    assert np.isclose(_loss_value(HiddenL1(), data=np.vstack([X, X])),
+                      _loss_value(HiddenL1()))
+
+
+def test_kl_sparsity_matches_numpy():
+    rho = 0.2
+    mean = _hidden().mean(axis=0)
+    expected = (rho * np.log(rho / mean)
+                + (1 - rho) * np.log((1 - rho) / (1 - mean))).sum()
+    assert np.isclose(_loss_value(KLSparsity(target=rho)), expected)
+    with pytest.raises(ValueError, match="target"):
+        KLSparsity(target=1.0)
+
+
+def _numeric_jacobian_norm(fn, data, eps=1e-6):
+    """mean_i ||d f(x)_i / d x_i||_F^2 by central differences."""
+    total = 0.0
+    for i in range(data.shape[0]):
+        rows = []
+        for k in range(data.shape[1]):
+            up, down = data.copy(), data.copy()
+            up[i, k] += eps
+            down[i, k] -= eps
+            rows.append((fn(up)[i] - fn(down)[i]) / (2 * eps))
+        total += (np.array(rows) ** 2).sum()
+    return total / data.shape[0]
+
+
+@pytest.mark.parametrize("pattern", ["hid:out", "out:out"])
+def test_contractive_matches_finite_differences(pattern):
+    l_in, hid, out = _net()
+    layer = hid if pattern == "hid:out" else out
+    fn = backend.function([l_in.input_var], regkit.get_output(layer))
+    expected = _numeric_jacobian_norm(fn, X)
+    # hid:out takes the dense closed form, out:out (two layers above the
+    # input) the general per-unit path
+    assert np.isclose(_loss_value(Contractive(pattern)), expected, rtol=1e-5)
+
+
+def test_contractive_closed_form_equals_general_path():
+    l_in, hid, out = _net(nonlinearity=regkit.layers.tanh)
+    outputs = get_outputs(out)
+    closed = Contractive("hid:out").loss(out, outputs)
+    general = regkit.regularizers._jacobian_norm(outputs["hid:out"],
+                                                 outputs["in:out"])
+    values = evaluate([closed, general], {l_in.input_var: X})
+    assert np.isclose(values[0], values[1], rtol=1e-8)
+
+
+def test_contractive_is_not_the_gradient_of_the_mean():
+    # theanets' formula: ||d mean(h) / d x||^2, a different number
+    l_in, hid, _ = _net()
+    h = regkit.get_output(hid)
+    theanets = T.sum(T.sqr(backend.grad(T.mean(h), l_in.input_var)))
+    assert not np.isclose(evaluate(theanets, {l_in.input_var: X}),
+                          _loss_value(Contractive("hid:out")))
+
+
+class _Identity(Layer):
+    def get_output_for(self, input, **kwargs):
+        return input
+
+
+def _sequence_net():
+    l_in = InputLayer((None, 4, 3), name="seq")
+    rnn = _Identity(l_in, name="rnn")
+    out = DenseLayer(rnn, 2, name="out")
+    return l_in, rnn, out
+
+
+def test_recurrent_terms_match_numpy(rng):
+    data = rng.normal(size=(2, 4, 3))
+    l_in, _, out = _sequence_net()
+    outputs = get_outputs(out)
+    norms = np.sqrt((data ** 2).sum(-1))
+    expected_norm = ((norms[:, 1:] - norms[:, :-1]) ** 2).mean()
+    expected_state = ((data[:, 1:] - data[:, :-1]) ** 2).sum(-1).mean()
+    got = evaluate([RecurrentNorm().loss(out, outputs),
+                    RecurrentState().loss(out, outputs)],
+                   {l_in.input_var: data})
+    assert np.isclose(got[0], expected_norm)
+    assert np.isclose(got[1], expected_state)
+
+
+def test_recurrent_terms_need_three_dimensions():
+    _, _, out = _net()
+    with pytest.raises(ValueError, match="batch, time, features"):
+        RecurrentState().loss(out, get_outputs(out))
+
+
+def test_recurrent_norm_gradient_finite_at_zero_state():
+    l_in, _, out = _sequence_net()
+    term = RecurrentNorm().loss(out, get_outputs(out))
+    grad = evaluate(backend.grad(term, l_in.input_var),
+                    {l_in.input_var: np.zeros((1, 4, 3))})
+    assert np.isfinite(grad).all()
+
+
+# ---------------------------------------------------------- stochastic --
+
+def _dropout_fn(reg, shape=(200, 500)):
+    l_in = InputLayer((None, shape[1]), name="in")
+    out = DenseLayer(l_in, 1, name="out")
+    outputs = get_outputs(out, regularizers=[reg])
+    return backend.function([l_in.input_var], outputs["in:out"],
+                            updates=random_updates(outputs))
+
+
+def test_dropout_values_mean_and_fresh_masks():
+    p = 0.3
+    fn = _dropout_fn(BernoulliDropout("in:out", p, rng=3))
+    ones = np.ones((200, 500), dtype=backend.floatX)
+    first, second = fn(ones), fn(ones)
+    assert set(np.unique(first).tolist()) == {
+        0.0, float(first.dtype.type(1 / (1 - p)))}
+    assert abs(first.mean() - 1.0) < 0.1
+    assert abs((first == 0).mean() - p) < 0.02
+    assert not np.array_equal(first, second)
+
+
+def test_dropout_equal_seeds_give_equal_masks():
+    ones = np.ones((50, 60), dtype=backend.floatX)
+    a = _dropout_fn(BernoulliDropout("in:out", 0.5, rng=7), (50, 60))(ones)
+    b = _dropout_fn(BernoulliDropout("in:out", 0.5, rng=7), (50, 60))(ones)
+    c = _dropout_fn(BernoulliDropout("in:out", 0.5, rng=8), (50, 60))(ones)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_deterministic_graph_has_no_dropout_or_noise():
+    l_in, hid, out = _net()
+    regs = [BernoulliDropout("hid:out", 0.5), GaussianNoise("in:out", 1.0)]
+    train = get_outputs(out, regularizers=regs)
+    assert "hid:out-predrop" in train and "in:out-prenoise" in train
+    assert len(random_updates(train)) == 2
+    test = get_outputs(out, regularizers=regs, deterministic=True)
+    assert not any("-pre" in name and name != "hid:pre" for name in test)
+    assert random_updates(test) == []
+    clean = evaluate(regkit.get_output(out), {l_in.input_var: X})
+    np.testing.assert_allclose(evaluate(test["out:out"], {l_in.input_var: X}),
+                               clean)
+
+
+def test_predrop_keeps_the_clean_value():
+    l_in, hid, out = _net()
+    outputs = get_outputs(out, regularizers=[BernoulliDropout(weight=0.5)])
+    np.testing.assert_allclose(
+        evaluate(outputs["hid:out-predrop"], {l_in.input_var: X}),
+        _hidden())
+
+
+def test_gaussian_noise_std():
+    std = 0.25
+    fn = _dropout_fn(GaussianNoise("in:out", std, rng=2))
+    zeros = np.zeros((200, 500), dtype=backend.floatX)
+    noise = fn(zeros)
+    assert noise.dtype == backend.floatX
+    assert abs(noise.std() - std) < 0.1 * std
+    assert abs(noise.mean()) < 0.01
+    assert not np.array_equal(noise, fn(zeros))
+
+
+def test_stochastic_weight_zero_leaves_graph_alone():
+    _, _, out = _net()
+    outputs = get_outputs(out, regularizers=[BernoulliDropout(weight=0.0)])
+    assert random_updates(outputs) == []
+
+
+def test_stochastic_no_match_warns():
+    _, _, out = _net()
+    with pytest.warns(UserWarning, match="BernoulliDropout.*matches no"):
+        get_outputs(out, regularizers=[BernoulliDropout("Hid:out", 0.5)])
+
+
+def test_dropout_graph_is_warning_free_and_float32():
+    l_in = InputLayer((None, 8), input_var=T.fmatrix("x"), name="in")
+    out = DenseLayer(l_in, 2, W=np.ones((8, 2), "float32"),
+                     b=np.zeros(2, "float32"), name="out")
+    regs = [BernoulliDropout("in:out", 0.5), GaussianNoise("out:out", 0.1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outputs = get_outputs(out, regularizers=regs)
+        fn = backend.function([l_in.input_var], outputs["out:out"],
+                              updates=random_updates(outputs))
+        result = fn(np.ones((3, 8), "float32"))
+    assert outputs["out:out"].dtype == "float32"
+    assert result.dtype == np.float32
+
+
+@pytest.mark.parametrize("cls, weight", [
+    (BernoulliDropout, 1.0), (BernoulliDropout, -0.1),
+    (GaussianNoise, -1.0), (WeightL2, float("nan")), (HiddenL1, float("inf")),
+])
+def test_bad_weights(cls, weight):
+    with pytest.raises(ValueError, match="weight"):
+        cls(weight=weight)
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="weight"):
+        WeightL2(weight="0.1")
+    with pytest.raises(TypeError, match="pattern"):
+        WeightL2(pattern=3)
+    with pytest.raises(ValueError, match="pattern"):
+        WeightL2(pattern=())
+    with pytest.raises(ValueError, match="empty string"):
+        WeightL2(pattern=["hid.W", ""])
+    with pytest.raises(TypeError, match="rng"):
+        BernoulliDropout(weight=0.5, rng="seed")
+    with pytest.raises(TypeError, match="tags"):
+        WeightL2(tags=["regularizable"])
+
+
+# ---------------------------------------------------------------- registry --
+
+def test_registry_names():
+    expected = {
+        "weight_l2": WeightL2, "weightl2": WeightL2, "weight_decay": WeightL2,
+        "weight_l1": WeightL1, "weight_sparsity": WeightL1,
+        "hidden_l1": HiddenL1, "hidden_sparsity": HiddenL1,
+        "hidden_l2": HiddenL2, "kl_sparsity": KLSparsity,
+        "klsparsity": KLSparsity, "contractive": Contractive,
+        "recurrent_norm": RecurrentNorm, "recurrent_state": RecurrentState,
+        "bernoulli_dropout": BernoulliDropout,
+        "gaussian_noise": GaussianNoise,
+    }
+    for key, cls in expected.items():
+        assert REGISTRY[key] is cls, key
+
+
+def test_custom_subclass_registers_and_builds_from_kwargs():
+    class OutputEnergy(Regularizer):
+        default_roles = ("output",)
+
+        def loss(self, layers, outputs):
+            names = self.output_names(layers, outputs)
+            return regkit.apply.sum_terms(T.sum(T.sqr(outputs[n]))
+                                          for n in names)
+
+    assert REGISTRY["output_energy"] is OutputEnergy
+    assert REGISTRY["outputenergy"] is OutputEnergy
+    l_in, _, out = _net()
+    (reg,) = from_kwargs(out, output_energy=0.5)
+    assert isinstance(reg, OutputEnergy) and reg.weight == 0.5
+    outputs = get_outputs(out)
+    value = evaluate(total_penalty([reg], out, outputs), {l_in.input_var: X})
+    assert np.isclose(value, 0.5 * ((_hidden() @ W_OUT) ** 2).sum())
+    with pytest.raises(ValueError, match="taken"):
+        type("WeightL2", (Regularizer,), {})
+
+
+def test_from_kwargs_each_keyword():
+    _, _, out = _net()
+    regs = from_kwargs(out, input_dropout=0.1, hidden_dropout=0.2,
+                       output_dropout=0.3, input_noise=0.4, hidden_noise=0.5,
+                       output_noise=0.6, dropout={"hid:pre": 0.7},
+                       noise={"out:pre": 0.8}, weight_l2=1e-4,
+                       weight_decay=2e-4, hidden_l1=None,
+                       kl_sparsity={"weight": 0.1, "target": 0.2},
+                       contractive={"weight": 0.3, "pattern": "hid:out"})
+    summary = [(type(r).__name__, r.pattern, r.weight) for r in regs]
+    assert summary == [
+        ("BernoulliDropout", ("in:out",), 0.1),
+        ("BernoulliDropout", ("hid:out",), 0.2),
+        ("BernoulliDropout", ("out:out",), 0.3),
+        ("GaussianNoise", ("in:out",), 0.4),
+        ("GaussianNoise", ("hid:out",), 0.5),
+        ("GaussianNoise", ("out:out",), 0.6),
+        ("BernoulliDropout", "hid:pre", 0.7),
+        ("GaussianNoise", "out:pre", 0.8),
+        ("WeightL2", None, 1e-4),
+        ("WeightL2", None, 2e-4),
+        ("KLSparsity", None, 0.1),
+        ("Contractive", "hid:out", 0.3),
+    ]
+    assert regs[10].target == 0.2
+
+
+def test_from_kwargs_errors():
+    _, _, out = _net()
+    with pytest.raises(TypeError, match="did you mean 'weight_l2'"):
+        from_kwargs(out, wieght_l2=0.1)
+    with pytest.raises(TypeError, match="did you mean 'hidden_dropout'"):
+        from_kwargs(out, hiden_dropout=0.1)
+    with pytest.raises(TypeError, match="dict"):
+        from_kwargs(out, dropout=0.5)
+    with pytest.raises(ValueError, match="weight"):
+        from_kwargs(out, hidden_dropout=1.5)
+
+
+# ------------------------------------------------------------ penalties --
+
+def test_total_penalty_weights_and_dtype():
+    l_in, _, out = _net()
+    regs = [WeightL2(weight=0.5), HiddenL1(weight=0.25), GaussianNoise()]
+    outputs = get_outputs(out, regularizers=regs)
+    value = evaluate(total_penalty(regs, out, outputs), {l_in.input_var: X})
+    expected = 0.5 * ((W_HID ** 2).sum() + (W_OUT ** 2).sum()) \
+        + 0.25 * np.abs(_hidden()).sum(1).mean()
+    assert np.isclose(value, expected)
+    assert total_penalty([], out, outputs) == 0
+
+    l32 = InputLayer((None, 2), input_var=T.fmatrix(), name="in")
+    net32 = DenseLayer(l32, 2, W=np.ones((2, 2), "float32"),
+                       b=np.zeros(2, "float32"), name="out")
+    term = total_penalty(from_kwargs(net32, weight_l2=np.float64(0.1)),
+                         net32, get_outputs(net32))
+    assert term.dtype == "float32"
+    with pytest.raises(TypeError, match="Regularizer"):
+        total_penalty(["weight_l2"], out, outputs)
+
+
+def test_log_names_class_weight_and_pattern(caplog):
+    with caplog.at_level(logging.INFO, logger="regkit"):
+        WeightL2("hid.*", 1e-4).log()
+    assert "WeightL2" in caplog.text and "0.0001" in caplog.text
+    assert "hid.*" in caplog.text
+
+
+# ---------------------------------------------------------- serialization --
+
+ALL = [WeightL2("hid.*", 1e-4, tags={"trainable": True}),
+       WeightL1(weight=0.1), HiddenL1(["a:out", "b:out"], 0.2),
+       HiddenL2(weight=0.3), KLSparsity(weight=0.1, target=0.2),
+       Contractive("hid:out", 0.1, wrt="in:out"), RecurrentNorm(weight=1.0),
+       RecurrentState(weight=2.0), BernoulliDropout("hid:out", 0.5, rng=4),
+       GaussianNoise(weight=0.1, rng=9)]
+
+
+@pytest.mark.parametrize("reg", ALL, ids=lambda r: type(r).__name__)
+def test_serialize_round_trip(reg):
+    data = serialize(reg)
+    assert data["name"] in REGISTRY
+    copy = deserialize(data)
+    assert type(copy) is type(reg)
+    assert copy.get_config() == reg.get_config()
+    unpickled = pickle.loads(pickle.dumps(reg))
+    assert type(unpickled) is type(reg)
+    assert unpickled.get_config() == reg.get_config()
+
+
+def test_deserialize_refuses_unregistered_names():
+    for name in ["os.system", "regkit.regularizers.WeightL2", "nothing",
+                 "builtins.eval", None, 3]:
+        with pytest.raises(ValueError, match="not a registered"):
+            deserialize({"name": name, "config": {}})
+    with pytest.raises(TypeError, match="dict"):
+        deserialize("weight_l2")
+    with pytest.raises(TypeError, match="config"):
+        deserialize({"name": "weight_l2", "config": "weight=1"})
+    with pytest.raises(TypeError, match="Regularizer"):
+        serialize("weight_l2")
+
+
+# --------------------------------------------------------------- training --
+
+def _train_autoencoder(**regularizers):
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(256, 4))
+    data = np.tanh(codes @ rng.normal(size=(4, 16))).astype(backend.floatX)
+    regkit.layers.set_rng(1)
+    l_in = InputLayer((None, 16), name="in")
+    hid = DenseLayer(l_in, 32, name="hid")
+    out = DenseLayer(hid, 16, nonlinearity=None, name="out")
+    regs = from_kwargs(out, **regularizers)
+    outputs = get_outputs(out, regularizers=regs)
+    recon = T.mean(T.sum(T.sqr(outputs["out:out"] - l_in.input_var), axis=1))
+    loss = recon + total_penalty(regs, out, outputs)
+    params = regkit.get_all_params(out, trainable=True)
+    updates = [(p, p - np.asarray(0.02, p.dtype) * g)
+               for p, g in zip(params, backend.grad(loss, params))]
+    train = backend.function([l_in.input_var], loss,
+                             updates=updates + random_updates(outputs))
+    clean = get_outputs(out, deterministic=True)
+    measure = backend.function([l_in.input_var],
+                               [clean["hid:out"], T.mean(T.sum(T.sqr(
+                                   clean["out:out"] - l_in.input_var), 1))])
+    losses = [float(train(data)) for _ in range(300)]
+    hidden, error = measure(data)
+    return losses, hidden, float(error)
+
+
+def test_training_with_regularizers_reduces_loss_and_sparsifies():
+    losses, hidden, error = _train_autoencoder(
+        weight_l2=1e-4, hidden_l1=0.1, hidden_dropout=0.1)
+    assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:5])
+    _, plain_hidden, _ = _train_autoencoder(weight_l2=1e-4,
+                                            hidden_dropout=0.1)
+    # mean activation and share of exact zeros (rectified units)
+    assert np.abs(hidden).mean() < 0.8 * np.abs(plain_hidden).mean()
+    assert (hidden == 0).mean() > (plain_hidden == 0).mean() + 0.02
