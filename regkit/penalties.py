@@ -19,8 +19,8 @@ T = backend.tensor
 
 
 def is_tensor_like(value):
-    """Whether `value` is something a penalty accepts: a symbolic tensor or
-    a numeric numpy array.
+    """Whether `value` is something a penalty accepts: a symbolic tensor, a
+    numeric numpy array or a numpy scalar.
 
     Examples
     --------
@@ -30,7 +30,8 @@ def is_tensor_like(value):
     """
     if backend.is_tensor(value):
         return True
-    return isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
+    return isinstance(value, (np.ndarray, np.generic)) \
+        and value.dtype.kind in "biuf"
 
 
 def as_float_tensor(x, caller, argname="x"):
@@ -167,9 +168,10 @@ def kl_sparsity(h, target=0.05):
     if h.ndim < 1:
         raise ValueError("kl_sparsity: h must have an examples axis, got a "
                          "0-d tensor")
+    def const(value):
+        return backend.as_tensor_variable(np.asarray(value, h.dtype))
     eps = float(np.finfo(h.dtype).eps)
-    mean = T.clip(h.mean(axis=0), np.asarray(eps, h.dtype),
-                  np.asarray(1.0 - eps, h.dtype))
-    rho = np.asarray(target, h.dtype)
-    kl = rho * T.log(rho / mean) + (1 - rho) * T.log((1 - rho) / (1 - mean))
+    mean = T.clip(h.mean(axis=0), const(eps), const(1.0 - eps))
+    rho, rest = const(target), const(1.0 - target)
+    kl = rho * T.log(rho / mean) + rest * T.log(rest / (const(1.0) - mean))
     return T.sum(kl)

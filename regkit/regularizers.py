@@ -58,6 +58,9 @@ REGISTRY = OrderedDict()
 
 random_updates = backend.random_updates
 
+# keys under which dropout and noise keep the clean value of an output
+_CLEAN_SUFFIXES = ("-predrop", "-prenoise")
+
 
 def _snake_case(name):
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
@@ -107,6 +110,24 @@ def _as_patterns(pattern, argname="pattern"):
 
 def _matches(name, patterns):
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _resolve(pattern, default_roles, network):
+    """The globs of `pattern`, or the ``:out`` of every layer of the
+    network with one of `default_roles` when `pattern` is None."""
+    patterns = _as_patterns(pattern)
+    if patterns is not None:
+        return patterns
+    by_role = _names_by_role(network)
+    return tuple("%s:out" % name for role in default_roles
+                 for name in by_role[role])
+
+
+def _select_outputs(patterns, outputs):
+    """Names in `outputs` matching `patterns`, leaving out the clean copies
+    kept by dropout and noise."""
+    return [name for name in outputs if _matches(name, patterns)
+            and not name.endswith(_CLEAN_SUFFIXES)]
 
 
 def _names_by_role(network):
@@ -224,16 +245,12 @@ class Regularizer(object):
 
     def patterns(self, layers):
         """The globs this regularizer uses on the network `layers`."""
-        patterns = _as_patterns(self.pattern)
-        if patterns is not None:
-            return patterns
-        by_role = _names_by_role(layers)
-        return tuple("%s:out" % name for role in self.default_roles
-                     for name in by_role[role])
+        return _resolve(self.pattern, self.default_roles, layers)
 
-    def _no_match(self, what):
-        warnings.warn("%s: pattern %r matches no %s; it adds nothing"
-                      % (type(self).__name__, self.pattern, what),
+    def _no_match(self, what, argname="pattern", value=None):
+        warnings.warn("%s: %s %r matches no %s; it adds nothing"
+                      % (type(self).__name__, argname,
+                         self.pattern if value is None else value, what),
                       UserWarning, stacklevel=3)
 
     def output_names(self, layers, outputs):
@@ -247,16 +264,14 @@ class Regularizer(object):
         outputs : dict
             Named outputs, from :func:`regkit.layers.get_outputs`.
         """
-        patterns = self.patterns(layers)
-        names = [name for name in outputs if _matches(name, patterns)
-                 and "-pre" not in name]
+        names = _select_outputs(self.patterns(layers), outputs)
         if not names:
             self._no_match("output")
         return names
 
     def matches_output(self, outputs, name):
         """Whether output `name` of the layer dict `outputs` is selected."""
-        if "-pre" in name:
+        if name.endswith(_CLEAN_SUFFIXES):
             return False
         patterns = _as_patterns(self.pattern)
         if patterns is None:
@@ -500,15 +515,10 @@ class Contractive(_OutputPenalty):
         return config
 
     def _wrt_names(self, layers, outputs):
-        patterns = _as_patterns(self.wrt)
-        if patterns is None:
-            patterns = tuple("%s:out" % name
-                             for name in _names_by_role(layers)["input"])
-        names = [name for name in outputs if _matches(name, patterns)
-                 and "-pre" not in name]
+        names = _select_outputs(_resolve(self.wrt, ("input",), layers),
+                                outputs)
         if not names:
-            warnings.warn("Contractive: wrt %r matches no output" % (self.wrt,),
-                          UserWarning, stacklevel=3)
+            self._no_match("output", "wrt", self.wrt)
         return names
 
     def term(self, h, name, layers, outputs):

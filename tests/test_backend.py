@@ -121,3 +121,26 @@ def test_import_is_silent_in_a_fresh_process():
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [backend.NAME, regkit.__version__]
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bernoulli_and_normal_draws(dtype):
+    shape = (400, 250)
+    mask = backend.bernoulli(shape, 0.25, dtype, np.random.SeedSequence(3))
+    noise = backend.normal(shape, dtype, np.random.SeedSequence(4))
+    fn = backend.function([], [mask, noise],
+                          updates=backend.random_updates(mask, [noise]))
+    (m1, n1), (m2, n2) = fn(), fn()
+    assert m1.dtype == dtype and n1.dtype == dtype
+    assert set(np.unique(m1).tolist()) == {0.0, 1.0}
+    assert abs(m1.mean() - 0.25) < 0.01
+    assert abs(n1.std() - 1) < 0.02 and abs(n1.mean()) < 0.02
+    assert not np.array_equal(m1, m2) and not np.array_equal(n1, n2)
+
+
+def test_random_updates_inputs():
+    mask = backend.bernoulli((3,), 0.5, "float64", np.random.SeedSequence(0))
+    assert len(backend.random_updates({"a": mask, "b": mask * 2})) == 1
+    assert backend.random_updates(backend.tensor.vector()) == []
+    with pytest.raises(TypeError, match="random_updates"):
+        backend.random_updates(np.ones(3))

@@ -553,3 +553,65 @@ def test_get_output_passes_kwargs_to_layers():
             return input
     get_output(Spy(InputLayer((None, 2))), deterministic=True, flag=1)
     assert seen == {"deterministic": True, "flag": 1}
+
+
+# ------------------------------------------------- names, roles, outputs --
+
+def test_named_params_full_names_tags_and_unwrapping():
+    l_in = InputLayer((None, 3))
+    base = backend.shared(np.ones((3, 3)), name="base")
+    hid = DenseLayer(l_in, 3, W=base * 2, name="hid")
+    out = DenseLayer(hid, 2)  # unnamed: automatic name dense1
+    extra = out.add_param(np.zeros(2), (2,), regularizable=False)
+    named = L.named_params(out)
+    assert [name for name, _ in named] == ["hid.W", "hid.b", "dense1.W",
+                                           "dense1.b", "dense1.2"]
+    assert named[0][1] is base and named[-1][1] is extra
+    assert [n for n, _ in L.named_params(out, regularizable=True)] == [
+        "hid.W", "dense1.W"]
+    assert L.named_params(out, unwrap_shared=False)[0][1] is not base
+
+
+def test_layer_roles():
+    a, b = InputLayer((None, 2), name="a"), InputLayer((None, 2), name="b")
+    h = DenseLayer(a, 2, name="h")
+    merged = ElemwiseSumLayer([h, b], name="m")
+    top = DenseLayer(merged, 2, name="top")
+    roles = L.layer_roles([top, h])
+    assert {l.name: r for l, r in roles.items()} == {
+        "a": "input", "h": "output", "b": "input", "m": "hidden",
+        "top": "output"}
+
+
+def test_layer_outputs_seen_by_modify_graph():
+    seen = []
+
+    class Spy(object):
+        def modify_graph(self, outputs):
+            assert isinstance(outputs, L.LayerOutputs)
+            seen.append((outputs.name, outputs.role, list(outputs)))
+
+    l_in, hid, out = _mlp()
+    get_outputs(out, regularizers=[Spy()])
+    assert seen == [("in", "input", ["in:out"]),
+                    ("hid", "hidden", ["hid:pre", "hid:out"]),
+                    ("out", "output", ["out:pre", "out:out"])]
+    import pickle
+    copy = pickle.loads(pickle.dumps(L.LayerOutputs(None, "x", "hidden",
+                                                    [("x:out", 1)])))
+    assert (copy.name, copy.role, dict(copy)) == ("x", "hidden", {"x:out": 1})
+
+
+def test_check_matches_called_once_per_graph():
+    calls = []
+
+    class Checker(object):
+        def modify_graph(self, outputs):
+            pass
+
+        def check_matches(self, named):
+            calls.append(list(named))
+
+    _, _, out = _mlp()
+    get_outputs(out, regularizers=[Checker()])
+    assert calls == [["in:out", "hid:pre", "hid:out", "out:pre", "out:out"]]

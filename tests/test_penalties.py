@@ -85,3 +85,37 @@ def test_helpers():
     assert as_float_tensor(np.zeros(2, "float32"), "f").dtype == "float32"
     with pytest.raises(TypeError, match="f: weights must be a tensor"):
         as_float_tensor(None, "f", "weights")
+
+
+def _kl_np(h, rho):
+    mean = np.clip(h.mean(axis=0), np.finfo(h.dtype).eps,
+                   1 - np.finfo(h.dtype).eps)
+    return (rho * np.log(rho / mean)
+            + (1 - rho) * np.log((1 - rho) / (1 - mean))).sum()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(6, 4), (5, 2, 3)])
+def test_kl_sparsity_value(dtype, shape, rng):
+    data = rng.uniform(0.05, 0.95, size=shape).astype(dtype)
+    from regkit.penalties import kl_sparsity
+    result = kl_sparsity(data, target=0.1)
+    assert result.dtype == dtype
+    np.testing.assert_allclose(evaluate(result), _kl_np(data, 0.1),
+                               rtol=1e-4 if dtype == "float32" else 1e-10)
+
+
+def test_kl_sparsity_gradient_and_clipping(rng):
+    from regkit.penalties import kl_sparsity
+    data = rng.uniform(0.2, 0.8, size=(5, 3))
+    backend.verify_grad(lambda h: kl_sparsity(h, target=0.3), [data],
+                        rng=np.random.RandomState(1))
+    h = T.matrix()
+    for edge in (np.zeros((4, 3)), np.ones((4, 3))):
+        value, grad = evaluate([kl_sparsity(h), backend.grad(kl_sparsity(h),
+                                                             h)], {h: edge})
+        assert np.isfinite(value) and np.isfinite(grad).all()
+    with pytest.raises(ValueError, match="target"):
+        kl_sparsity(data, target=0.0)
+    with pytest.raises(ValueError, match="0-d"):
+        kl_sparsity(np.float64(0.5))
