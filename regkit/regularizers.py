@@ -657,7 +657,9 @@ class BernoulliDropout(_Stochastic):
     weight : float
         Drop probability, ``0 <= p < 1``.
     rng : int
-        Seed; the same seed gives the same masks.
+        Seed.  Each draw this regularizer makes gets its own generator,
+        seeded from `rng` and the number of the draw, so equal seeds give
+        equal masks.
 
     Examples
     --------
@@ -787,6 +789,8 @@ def from_kwargs(network, **kwargs):
             hint = ("; did you mean %r?" % close[0]) if close else ""
             raise TypeError("from_kwargs: unknown regularizer keyword %r%s"
                             % (key, hint))
+    for reg in result:
+        reg.log()
     return result
 
 
