@@ -7,7 +7,7 @@ VENV := .venv
 BACKENDS := theano pytensor
 PYTEST_ARGS ?=
 
-.PHONY: test $(addprefix test-,$(BACKENDS)) demo docs clean
+.PHONY: test $(addprefix test-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
 
 # Run the suite on every backend, then fail if any of them failed.
 test:
@@ -28,6 +28,16 @@ $(VENV)/%/.installed: setup.py requirements/%.txt
 $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed
 	@echo "=== regkit tests on $*"
 	REGKIT_BACKEND=$* $(VENV)/$*/bin/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks print Markdown tables; run them on every backend.
+BENCHMARKS := $(sort $(wildcard benchmarks/bench_*.py))
+
+bench: $(addprefix bench-,$(BACKENDS))
+
+$(addprefix bench-,$(BACKENDS)): bench-%: $(VENV)/%/.installed
+	@for script in $(BENCHMARKS); do \
+		REGKIT_BACKEND=$* $(VENV)/$*/bin/python $$script || exit 1; \
+	done
 
 demo: $(VENV)/pytensor/.installed
 	REGKIT_BACKEND=pytensor $(VENV)/pytensor/bin/python examples/quickstart.py

@@ -59,6 +59,7 @@ __all__ = [
     "bernoulli",
     "normal",
     "random_updates",
+    "sum_of_squares",
 ]
 
 _CHOICES = ("theano", "pytensor")
@@ -194,6 +195,12 @@ if NAME == "theano":
 
     def clone_replace(output, replace):
         return _lib.clone(output, replace=replace)
+
+    def _sum_of_squares(x):
+        # one BLAS dot reads x once; Theano's Sum(Sqr) writes the squares
+        # to a temporary first and takes ~6x as long on large weights
+        flat = x.flatten()
+        return tensor.dot(flat, flat)
 else:
     from pytensor.compile.sharedvalue import SharedVariable
     from pytensor.graph.basic import Variable
@@ -236,6 +243,11 @@ else:
 
     def clone_replace(output, replace):
         return _clone_replace(output, replace=replace)
+
+    def _sum_of_squares(x):
+        # PyTensor fuses the square into the reduction; its Numba dot on a
+        # flattened matrix is far slower
+        return tensor.sum(tensor.sqr(x))
 
 softmax.__doc__ = "Softmax over the last axis of a matrix."
 clone_replace.__doc__ = ("Copy of the graph `output` with the variables in "
@@ -373,3 +385,18 @@ def random_updates(*exprs):
             seen.add(var)
             updates.append((var, new))
     return updates
+
+
+def sum_of_squares(x):
+    """``sum(x ** 2)`` as a 0-d tensor of the dtype of `x`, in the fastest
+    form the backend offers (a BLAS dot on Theano).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> float(backend.sum_of_squares(
+    ...     backend.as_tensor_variable(np.array([[1.0, 2.0], [3.0, 4.0]]))).eval())
+    30.0
+    """
+    return _sum_of_squares(x)

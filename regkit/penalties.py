@@ -121,7 +121,7 @@ def l2(x):
     14.0
     """
     x = as_float_tensor(x, "l2")
-    return T.sum(T.sqr(x))
+    return backend.sum_of_squares(x)
 
 
 def kl_sparsity(h, target=0.05):

@@ -144,3 +144,21 @@ def test_random_updates_inputs():
     assert backend.random_updates(backend.tensor.vector()) == []
     with pytest.raises(TypeError, match="random_updates"):
         backend.random_updates(np.ones(3))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(), (5,), (300, 700), (4, 3, 2, 5)])
+def test_sum_of_squares_fast_path_matches_plain_formula(dtype, shape):
+    rng = np.random.default_rng(5)
+    data = rng.normal(size=shape).astype(dtype)
+    x = backend.shared(data)
+    fast = backend.sum_of_squares(x)
+    plain = backend.tensor.sum(backend.tensor.sqr(x))
+    assert fast.dtype == dtype and fast.ndim == 0
+    fn = backend.function([], [fast, plain, backend.grad(fast, x)])
+    got, want, grad = fn()
+    exact = (data.astype("float64") ** 2).sum()
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, exact, rtol=rtol)
+    np.testing.assert_allclose(got, want, rtol=rtol)
+    np.testing.assert_allclose(grad, 2 * data, rtol=rtol)

@@ -1,0 +1,45 @@
+"""Target 5: get_all_layers / get_all_params on long layer chains.
+
+Prints the time of the graph walk for chains of 1,000 to 10,000 dense
+layers and the time per layer, which stays flat when the walk is linear.
+
+Run: python benchmarks/bench_walk.py
+"""
+import time
+
+import numpy as np
+
+import regkit
+from regkit.layers import DenseLayer, InputLayer, get_all_layers, get_all_params
+
+from _common import header, table
+
+
+def chain(depth):
+    layer = InputLayer((None, 2))
+    w, b = np.ones((2, 2), "float32"), np.zeros(2, "float32")
+    for _ in range(depth):
+        layer = DenseLayer(layer, 2, W=w, b=b)
+    return layer
+
+
+def main():
+    header("Graph walk (target 5: 10,000 layers well under a second, linear)")
+    rows = []
+    for depth in (1000, 2500, 5000, 10000):
+        top = chain(depth)
+        start = time.perf_counter()
+        layers = get_all_layers(top)
+        walk = time.perf_counter() - start
+        start = time.perf_counter()
+        params = get_all_params(top, regularizable=True)
+        collect = time.perf_counter() - start
+        assert len(layers) == depth + 1 and len(params) == depth
+        rows.append([depth, walk * 1e3, collect * 1e3,
+                     walk / depth * 1e6, collect / depth * 1e6])
+    table(["layers", "get_all_layers ms", "get_all_params ms",
+           "walk us/layer", "params us/layer"], rows)
+
+
+if __name__ == "__main__":
+    main()
