@@ -93,7 +93,7 @@ def l1(x):
     6.0
     """
     x = as_float_tensor(x, "l1")
-    return T.sum(abs(x))
+    return backend.sum_of_abs(x)
 
 
 def l2(x):
