@@ -62,6 +62,7 @@ __all__ = [
     "random_updates",
     "sum_of_squares",
     "sum_of_abs",
+    "c_linker_mode",
 ]
 
 _CHOICES = ("theano", "pytensor")
@@ -529,3 +530,19 @@ def sum_of_abs(x):
     10.0
     """
     return _SUM_OF_ABS(x)
+
+
+def c_linker_mode():
+    """A compilation mode with the default optimizations and the C linker
+    (``cvm``), for ``function(..., mode=...)``.  On PyTensor the default
+    linker is Numba; this is the way to compile with C instead.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x = backend.tensor.vector()
+    >>> float(backend.function([x], x.sum(), mode=backend.c_linker_mode())(
+    ...     [1.0, 2.0]))
+    3.0
+    """
+    return _lib.compile.mode.Mode(linker="cvm")
