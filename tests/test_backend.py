@@ -146,19 +146,42 @@ def test_random_updates_inputs():
         backend.random_updates(np.ones(3))
 
 
+FAST_PATHS = {
+    "sqr": (backend.sum_of_squares, lambda x: backend.tensor.sum(x ** 2),
+            lambda a: (a ** 2).sum(), lambda a: 2 * a),
+    "abs": (backend.sum_of_abs, lambda x: backend.tensor.sum(abs(x)),
+            lambda a: np.abs(a).sum(), np.sign),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FAST_PATHS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(), (5,), (300, 700), (4, 3, 2, 5)])
-def test_sum_of_squares_fast_path_matches_plain_formula(dtype, shape):
+@pytest.mark.parametrize("linker", ["default", "c"])
+def test_fast_reductions_match_plain_formulas(kind, dtype, shape, linker):
+    fast_fn, plain_fn, value_np, grad_np = FAST_PATHS[kind]
     rng = np.random.default_rng(5)
     data = rng.normal(size=shape).astype(dtype)
     x = backend.shared(data)
-    fast = backend.sum_of_squares(x)
-    plain = backend.tensor.sum(backend.tensor.sqr(x))
+    fast, plain = fast_fn(x), plain_fn(x)
     assert fast.dtype == dtype and fast.ndim == 0
-    fn = backend.function([], [fast, plain, backend.grad(fast, x)])
-    got, want, grad = fn()
-    exact = (data.astype("float64") ** 2).sum()
+    mode = backend.c_linker_mode() if linker == "c" else None
+    got, want, grad = backend.function(
+        [], [fast, plain, backend.grad(fast, x)], mode=mode)()
+    exact = value_np(data.astype("float64"))
     rtol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(got, exact, rtol=rtol)
     np.testing.assert_allclose(got, want, rtol=rtol)
-    np.testing.assert_allclose(grad, 2 * data, rtol=rtol)
+    np.testing.assert_allclose(grad, grad_np(data), rtol=rtol)
+
+
+@pytest.mark.parametrize("kind", sorted(FAST_PATHS))
+def test_fast_reductions_on_views_and_expressions(kind):
+    fast_fn, _, value_np, _ = FAST_PATHS[kind]
+    data = np.arange(12.0).reshape(3, 4) - 5
+    x = backend.tensor.matrix()
+    fn = backend.function([x], [fast_fn(x.T), fast_fn(x[:, ::2] * 2)])
+    transposed, strided = fn(data)
+    assert np.isclose(transposed, value_np(data))
+    assert np.isclose(strided, value_np(data[:, ::2] * 2))
+    backend.verify_grad(fast_fn, [data + 0.5], rng=np.random.RandomState(0))
