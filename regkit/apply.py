@@ -21,7 +21,7 @@ import numpy as np
 
 from . import backend
 from .layers import Layer, _as_layer_list, _unique, get_all_params
-from .penalties import is_tensor_like
+from .penalties import _describe, is_tensor_like
 
 __all__ = ["apply_penalty", "regularize_layer_params",
            "regularize_layer_params_weighted", "regularize_network_params",
@@ -82,13 +82,6 @@ def _add(chunk):
     if any(backend.is_tensor(term) for term in chunk):
         return backend.tensor.sum(backend.tensor.stack(chunk))
     return sum(chunk[1:], chunk[0])
-
-
-def _describe(value):
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return "%s %s" % (type(value).__name__, text)
 
 
 def _as_tensor_list(tensors, caller, argname):
