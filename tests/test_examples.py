@@ -20,3 +20,24 @@ def test_quickstart_rejects_bad_arguments():
     module = runpy.run_path(os.path.join(EXAMPLES, "quickstart.py"))
     with pytest.raises(SystemExit):
         module["main"](["--steps", "many"])
+
+
+def test_readme_code_runs():
+    import re
+
+    import numpy as np
+
+    readme = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+    with open(readme, encoding="utf-8") as handle:
+        blocks = re.findall(r"```python\n(.*?)```", handle.read(), re.S)
+    assert len(blocks) >= 2
+    namespace = {}
+    for block in blocks:
+        exec(block, namespace)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8, 784)).astype(namespace["backend"].floatX)
+    Y = np.arange(8).astype("int32")
+    first = float(namespace["train"](X, Y))
+    for _ in range(5):
+        last = float(namespace["train"](X, Y))
+    assert np.isfinite(first) and last < first
