@@ -185,3 +185,19 @@ def test_fast_reductions_on_views_and_expressions(kind):
     assert np.isclose(transposed, value_np(data))
     assert np.isclose(strided, value_np(data[:, ::2] * 2))
     backend.verify_grad(fast_fn, [data + 0.5], rng=np.random.RandomState(0))
+
+
+def test_draws_are_the_same_on_every_linker_and_match_numpy():
+    results = []
+    for mode in (None, backend.c_linker_mode()):
+        noise = backend.normal((3, 4), "float32", np.random.SeedSequence(11))
+        uniform = backend.bernoulli((5,), 0.5, "float64",
+                                    np.random.SeedSequence(12))
+        results.append(backend.function(
+            [], [noise, uniform], mode=mode,
+            updates=backend.random_updates(noise, uniform))())
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    expected = np.random.default_rng(np.random.SeedSequence(11)) \
+        .standard_normal((3, 4), dtype=np.float32)
+    np.testing.assert_array_equal(results[0][0], expected)

@@ -234,10 +234,7 @@ def test_deterministic_graph_has_no_dropout_or_noise():
     regs = [BernoulliDropout("hid:out", 0.5), GaussianNoise("in:out", 1.0)]
     train = get_outputs(out, regularizers=regs)
     assert "hid:out-predrop" in train and "in:out-prenoise" in train
-    # one generator for the dropout mask; the noise takes one on Theano
-    # and two on PyTensor (Box-Muller)
-    assert len(random_updates(train)) == (2 if backend.NAME == "theano"
-                                          else 3)
+    assert len(random_updates(train)) == 2  # one generator per draw
     test = get_outputs(out, regularizers=regs, deterministic=True)
     assert not any("-pre" in name and name != "hid:pre" for name in test)
     assert random_updates(test) == []
