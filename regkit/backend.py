@@ -164,6 +164,7 @@ tensor = _lib.tensor
 as_tensor_variable = tensor.as_tensor_variable
 verify_grad = _lib.gradient.verify_grad
 Elemwise = tensor.elemwise.Elemwise
+_vector_length = tensor.get_vector_length
 
 if NAME == "theano":
     from theano.compile import SharedVariable
@@ -176,7 +177,6 @@ if NAME == "theano":
 
     sigmoid = tensor.nnet.sigmoid
     _sign = tensor.sgn
-    _vector_length = tensor.get_vector_length
 
     def softmax(x):
         return tensor.nnet.softmax(x)
@@ -208,8 +208,6 @@ else:
 
     def softmax(x):
         return tensor.special.softmax(x, axis=-1)
-
-    _vector_length = tensor.get_vector_length
 
     def _tensor_type(dtype, ndim):
         return tensor.TensorType(dtype, shape=(None,) * ndim)
@@ -366,7 +364,15 @@ def random_updates(*exprs):
     return updates
 
 
-class _BlasReduction(_Op):
+class _RegkitOp(_Op):
+    """Base of regkit's Ops: ``grad`` is also offered under PyTensor 3's
+    name, ``pullback``."""
+
+    def pullback(self, inputs, outputs, cotangents):
+        return self.grad(inputs, cotangents)
+
+
+class _BlasReduction(_RegkitOp):
     """Sum of squares or of absolute values of a whole tensor, in one BLAS
     call (``dot`` or ``asum``) that reads the tensor once.
 
@@ -405,9 +411,6 @@ class _BlasReduction(_Op):
             return [x * np.asarray(2, dtype=x.dtype) * gz]
         return [_sign(x) * gz]
 
-    def pullback(self, inputs, outputs, cotangents):
-        # PyTensor 3's name for grad
-        return self.grad(inputs, cotangents)
 
 
 def _blas_asum(flat):
@@ -449,7 +452,7 @@ if NAME == "pytensor":
         return reduction, 2
 
 
-class _NumpyDraw(_Op):
+class _NumpyDraw(_RegkitOp):
     """Uniform [0, 1) or standard normal draws from a numpy Generator held
     in a shared variable (an explicit generator: PyTensor 3 deprecates
     RandomStream and default_update).  PCG64 and numpy's ziggurat run at
@@ -480,8 +483,6 @@ class _NumpyDraw(_Op):
         return [_lib.gradient.grad_undefined(self, i, inputs[i])
                 for i in range(2)]
 
-    def pullback(self, inputs, outputs, cotangents):
-        return self.grad(inputs, cotangents)
 
 
 if NAME == "pytensor":
