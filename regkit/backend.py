@@ -391,6 +391,7 @@ class _BlasReduction(_RegkitOp):
         self.kind = kind
 
     def make_node(self, x):
+        _register_numba_kernels()
         x = as_tensor_variable(x)
         return _Apply(self, [x], [tensor.TensorType(x.dtype, ())()])
 
@@ -421,7 +422,54 @@ def _blas_asum(flat):
     return asum(flat)
 
 
-if NAME == "pytensor":
+class _NumpyDraw(_RegkitOp):
+    """Uniform [0, 1) or standard normal draws from a numpy Generator held
+    in a shared variable (an explicit generator: PyTensor 3 deprecates
+    RandomStream and default_update).  PCG64 and numpy's ziggurat run at
+    numpy's speed: about five times Theano's MRG31k3p, and three times
+    PyTensor's own normal draws.  Outputs the advanced generator (for the
+    update) and the draws."""
+
+    __props__ = ("kind", "dtype", "ndim")
+
+    def __init__(self, kind, dtype, ndim):
+        self.kind, self.dtype, self.ndim = kind, dtype, ndim
+
+    def make_node(self, rng, shape):
+        _register_numba_kernels()
+        shape = tensor.as_tensor_variable(shape, ndim=1)
+        return _Apply(self, [rng, shape], [_generator_type(rng),
+                                           _tensor_type(self.dtype,
+                                                        self.ndim)()])
+
+    def perform(self, node, inputs, output_storage):
+        rng, shape = inputs
+        rng = copy.deepcopy(rng)  # functional: the input is unchanged
+        size = tuple(int(d) for d in shape)
+        draw = rng.random if self.kind == "uniform" else rng.standard_normal
+        output_storage[0][0] = rng
+        output_storage[1][0] = draw(size, dtype=self.dtype)
+
+    def grad(self, inputs, output_grads):
+        return [_lib.gradient.grad_undefined(self, i, inputs[i])
+                for i in range(2)]
+
+
+
+_numba_kernels_registered = False
+
+
+def _register_numba_kernels():
+    """Give regkit's Ops Numba kernels for PyTensor's default linker.
+
+    Called when the first such Op enters a graph, so that ``import regkit``
+    does not pay for importing Numba.
+    """
+    global _numba_kernels_registered
+    if NAME != "pytensor" or _numba_kernels_registered:
+        return
+    _numba_kernels_registered = True
+    from numba.np.unsafe.ndarray import to_fixed_tuple as _to_fixed_tuple
     from pytensor.link.numba.dispatch.basic import (
         numba_njit as _numba_njit, register_funcify_default_op_cache_key)
 
@@ -450,43 +498,6 @@ if NAME == "pytensor":
         # the version number joins PyTensor's on-disk cache key: bump it
         # whenever these kernels change
         return reduction, 2
-
-
-class _NumpyDraw(_RegkitOp):
-    """Uniform [0, 1) or standard normal draws from a numpy Generator held
-    in a shared variable (an explicit generator: PyTensor 3 deprecates
-    RandomStream and default_update).  PCG64 and numpy's ziggurat run at
-    numpy's speed: about five times Theano's MRG31k3p, and three times
-    PyTensor's own normal draws.  Outputs the advanced generator (for the
-    update) and the draws."""
-
-    __props__ = ("kind", "dtype", "ndim")
-
-    def __init__(self, kind, dtype, ndim):
-        self.kind, self.dtype, self.ndim = kind, dtype, ndim
-
-    def make_node(self, rng, shape):
-        shape = tensor.as_tensor_variable(shape, ndim=1)
-        return _Apply(self, [rng, shape], [_generator_type(rng),
-                                           _tensor_type(self.dtype,
-                                                        self.ndim)()])
-
-    def perform(self, node, inputs, output_storage):
-        rng, shape = inputs
-        rng = copy.deepcopy(rng)  # functional: the input is unchanged
-        size = tuple(int(d) for d in shape)
-        draw = rng.random if self.kind == "uniform" else rng.standard_normal
-        output_storage[0][0] = rng
-        output_storage[1][0] = draw(size, dtype=self.dtype)
-
-    def grad(self, inputs, output_grads):
-        return [_lib.gradient.grad_undefined(self, i, inputs[i])
-                for i in range(2)]
-
-
-
-if NAME == "pytensor":
-    from numba.np.unsafe.ndarray import to_fixed_tuple as _to_fixed_tuple
 
     @register_funcify_default_op_cache_key(_NumpyDraw)
     def _numba_numpy_draw(op, node, **kwargs):
