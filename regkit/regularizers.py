@@ -23,8 +23,9 @@ standard deviation of :class:`GaussianNoise`.
 
 Every subclass, including yours, is registered under its lowercased name
 and its snake_case name (``WeightL2``: ``"weightl2"``, ``"weight_l2"``),
-plus the names in its ``aliases``; :func:`from_kwargs` and
-:func:`deserialize` build regularizers from those names only.
+plus the names in its ``aliases`` (a class whose name starts with an
+underscore is a private base and is not registered); :func:`from_kwargs`
+and :func:`deserialize` build regularizers from those names only.
 """
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -69,6 +70,8 @@ def _snake_case(name):
 
 
 def _register(cls):
+    if cls.__name__.startswith("_"):
+        return  # private base classes are not regularizers of their own
     keys = [_snake_case(cls.__name__), cls.__name__.lower()]
     keys.extend(cls.__dict__.get("aliases", ()))
     ident = (cls.__module__, cls.__qualname__)

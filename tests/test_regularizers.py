@@ -330,6 +330,11 @@ def test_registry_names():
         assert REGISTRY[key] is cls, key
 
 
+def test_private_bases_are_not_registered():
+    assert not any(key.startswith("_") for key in REGISTRY)
+    assert all(not cls.__name__.startswith("_") for cls in REGISTRY.values())
+
+
 def test_custom_subclass_registers_and_builds_from_kwargs():
     class OutputEnergy(Regularizer):
         default_roles = ("output",)
