@@ -874,15 +874,14 @@ def layer_roles(layer_or_layers):
     ['input', 'hidden', 'output']
     """
     queried = _as_layer_list(layer_or_layers, "layer_roles")
-    roles = OrderedDict()
-    for layer in get_all_layers(queried):
-        if isinstance(layer, InputLayer):
-            roles[layer] = "input"
-        elif layer in queried:
-            roles[layer] = "output"
-        else:
-            roles[layer] = "hidden"
-    return roles
+    return OrderedDict((layer, _role(layer, queried))
+                       for layer in get_all_layers(queried))
+
+
+def _role(layer, queried):
+    if isinstance(layer, InputLayer):
+        return "input"
+    return "output" if layer in queried else "hidden"
 
 
 def named_params(layer_or_layers, unwrap_shared=True, **tags):
@@ -916,8 +915,9 @@ def named_params(layer_or_layers, unwrap_shared=True, **tags):
     names = layer_names(all_layers)
     result, seen = [], set()
     for layer in all_layers:
+        kept = set(_filter_tags(layer.params, tags))
         for index, param in enumerate(layer.params):
-            if param not in _filter_tags({param: layer.params[param]}, tags):
+            if param not in kept:
                 continue
             short = layer.param_names.get(param)
             if short is None:
@@ -1020,7 +1020,6 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
     given = _input_map(queried, inputs, caller)
     all_layers = get_all_layers(queried, treat_as_input=list(given))
     names = layer_names(all_layers)
-    roles = layer_roles(queried)
     kwargs = dict(kwargs, deterministic=deterministic)
     layer_out = {}
     named = OrderedDict()
@@ -1047,7 +1046,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                                  "with the key 'out', got keys %r"
                                  % (caller, type(layer).__name__, list(outs)))
         prefix = names[layer]
-        outs = LayerOutputs(layer, prefix, roles.get(layer, "input"),
+        outs = LayerOutputs(layer, prefix, _role(layer, queried),
                             (("%s:%s" % (prefix, key), value)
                              for key, value in outs.items()))
         for reg in regularizers:

@@ -39,7 +39,7 @@ import warnings
 import numpy as np
 
 from . import backend
-from .apply import apply_penalty, sum_terms
+from .apply import _check_tags, apply_penalty, sum_terms
 from .layers import (DenseLayer, Layer, get_all_layers, layer_names,
                      layer_roles, named_params)
 from .penalties import kl_sparsity, l1, l2
@@ -299,11 +299,7 @@ class _WeightPenalty(Regularizer):
         super(_WeightPenalty, self).__init__(pattern, weight)
         if tags is None:
             tags = {"regularizable": True}
-        if not isinstance(tags, Mapping) or not all(
-                isinstance(key, str) for key in tags):
-            raise TypeError("%s: tags must be a dict of tag names, got %r"
-                            % (type(self).__name__, tags))
-        self.tags = dict(tags)
+        self.tags = _check_tags(tags, type(self).__name__)
 
     def get_config(self):
         config = super(_WeightPenalty, self).get_config()
@@ -524,13 +520,23 @@ class Contractive(_OutputPenalty):
             self._no_match("output", "wrt", self.wrt)
         return names
 
-    def term(self, h, name, layers, outputs):
+    def loss(self, layers, outputs):
+        chosen = self.output_names(layers, outputs)
+        if not chosen:
+            return 0
+        # resolved once for all the chosen outputs
         names = layer_names(get_all_layers(layers))
         by_name = {value: key for key, value in names.items()}
+        wrt_names = self._wrt_names(layers, outputs)
+        return sum_terms(self._term(outputs[name], name, outputs, names,
+                                    by_name, wrt_names) for name in chosen)
+
+    @staticmethod
+    def _term(h, name, outputs, names, by_name, wrt_names):
         prefix = name.rsplit(":", 1)[0]
         layer = by_name.get(prefix)
         terms = []
-        for wrt_name in self._wrt_names(layers, outputs):
+        for wrt_name in wrt_names:
             x = outputs[wrt_name]
             if not _depends_on(h, x):
                 continue
