@@ -16,7 +16,9 @@ Examples
 6.0
 """
 from . import backend
-from .penalties import l1, l2, kl_sparsity
+from .penalties import (l1, l2, elastic_net, group_lasso, orthogonality,
+                        total_variation, kl_sparsity)
+from .constraints import norm_constraint, total_norm_constraint
 from .apply import (apply_penalty, regularize_layer_params,
                     regularize_layer_params_weighted,
                     regularize_network_params)
@@ -27,13 +29,16 @@ from .layers import (Layer, MergeLayer, InputLayer, DenseLayer,
 from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            HiddenL2, KLSparsity, Contractive, RecurrentNorm,
                            RecurrentState, BernoulliDropout, GaussianNoise,
-                           from_kwargs, total_penalty, serialize,
-                           deserialize, random_updates)
+                           MaxNorm, ParamUpdates, from_kwargs, total_penalty,
+                           apply_update_hooks, serialize, deserialize,
+                           random_updates)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "backend", "l1", "l2", "kl_sparsity",
+    "backend", "l1", "l2", "elastic_net", "group_lasso", "orthogonality",
+    "total_variation", "kl_sparsity", "norm_constraint",
+    "total_norm_constraint",
     "apply_penalty", "regularize_layer_params",
     "regularize_layer_params_weighted", "regularize_network_params",
     "Layer", "MergeLayer", "InputLayer", "DenseLayer", "ElemwiseSumLayer",
@@ -42,7 +47,8 @@ __all__ = [
     "get_output", "get_outputs",
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
-    "BernoulliDropout", "GaussianNoise", "from_kwargs", "total_penalty",
+    "BernoulliDropout", "GaussianNoise", "MaxNorm", "ParamUpdates",
+    "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates",
     "__version__",
 ]

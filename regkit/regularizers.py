@@ -42,13 +42,16 @@ from . import backend
 from .apply import _check_tags, apply_penalty, sum_terms
 from .layers import (DenseLayer, Layer, get_all_layers, layer_names,
                      layer_roles, named_params)
+from .constraints import (check_positive, default_norm_axes,
+                          norm_constraint)
 from .penalties import kl_sparsity, l1, l2
 
 __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
-    "BernoulliDropout", "GaussianNoise", "REGISTRY", "from_kwargs",
-    "total_penalty", "serialize", "deserialize", "random_updates",
+    "BernoulliDropout", "GaussianNoise", "MaxNorm", "ParamUpdates",
+    "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
+    "serialize", "deserialize", "random_updates",
 ]
 
 T = backend.tensor
@@ -244,6 +247,22 @@ class Regularizer(object):
             attributes ``name`` and ``role`` of that layer.
         """
 
+    def modify_updates(self, updates):
+        """Change the parameter updates in place; no change by default.
+
+        Called by :func:`apply_update_hooks` after the updates are built
+        (e.g. by SGD), once per training function; a constraint such as
+        :class:`MaxNorm` replaces the new value of each parameter it
+        applies to.
+
+        Parameters
+        ----------
+        updates : ParamUpdates
+            An ordered dict parameter -> new value, whose ``network``
+            attribute is the network's output layer(s) (None when the hook
+            is called on a plain dict).
+        """
+
     # -- pattern helpers ---------------------------------------------------
 
     def patterns(self, layers):
@@ -290,30 +309,40 @@ class Regularizer(object):
 
 # ------------------------------------------------------------ weight terms --
 
-class _WeightPenalty(Regularizer):
-    """Sum of a penalty over the matching parameters with the given tags."""
-
-    penalty = None
+class _ParamRegularizer(Regularizer):
+    """Applies to the parameters with the given tags whose names match."""
 
     def __init__(self, pattern=None, weight=0.0, tags=None):
-        super(_WeightPenalty, self).__init__(pattern, weight)
+        super(_ParamRegularizer, self).__init__(pattern, weight)
         if tags is None:
             tags = {"regularizable": True}
         self.tags = _check_tags(tags, type(self).__name__)
 
     def get_config(self):
-        config = super(_WeightPenalty, self).get_config()
+        config = super(_ParamRegularizer, self).get_config()
         config["tags"] = dict(self.tags)
         return config
 
-    def params(self, layers):
-        """The parameters (shared variables) this penalty applies to."""
+    def named_params(self, layers):
+        """(name, parameter) pairs this regularizer applies to (warns if
+        there are none)."""
         patterns = _as_patterns(self.pattern) or ("*",)
-        chosen = [param for name, param in named_params(layers, **self.tags)
+        chosen = [(name, param)
+                  for name, param in named_params(layers, **self.tags)
                   if _matches(name, patterns)]
         if not chosen:
             self._no_match("parameter")
         return chosen
+
+    def params(self, layers):
+        """The parameters (shared variables) this regularizer applies to."""
+        return [param for _, param in self.named_params(layers)]
+
+
+class _WeightPenalty(_ParamRegularizer):
+    """Sum of a penalty over the matching parameters with the given tags."""
+
+    penalty = None
 
     def loss(self, layers, outputs):
         return apply_penalty(self.params(layers), type(self).penalty)
@@ -717,6 +746,213 @@ class GaussianNoise(_Stochastic):
         return value + noise * np.asarray(self.weight, dtype=value.dtype)
 
 
+# ------------------------------------------------------------- updates --
+
+class ParamUpdates(OrderedDict):
+    """An ordered dict parameter -> new value, that knows its network.
+
+    What :meth:`Regularizer.modify_updates` receives from
+    :func:`apply_update_hooks`; it can be passed to ``function(...,
+    updates=...)`` as it is.
+
+    Parameters
+    ----------
+    updates : dict or sequence of (parameter, new value) pairs
+    network : Layer, list of Layer or None
+        The network's output layer(s); parameter names and tags are looked
+        up on it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> W = backend.shared(np.ones(2), name="W")
+    >>> list(ParamUpdates([(W, W * 2)]).keys())
+    [W]
+    """
+
+    def __init__(self, updates=(), network=None):
+        super(ParamUpdates, self).__init__()
+        if isinstance(updates, Mapping):
+            pairs = list(updates.items())
+        elif isinstance(updates, (str, bytes)) or not hasattr(
+                updates, "__iter__"):
+            raise TypeError("updates must be a dict or a list of (parameter, "
+                            "new value) pairs, got %r" % (updates,))
+        else:
+            pairs = list(updates)
+        for index, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError("updates: item %d must be a (parameter, new "
+                                "value) pair, got %r" % (index, pair))
+            param, value = pair
+            if not isinstance(param, backend.SharedVariable):
+                raise TypeError("updates: item %d must update a shared "
+                                "variable, got %r" % (index, param))
+            self[param] = value
+        self.network = network
+
+    def __reduce__(self):
+        return (type(self), (list(self.items()), self.network))
+
+
+def apply_update_hooks(regularizers, network, updates):
+    """Run every regularizer's :meth:`~Regularizer.modify_updates` hook on
+    a copy of `updates`.
+
+    Parameters
+    ----------
+    regularizers : list of Regularizer
+    network : Layer or list of Layer
+        The network's output layer(s).
+    updates : dict or sequence of (parameter, new value) pairs
+        The training updates, e.g. from SGD; not changed.
+
+    Returns
+    -------
+    ParamUpdates
+        An ordered dict parameter -> new value, to pass to ``function``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
+    ...                         W=np.array([[3.0], [4.0]]), name="out")
+    >>> W = net.W
+    >>> updates = apply_update_hooks([MaxNorm(weight=1.0)], net, [(W, W)])
+    >>> updates[W].eval().round(3).tolist()
+    [[0.6], [0.8]]
+    """
+    result = ParamUpdates(updates, network)
+    for reg in _as_regularizers(regularizers, "apply_update_hooks"):
+        reg.modify_updates(result)
+    return result
+
+
+def _as_regularizers(regularizers, caller):
+    """`regularizers` (one or a list) as a list, or a TypeError."""
+    if isinstance(regularizers, Regularizer):
+        return [regularizers]
+    if isinstance(regularizers, (str, bytes, Mapping)) or not hasattr(
+            regularizers, "__iter__"):
+        raise TypeError("%s: regularizers must be a list of Regularizer "
+                        "objects, got %r" % (caller, regularizers))
+    regularizers = list(regularizers)
+    for reg in regularizers:
+        if not isinstance(reg, Regularizer):
+            raise TypeError("%s: regularizers must be Regularizer objects, "
+                            "got %r" % (caller, reg))
+    return regularizers
+
+
+class MaxNorm(_ParamRegularizer):
+    """Max-norm constraint on the matching parameters' updates.
+
+    After each update, the incoming weight vector of each unit (each filter
+    of a 3- to 5-D parameter) is rescaled so that its L2 norm is at most
+    ``weight``; see :func:`regkit.constraints.norm_constraint`.  It adds
+    no loss term: it acts through :meth:`modify_updates`, so apply it with
+    :func:`apply_update_hooks`.
+
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Globs over parameter names; None: every parameter with the `tags`
+        that has 2 to 5 dimensions (biases are left alone).  A parameter
+        chosen by an explicit pattern must have 2 to 5 dimensions unless
+        `norm_axes` is given.
+    weight : float
+        The maximum norm, positive (3 to 4 is usual with dropout,
+        Srivastava et al. 2014).
+    norm_axes : int, sequence of int or None
+        Passed to :func:`~regkit.constraints.norm_constraint`.
+    tags : dict or None
+        Tag filter; default ``{"regularizable": True}``.
+    epsilon : float
+        Passed to :func:`~regkit.constraints.norm_constraint`.
+
+    Notes
+    -----
+    When the hook is called on a plain dict instead of through
+    :func:`apply_update_hooks`, there is no network to look names and tags
+    up on: the pattern is matched against each shared variable's own
+    ``name`` and tags are not checked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
+    ...                         W=np.array([[3.0], [4.0]]), name="out")
+    >>> regs = regkit.from_kwargs(net, max_norm=2.0)
+    >>> regs[0].max_norm
+    2.0
+    >>> new = apply_update_hooks(regs, net, {net.W: net.W * 10})
+    >>> float(np.sqrt((new[net.W].eval() ** 2).sum())) <= 2.0
+    True
+    """
+
+    def __init__(self, pattern=None, weight=3.0, norm_axes=None, tags=None,
+                 epsilon=1e-7):
+        super(MaxNorm, self).__init__(pattern, weight, tags)
+        if norm_axes is not None:
+            items = norm_axes if isinstance(norm_axes, (list, tuple)) \
+                else (norm_axes,)
+            if not items or any(isinstance(a, bool) or not isinstance(
+                    a, (int, np.integer)) for a in items):
+                raise TypeError("MaxNorm: norm_axes must be None, an int or "
+                                "a non-empty sequence of ints, got %r"
+                                % (norm_axes,))
+            norm_axes = tuple(int(a) for a in items)
+        self.norm_axes = norm_axes
+        self.epsilon = check_positive(epsilon, "MaxNorm", "epsilon",
+                                      allow_zero=True)
+
+    @property
+    def max_norm(self):
+        """The bound (the same number as ``weight``)."""
+        return self.weight
+
+    def _check_weight(self, weight):
+        weight = super(MaxNorm, self)._check_weight(weight)
+        if weight == 0:
+            raise ValueError("MaxNorm: weight (the maximum norm) must be "
+                             "positive, got 0.0")
+        return weight
+
+    def get_config(self):
+        config = super(MaxNorm, self).get_config()
+        axes = self.norm_axes
+        config["norm_axes"] = None if axes is None else list(axes)
+        config["epsilon"] = self.epsilon
+        return config
+
+    def _chosen(self, updates):
+        network = getattr(updates, "network", None)
+        if network is not None:
+            return self.named_params(network)
+        patterns = _as_patterns(self.pattern)
+        return [(param.name, param) for param in updates
+                if patterns is None or (param.name is not None
+                                        and _matches(param.name, patterns))]
+
+    def modify_updates(self, updates):
+        for name, param in self._chosen(updates):
+            if param not in updates:
+                continue
+            if self.norm_axes is None and default_norm_axes(
+                    param.ndim) is None:
+                if self.pattern is None:
+                    continue  # biases and scalars: not max-norm material
+                raise ValueError(
+                    "MaxNorm: parameter %r has %d dimensions; give "
+                    "norm_axes, or a pattern that leaves it out"
+                    % (name, param.ndim))
+            updates[param] = norm_constraint(updates[param], self.weight,
+                                             self.norm_axes, self.epsilon)
+
+
 # ------------------------------------------------------------- building --
 
 _ROLE_KEYWORDS = {
@@ -832,15 +1068,10 @@ def total_penalty(regularizers, network, outputs):
     >>> float(total_penalty(regs, net, outputs).eval())
     3.0
     """
-    if isinstance(regularizers, Regularizer):
-        regularizers = [regularizers]
     if isinstance(network, Layer):
         network = [network]
     terms = []
-    for reg in regularizers:
-        if not isinstance(reg, Regularizer):
-            raise TypeError("total_penalty: regularizers must be Regularizer "
-                            "objects, got %r" % (reg,))
+    for reg in _as_regularizers(regularizers, "total_penalty"):
         term = reg.loss(network, outputs)
         if (isinstance(term, int) and term == 0) or reg.weight == 0:
             continue

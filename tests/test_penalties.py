@@ -119,3 +119,157 @@ def test_kl_sparsity_gradient_and_clipping(rng):
         kl_sparsity(data, target=0.0)
     with pytest.raises(ValueError, match="0-d"):
         kl_sparsity(np.float64(0.5))
+
+
+# -- the catalogue: elastic_net, group_lasso, orthogonality, total_variation --
+
+from regkit.penalties import (elastic_net, group_lasso, normalize_axes,
+                              orthogonality, total_variation)
+
+
+def _group_lasso_np(a, axis=-1):
+    return np.sqrt((a ** 2).sum(axis=axis)).sum()
+
+
+def _columns_np(a):
+    return a if a.ndim == 2 else a.reshape(a.shape[0], -1).T
+
+
+def _orthogonality_np(a):
+    v = _columns_np(a)
+    return ((v.T @ v - np.eye(v.shape[1])) ** 2).sum()
+
+
+def _tv_np(a):
+    return (np.abs(np.diff(a, axis=-2)).sum()
+            + np.abs(np.diff(a, axis=-1)).sum())
+
+
+CATALOGUE = {
+    "elastic_net": (lambda x: elastic_net(x, l1_ratio=0.3),
+                    lambda a: 0.3 * np.abs(a).sum() + 0.7 * (a ** 2).sum()),
+    "group_lasso": (group_lasso, _group_lasso_np),
+    "group_lasso_axis0": (lambda x: group_lasso(x, axis=0),
+                          lambda a: _group_lasso_np(a, axis=0)),
+    "group_lasso_axes": (lambda x: group_lasso(x, axis=(0, -1)),
+                         lambda a: _group_lasso_np(a, axis=(0, a.ndim - 1))),
+    "orthogonality": (orthogonality, _orthogonality_np),
+    "total_variation": (total_variation, _tv_np),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+@pytest.mark.parametrize("shape", [(6, 4), (3, 2, 4, 5)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_catalogue_values_against_numpy(name, shape, dtype, rng):
+    penalty, reference = CATALOGUE[name]
+    data = rng.normal(size=shape).astype(dtype)
+    x = T.TensorType(dtype, (False,) * len(shape))("x")
+    # a symbolic variable, a numpy array and a shared variable, one compile
+    results = [penalty(x), penalty(data), penalty(backend.shared(data))]
+    for result in results:
+        assert result.ndim == 0 and result.dtype == dtype
+    expected = reference(data.astype("float64"))
+    for value in evaluate(results, {x: data}):
+        np.testing.assert_allclose(
+            value, expected, rtol=1e-5 if dtype == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+@pytest.mark.parametrize("shape", [(4, 3), (2, 2, 3, 3)])
+def test_catalogue_gradients_by_finite_differences(name, shape, rng):
+    penalty, _ = CATALOGUE[name]
+    # away from kinks: entries bounded away from 0 and from each other
+    data = (rng.permutation(np.prod(shape)).reshape(shape) + 1.0) \
+        * rng.choice([-1, 1], shape) / np.prod(shape)
+    if name == "total_variation":
+        data = rng.permutation(np.prod(shape)).reshape(shape) / 7.0
+    backend.verify_grad(penalty, [data], rng=np.random.RandomState(2))
+
+
+def test_gradients_finite_at_the_kinks():
+    x = T.matrix()
+    zeros_row = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 2.0]])
+    flat = np.ones((3, 3))
+    for penalty, data, expected in [
+            # subgradient 0 at a zero group, gradient x/||x|| elsewhere
+            (group_lasso, zeros_row,
+             np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 2.0]]) / [[1.0], [3.0]]),
+            (group_lasso, np.zeros((2, 3)), np.zeros((2, 3))),
+            # subgradient 0 where neighbours are equal
+            (total_variation, flat, np.zeros((3, 3))),
+            # l1 part: subgradient 0 at 0; l2 part: 2x
+            (lambda v: elastic_net(v, l1_ratio=0.5), zeros_row,
+             0.5 * np.sign(zeros_row) + zeros_row)]:
+        grad = evaluate(backend.grad(penalty(x), x), {x: data})
+        assert np.isfinite(grad).all()
+        np.testing.assert_allclose(grad, expected, atol=1e-12)
+
+
+def test_orthogonality_gradient_value(rng):
+    # d/dV ||V^T V - I||^2 = 4 V (V^T V - I)
+    data = rng.normal(size=(5, 3))
+    x = T.matrix()
+    grad = evaluate(backend.grad(orthogonality(x), x), {x: data})
+    np.testing.assert_allclose(
+        grad, 4 * data @ (data.T @ data - np.eye(3)), rtol=1e-10)
+
+
+def test_elastic_net_ends_are_l1_and_l2(rng):
+    data = rng.normal(size=(3, 4))
+    np.testing.assert_allclose(evaluate(elastic_net(data, l1_ratio=1)),
+                               np.abs(data).sum())
+    np.testing.assert_allclose(evaluate(elastic_net(data, l1_ratio=0.0)),
+                               (data ** 2).sum())
+    assert elastic_net(data.astype("float32"), 0.0).dtype == "float32"
+
+
+def test_group_lasso_zeroes_rows_keeps_scale():
+    # one group per input row of an (inputs, units) matrix
+    W = np.array([[3.0, 4.0], [0.0, 0.0]])
+    assert float(evaluate(group_lasso(W))) == 5.0
+    assert float(evaluate(group_lasso(2 * W))) == 10.0
+
+
+def test_orthogonality_of_orthonormal_filters(rng):
+    q, _ = np.linalg.qr(rng.normal(size=(12, 4)))
+    filters = q.T.reshape(4, 3, 2, 2)  # 4 orthonormal filters
+    assert abs(float(evaluate(orthogonality(filters)))) < 1e-12
+    assert abs(float(evaluate(orthogonality(q)))) < 1e-12
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: elastic_net(np.ones(2), l1_ratio=1.5), ValueError,
+     r"elastic_net: l1_ratio must be in \[0, 1\], got 1.5"),
+    (lambda: elastic_net(np.ones(2), l1_ratio=-0.1), ValueError, "l1_ratio"),
+    (lambda: elastic_net(np.ones(2), l1_ratio="half"), TypeError,
+     "l1_ratio must be a number"),
+    (lambda: elastic_net(np.ones(2), l1_ratio=None), TypeError, "l1_ratio"),
+    (lambda: elastic_net(np.ones(2), l1_ratio=True), TypeError, "l1_ratio"),
+    (lambda: group_lasso(np.ones((2, 2)), axis=2), ValueError,
+     "group_lasso: axis 2 is out of range for a 2-d tensor"),
+    (lambda: group_lasso(np.ones((2, 2)), axis=(0, -2)), ValueError,
+     "names an axis twice"),
+    (lambda: group_lasso(np.ones((2, 2)), axis=()), ValueError,
+     "at least one axis"),
+    (lambda: group_lasso(np.ones((2, 2)), axis=0.5), TypeError, "axis"),
+    (lambda: group_lasso(np.float64(1.0)), ValueError,
+     "group_lasso: x must have at least 1 dimensions, got a 0-d"),
+    (lambda: orthogonality(np.ones(3)), ValueError,
+     "orthogonality: x must have at least 2 dimensions, got a 1-d"),
+    (lambda: total_variation(np.ones(3)), ValueError,
+     "total_variation: x must have at least 2 dimensions"),
+    (lambda: total_variation(np.ones((2, 2), dtype=int)), TypeError,
+     "float dtype"),
+    (lambda: orthogonality("W"), TypeError, "orthogonality: x must be a "
+     "tensor"),
+])
+def test_catalogue_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_normalize_axes():
+    assert normalize_axes(-1, 2, "f") == (1,)
+    assert normalize_axes([3, 0], 4, "f") == (0, 3)
+    assert normalize_axes(np.int64(1), 2, "f") == (1,)

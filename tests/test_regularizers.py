@@ -10,10 +10,11 @@ from regkit import backend
 from regkit.layers import DenseLayer, InputLayer, Layer, get_outputs
 from regkit.regularizers import (REGISTRY, BernoulliDropout, Contractive,
                                  GaussianNoise, HiddenL1, HiddenL2,
-                                 KLSparsity, RecurrentNorm, RecurrentState,
-                                 Regularizer, WeightL1, WeightL2, deserialize,
-                                 from_kwargs, random_updates, serialize,
-                                 total_penalty)
+                                 KLSparsity, MaxNorm, ParamUpdates,
+                                 RecurrentNorm, RecurrentState, Regularizer,
+                                 WeightL1, WeightL2, apply_update_hooks,
+                                 deserialize, from_kwargs, random_updates,
+                                 serialize, total_penalty)
 
 from conftest import evaluate
 
@@ -431,7 +432,8 @@ ALL = [WeightL2("hid.*", 1e-4, tags={"trainable": True}),
        HiddenL2(weight=0.3), KLSparsity(weight=0.1, target=0.2),
        Contractive("hid:out", 0.1, wrt="in:out"), RecurrentNorm(weight=1.0),
        RecurrentState(weight=2.0), BernoulliDropout("hid:out", 0.5, rng=4),
-       GaussianNoise(weight=0.1, rng=9)]
+       GaussianNoise(weight=0.1, rng=9),
+       MaxNorm("hid.W", 2.0, norm_axes=(0,), tags={}, epsilon=1e-6)]
 
 
 @pytest.mark.parametrize("reg", ALL, ids=lambda r: type(r).__name__)
@@ -496,3 +498,134 @@ def test_training_with_regularizers_reduces_loss_and_sparsifies():
     # mean activation and share of exact zeros (rectified units)
     assert np.abs(hidden).mean() < 0.8 * np.abs(plain_hidden).mean()
     assert (hidden == 0).mean() > (plain_hidden == 0).mean() + 0.02
+
+
+
+# ------------------------------------------------- update hooks, MaxNorm --
+
+def _column_norms(W):
+    return np.sqrt((np.asarray(W, dtype="float64") ** 2).sum(axis=0))
+
+
+def test_default_update_hook_changes_nothing():
+    _, hid, out = _net()
+    updates = [(hid.W, hid.W * 2), (out.W, out.W + 1)]
+    result = apply_update_hooks([WeightL2(weight=1.0)], out, updates)
+    assert isinstance(result, ParamUpdates) and result.network is out
+    assert list(result.items()) == updates
+    assert Regularizer().modify_updates(dict(updates)) is None
+
+
+def test_max_norm_bounds_each_unit_and_leaves_the_rest():
+    _, hid, out = _net()
+    original = list(zip([hid.W, hid.b, out.W], [hid.W * 3, hid.b * 5,
+                                                 out.W * 0.01]))
+    updates = apply_update_hooks([MaxNorm(weight=1.5)], out, original)
+    # the caller's list is not changed; b (1-D, not regularizable) is kept
+    assert original[0][1] is not updates[hid.W]
+    assert updates[hid.b] is original[1][1]
+    new_hid, new_out = evaluate([updates[hid.W], updates[out.W]])
+    assert (_column_norms(new_hid) <= 1.5 * (1 + 1e-5)).all()
+    np.testing.assert_allclose(new_out, W_OUT * 0.01)  # within the bound
+    expected = 3 * W_HID * np.minimum(1, 1.5 / _column_norms(3 * W_HID))
+    np.testing.assert_allclose(new_hid, expected, rtol=1e-6)
+
+
+def test_max_norm_pattern_axes_and_plain_dicts():
+    _, hid, out = _net()
+    updates = apply_update_hooks([MaxNorm("out.*", 0.5)], out,
+                                 {hid.W: hid.W * 1, out.W: out.W * 1})
+    assert updates[hid.W].eval().tolist() == W_HID.tolist()
+    assert (_column_norms(updates[out.W].eval()) <= 0.5 * (1 + 1e-5)).all()
+    # rows instead of columns
+    updates = apply_update_hooks([MaxNorm("hid.W", 0.5, norm_axes=1)], out,
+                                 {hid.W: hid.W * 1})
+    assert (np.linalg.norm(updates[hid.W].eval(), axis=1)
+            <= 0.5 * (1 + 1e-5)).all()
+    # a plain dict: names are the variables' own names
+    plain = {hid.W: hid.W * 1, hid.b: hid.b * 1}
+    MaxNorm("hid.W", 0.5).modify_updates(plain)
+    assert (_column_norms(plain[hid.W].eval()) <= 0.5 * (1 + 1e-5)).all()
+    assert plain[hid.b].eval().tolist() == B_HID.tolist()
+    MaxNorm(weight=0.5).modify_updates(plain)  # default: skips the bias
+    assert plain[hid.b].eval().tolist() == B_HID.tolist()
+
+
+def test_max_norm_errors_and_warnings():
+    _, hid, out = _net()
+    with pytest.raises(ValueError, match="MaxNorm: parameter 'hid.b' has 1 "
+                       "dimensions; give norm_axes"):
+        apply_update_hooks([MaxNorm("hid.b", 1.0, tags={})], out,
+                           {hid.b: hid.b})
+    with pytest.warns(UserWarning, match="matches no parameter"):
+        apply_update_hooks([MaxNorm("nothing.*", 1.0)], out, {hid.W: hid.W})
+    for weight, error in [(0, ValueError), (-1, ValueError),
+                          (np.inf, ValueError), ("3", TypeError)]:
+        with pytest.raises(error, match="MaxNorm: weight"):
+            MaxNorm(weight=weight)
+    with pytest.raises(TypeError, match="MaxNorm: norm_axes"):
+        MaxNorm(norm_axes="0")
+    with pytest.raises(TypeError, match="MaxNorm: norm_axes"):
+        MaxNorm(norm_axes=())
+    with pytest.raises(ValueError, match="MaxNorm: epsilon"):
+        MaxNorm(epsilon=-1.0)
+    with pytest.raises(TypeError, match="updates must be a dict"):
+        apply_update_hooks([MaxNorm()], out, None)
+    with pytest.raises(TypeError, match="item 0 must be a .parameter"):
+        apply_update_hooks([MaxNorm()], out, [hid.W])
+    with pytest.raises(TypeError, match="item 0 must update a shared"):
+        apply_update_hooks([MaxNorm()], out, [(hid.W * 2, hid.W)])
+    with pytest.raises(TypeError, match="apply_update_hooks: regularizers"):
+        apply_update_hooks(["max_norm"], out, {})
+
+
+def test_max_norm_from_kwargs_and_no_loss_term():
+    _, _, out = _net()
+    regs = from_kwargs(out, max_norm=3.0, weight_l2=0.5)
+    assert type(regs[0]) is MaxNorm and regs[0].max_norm == 3.0
+    assert REGISTRY["max_norm"] is MaxNorm
+    penalty = total_penalty(regs, out, get_outputs(out, regularizers=regs))
+    np.testing.assert_allclose(evaluate(penalty), 0.5 * (
+        (W_HID ** 2).sum() + (W_OUT ** 2).sum()))
+
+
+def test_param_updates_pickle_and_order():
+    W = backend.shared(np.ones(2), name="W")
+    b = backend.shared(np.zeros(2), name="b")
+    updates = ParamUpdates([(b, b + 1), (W, W * 2)])
+    assert list(updates) == [b, W] and updates.network is None
+    copy = pickle.loads(pickle.dumps(updates))
+    assert [p.name for p in copy] == ["b", "W"]
+
+
+def test_max_norm_in_sgd_training_loop():
+    rng = np.random.default_rng(3)
+    inputs = rng.normal(size=(128, 8)).astype(backend.floatX)
+    targets = (inputs @ rng.normal(size=(8, 3))).astype(backend.floatX)
+    regkit.layers.set_rng(2)
+    l_in = InputLayer((None, 8), name="in")
+    hid = DenseLayer(l_in, 16, name="hid")
+    out = DenseLayer(hid, 3, nonlinearity=None, name="out")
+    regs = from_kwargs(out, max_norm=1.0)
+    y = T.matrix("y", dtype=backend.floatX)
+    outputs = get_outputs(out, regularizers=regs)
+    loss = T.mean(T.sum(T.sqr(outputs["out:out"] - y), axis=1))
+    params = regkit.get_all_params(out, trainable=True)
+    grads = backend.grad(loss, params)
+    sgd = [(p, p - np.asarray(0.05, p.dtype) * g)
+           for p, g in zip(params, grads)]
+    updates = apply_update_hooks(regs, out, sgd)
+    train = backend.function([l_in.input_var, y], loss, updates=updates)
+    losses, worst = [], 0.0
+    for _ in range(100):
+        losses.append(float(train(inputs, targets)))
+        worst = max(worst, _column_norms(hid.W.get_value()).max(),
+                    _column_norms(out.W.get_value()).max())
+    assert worst <= 1.0 * (1 + 1e-5)
+    assert hid.W.get_value().dtype == backend.floatX
+    assert np.mean(losses[-10:]) < 0.5 * losses[0]
+    # without the hook the same training leaves the ball
+    plain = backend.function([l_in.input_var, y], loss, updates=sgd)
+    for _ in range(100):
+        plain(inputs, targets)
+    assert _column_norms(out.W.get_value()).max() > 1.2

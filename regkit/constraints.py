@@ -1,0 +1,202 @@
+"""Norm constraints applied to update expressions.
+
+A max-norm constraint is not a term of the loss: after each update, the
+weights are projected back into a ball.  Apply these functions to the
+*new values* of an update list, the way Lasagne's ``lasagne.updates``
+does::
+
+    updates[W] = norm_constraint(updates[W], max_norm=3.0)
+
+Both keep the dtype of each tensor (float32 in, float32 out).  Unlike
+Lasagne, a tensor whose norm is already within the bound is left exactly
+as it is: the scale is ``min(1, max_norm / (norm + epsilon))``, where
+Lasagne multiplies by ``norm / (norm + epsilon)`` even then.
+
+For max-norm through the :class:`regkit.regularizers.Regularizer` model,
+see :class:`regkit.regularizers.MaxNorm`.
+"""
+import numbers
+
+import numpy as np
+
+from . import backend
+from .apply import sum_terms
+from .penalties import _constant, _describe, as_float_tensor, normalize_axes
+
+__all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes",
+           "check_positive"]
+
+T = backend.tensor
+
+
+def default_norm_axes(ndim):
+    """The axes :func:`norm_constraint` takes norms along by default.
+
+    ``(0,)`` for a 2-D weight matrix of shape ``(inputs, units)`` (one norm
+    per unit: its incoming weights), all axes but the first for a 3- to
+    5-D tensor with the filters first (one norm per filter), None for any
+    other number of dimensions.
+
+    Examples
+    --------
+    >>> default_norm_axes(2), default_norm_axes(4), default_norm_axes(1)
+    ((0,), (1, 2, 3), None)
+    """
+    if ndim == 2:
+        return (0,)
+    if 3 <= ndim <= 5:
+        return tuple(range(1, ndim))
+    return None
+
+
+def check_positive(value, caller, argname, allow_zero=False):
+    """`value` as a float that is finite and positive (or zero, with
+    `allow_zero`), or a TypeError / ValueError naming `argname`.
+
+    Examples
+    --------
+    >>> check_positive(3, "f", "max_norm")
+    3.0
+    """
+    if isinstance(value, bool) or not isinstance(
+            value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError("%s: %s must be a number, got %s"
+                        % (caller, argname, _describe(value)))
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError("%s: %s must be finite and %s, got %r"
+                         % (caller, argname, "non-negative" if allow_zero
+                            else "positive", value))
+    return value
+
+
+def _scale(norm, max_norm, epsilon, dtype):
+    """``min(1, max_norm / (norm + epsilon))`` in `dtype`."""
+    return T.minimum(_constant(1, dtype), _constant(max_norm, dtype)
+                     / (norm + _constant(epsilon, dtype)))
+
+
+def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
+    r"""Rescale `tensor_var` so that every norm along `norm_axes` is at most
+    `max_norm`.
+
+    .. math::
+
+        x \leftarrow x \cdot \min\left(1,
+            \frac{c}{\lVert x \rVert_{\mathrm{axes}} + \epsilon}\right)
+
+    with :math:`c` = `max_norm`, the norm taken along `norm_axes` (one norm
+    per remaining index).  The max-norm constraint of Srebro and Shraibman,
+    "Rank, trace-norm and max-norm", COLT 2005, used with dropout by
+    Srivastava et al., "Dropout: a simple way to prevent neural networks
+    from overfitting", JMLR 15, 2014 (section 5.1).
+
+    Parameters
+    ----------
+    tensor_var : tensor
+        Usually the new value of a parameter in an update list.
+    max_norm : float
+        The bound, positive.
+    norm_axes : int, sequence of int or None
+        Axes the norms are taken along.  None: ``(0,)`` for 2-D (the
+        incoming weights of each unit of a ``(inputs, units)`` matrix), all
+        axes but the first for 3- to 5-D (each filter); other ranks need
+        explicit axes.
+    epsilon : float
+        Non-negative; keeps the division finite at a zero norm.
+
+    Returns
+    -------
+    A symbolic tensor of the shape and dtype of `tensor_var`.
+
+    Raises
+    ------
+    ValueError
+        If `tensor_var` has 0, 1 or more than 5 dimensions and `norm_axes`
+        is None, an axis is out of range, or `max_norm` / `epsilon` is out
+        of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.array([[3.0, 0.3], [4.0, 0.4]])
+    >>> norm_constraint(W, max_norm=1.0).eval().round(3)
+    array([[0.6, 0.3],
+           [0.8, 0.4]])
+    """
+    caller = "norm_constraint"
+    x = as_float_tensor(tensor_var, caller, "tensor_var")
+    max_norm = check_positive(max_norm, caller, "max_norm")
+    epsilon = check_positive(epsilon, caller, "epsilon", allow_zero=True)
+    if norm_axes is None:
+        axes = default_norm_axes(x.ndim)
+        if axes is None:
+            raise ValueError(
+                "%s: no default norm_axes for a %d-d tensor %r (defaults "
+                "exist for 2- to 5-d tensors); pass norm_axes"
+                % (caller, x.ndim, x))
+    else:
+        axes = normalize_axes(norm_axes, x.ndim, caller, "norm_axes")
+    norms = T.sqrt(T.sum(T.sqr(x), axis=axes, keepdims=True))
+    return x * _scale(norms, max_norm, epsilon, x.dtype)
+
+
+def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7,
+                          return_norm=False):
+    r"""Rescale a list of tensors jointly so that their total norm is at
+    most `max_norm`.
+
+    .. math::
+
+        x_k \leftarrow x_k \cdot \min\left(1,
+            \frac{c}{\sqrt{\sum_k \lVert x_k \rVert_2^2} + \epsilon}\right)
+
+    Usually applied to gradients before they are turned into updates
+    (gradient-norm clipping, Pascanu, Mikolov and Bengio, "On the
+    difficulty of training recurrent neural networks", ICML 2013).
+
+    Parameters
+    ----------
+    tensor_vars : list of tensors
+        One or more float tensors; each keeps its own dtype.
+    max_norm : float
+        The bound, positive.
+    epsilon : float
+        Non-negative; keeps the division finite at a zero norm.
+    return_norm : bool
+        Also return the total norm before scaling.
+
+    Returns
+    -------
+    list of tensors, or (list, norm) with `return_norm`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scaled, norm = total_norm_constraint(
+    ...     [np.array([3.0]), np.array([4.0])], max_norm=1.0,
+    ...     return_norm=True)
+    >>> float(norm.eval()), [v.eval().round(3).tolist() for v in scaled]
+    (5.0, [[0.6], [0.8]])
+    """
+    caller = "total_norm_constraint"
+    if _is_single_tensor(tensor_vars) or tensor_vars is None \
+            or isinstance(tensor_vars, (str, bytes, dict)) \
+            or not hasattr(tensor_vars, "__iter__"):
+        raise TypeError("%s: tensor_vars must be a list of tensors, got %s"
+                        % (caller, _describe(tensor_vars)))
+    tensors = [as_float_tensor(v, caller, "item %d of tensor_vars" % i)
+               for i, v in enumerate(tensor_vars)]
+    if not tensors:
+        raise ValueError("%s: tensor_vars must not be empty" % caller)
+    max_norm = check_positive(max_norm, caller, "max_norm")
+    epsilon = check_positive(epsilon, caller, "epsilon", allow_zero=True)
+    norm = T.sqrt(sum_terms(backend.sum_of_squares(x) for x in tensors))
+    scale = _scale(norm, max_norm, epsilon, norm.dtype)
+    scaled = [x * T.cast(scale, x.dtype) for x in tensors]
+    return (scaled, norm) if return_norm else scaled
+
+
+def _is_single_tensor(value):
+    """Whether `value` is one tensor rather than a collection of them."""
+    return backend.is_tensor(value) or isinstance(value, np.ndarray)

@@ -1,0 +1,159 @@
+import numpy as np
+import pytest
+
+from regkit import backend
+from regkit.constraints import (check_positive, default_norm_axes,
+                                norm_constraint, total_norm_constraint)
+
+from conftest import evaluate
+
+T = backend.tensor
+SLACK = 1 + 1e-5
+
+
+def _norms(a, axes):
+    return np.sqrt((a.astype("float64") ** 2).sum(axis=axes))
+
+
+@pytest.mark.parametrize("shape, axes", [
+    ((6, 4), (0,)), ((5, 3, 2), (1, 2)), ((4, 3, 2, 2), (1, 2, 3)),
+    ((3, 2, 2, 2, 2), (1, 2, 3, 4))])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_default_axes_bound_every_norm(shape, axes, dtype, rng):
+    data = rng.normal(size=shape).astype(dtype)
+    before = _norms(data, axes)
+    ranked = np.sort(before.ravel())  # a bound between two of the norms
+    bound = float(ranked[len(ranked) // 2 - 1] + ranked[len(ranked) // 2]) / 2
+    x = T.TensorType(dtype, (False,) * len(shape))("x")
+    out = norm_constraint(x, max_norm=bound)
+    assert out.dtype == dtype
+    value = evaluate(out, {x: data})
+    assert value.dtype == dtype and value.shape == shape
+    after = _norms(value, axes)
+    assert (after <= bound * SLACK).all()
+    # big norms land on the bound, small ones are left exactly as they were
+    big = before > bound
+    assert big.any() and (~big).any()
+    np.testing.assert_allclose(after[big], bound, rtol=1e-5)
+    small = np.broadcast_to(np.expand_dims(~big, axes), shape)
+    assert (value[small] == data[small]).all()
+    # the direction of every vector is kept
+    np.testing.assert_allclose(
+        value / np.expand_dims(after, axes),
+        data / np.expand_dims(before, axes), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("norm_axes, axes", [(1, (1,)), ((0, 1), (0, 1)),
+                                             ([-1], (1,))])
+def test_norm_axes_honoured(norm_axes, axes, rng):
+    data = rng.normal(size=(5, 4)) * 2
+    value = evaluate(norm_constraint(data, 1.0, norm_axes=norm_axes))
+    assert (_norms(value, axes) <= SLACK).all()
+    np.testing.assert_allclose(_norms(value, axes).max(), 1.0, rtol=1e-6)
+
+
+def test_explicit_axes_for_other_ranks(rng):
+    bias = rng.normal(size=7) * 5
+    value = evaluate(norm_constraint(bias, 2.0, norm_axes=0))
+    np.testing.assert_allclose(np.linalg.norm(value), 2.0, rtol=1e-6)
+    assert default_norm_axes(1) is None and default_norm_axes(6) is None
+
+
+def test_zero_tensor_stays_zero():
+    value = evaluate(norm_constraint(np.zeros((3, 2)), 1.0))
+    assert (value == 0).all()
+    value = evaluate(norm_constraint(np.zeros((3, 2)), 1.0, epsilon=0))
+    assert (value == 0).all()
+
+
+def test_after_one_sgd_update(rng):
+    W = backend.shared(rng.normal(size=(8, 3)).astype(backend.floatX))
+    x = T.matrix()
+    loss = -T.sum(T.dot(x, W))  # pushes every norm up
+    step = W - np.asarray(1.0, W.dtype) * backend.grad(loss, W)
+    train = backend.function([x], [], updates=[
+        (W, norm_constraint(step, 2.0))])
+    train(rng.normal(size=(4, 8)).astype(backend.floatX) * 10)
+    assert W.get_value().dtype == backend.floatX
+    assert (_norms(W.get_value(), (0,)) <= 2.0 * SLACK).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_total_norm_constraint_scales_jointly(dtype, rng):
+    data = [rng.normal(size=(4, 3)).astype(dtype) * 3,
+            rng.normal(size=(3,)).astype(dtype),
+            rng.normal(size=(2, 2, 2, 2)).astype(dtype)]
+    xs = [T.TensorType(dtype, (False,) * d.ndim)() for d in data]
+    scaled, norm = total_norm_constraint(xs, 2.0, return_norm=True)
+    assert norm.dtype == dtype and [s.dtype for s in scaled] == [dtype] * 3
+    values = evaluate(scaled + [norm], dict(zip(xs, data)))
+    total = np.sqrt(sum((d.astype("float64") ** 2).sum() for d in data))
+    np.testing.assert_allclose(values[-1], total, rtol=1e-5)
+    factor = 2.0 / total
+    for value, d in zip(values[:-1], data):
+        np.testing.assert_allclose(value, d * factor, rtol=1e-5)
+    after = np.sqrt(sum((v.astype("float64") ** 2).sum()
+                        for v in values[:-1]))
+    assert after <= 2.0 * SLACK
+    # within the bound: unchanged, and a plain list without return_norm
+    small = total_norm_constraint(data, total * 2)
+    assert isinstance(small, list)
+    for value, d in zip(evaluate(small), data):
+        assert (value == d).all()
+
+
+def test_total_norm_constraint_mixed_dtypes_keep_each_dtype(rng):
+    a = rng.normal(size=3).astype("float32")
+    b = rng.normal(size=3)
+    scaled = total_norm_constraint([a, b], 0.5)
+    assert [s.dtype for s in scaled] == ["float32", "float64"]
+
+
+def test_gradient_through_constraint(rng):
+    # a constraint is a normal symbolic expression
+    data = rng.normal(size=(3, 2)) * 4
+    backend.verify_grad(lambda w: norm_constraint(w, 1.0), [data],
+                        rng=np.random.RandomState(3))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: norm_constraint(np.ones(3), 1.0), ValueError,
+     r"norm_constraint: no default norm_axes for a 1-d tensor"),
+    (lambda: norm_constraint(np.ones((1,) * 6), 1.0), ValueError,
+     "6-d tensor"),
+    (lambda: norm_constraint(np.float64(1.0), 1.0), ValueError, "0-d"),
+    (lambda: norm_constraint(np.ones((2, 2)), 0.0), ValueError,
+     "max_norm must be finite and positive, got 0.0"),
+    (lambda: norm_constraint(np.ones((2, 2)), -1), ValueError, "max_norm"),
+    (lambda: norm_constraint(np.ones((2, 2)), np.nan), ValueError,
+     "max_norm"),
+    (lambda: norm_constraint(np.ones((2, 2)), "3"), TypeError,
+     "max_norm must be a number"),
+    (lambda: norm_constraint(np.ones((2, 2)), 1.0, epsilon=-1), ValueError,
+     "epsilon must be finite and non-negative"),
+    (lambda: norm_constraint(np.ones((2, 2)), 1.0, norm_axes=2), ValueError,
+     "norm_axes 2 is out of range"),
+    (lambda: norm_constraint(None, 1.0), TypeError,
+     "norm_constraint: tensor_var must be a tensor"),
+    (lambda: norm_constraint(np.ones((2, 2), dtype=int), 1.0), TypeError,
+     "float dtype"),
+    (lambda: total_norm_constraint([], 1.0), ValueError,
+     "tensor_vars must not be empty"),
+    (lambda: total_norm_constraint(np.ones(3), 1.0), TypeError,
+     "tensor_vars must be a list of tensors"),
+    (lambda: total_norm_constraint(None, 1.0), TypeError, "tensor_vars"),
+    (lambda: total_norm_constraint([np.ones(2), "b"], 1.0), TypeError,
+     "item 1 of tensor_vars must be a tensor"),
+    (lambda: total_norm_constraint([np.ones(2)], 0), ValueError,
+     "max_norm"),
+])
+def test_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_check_positive():
+    assert check_positive(np.float32(2), "f", "a") == 2.0
+    assert check_positive(0, "f", "a", allow_zero=True) == 0.0
+    with pytest.raises(TypeError, match="f: a must be a number"):
+        check_positive(True, "f", "a")
