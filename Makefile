@@ -22,7 +22,7 @@ $(VENV)/%/.installed: setup.py requirements/%.txt
 	$(PYTHON) -m venv $(VENV)/$*
 	$(VENV)/$*/bin/python -m pip install --quiet --upgrade "pip>=23"
 	$(VENV)/$*/bin/python -m pip install --quiet -c requirements/$*.txt \
-		-e ".[$*,test]"
+		-e ".[$*,test,demo]"
 	touch $@
 
 $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed

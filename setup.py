@@ -30,9 +30,10 @@ setup(
     extras_require={
         "theano": ["Theano==1.0.5", "numpy<1.24", "scipy<1.11"],
         "pytensor": ["pytensor>=3.0"],
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "pytest-cov>=4", "hypothesis>=6", "build>=1",
+                 "twine>=5"],
         "docs": ["sphinx>=7", "numpydoc>=1.6"],
-        "demo": [],
+        "demo": ["scikit-learn>=1.3", "matplotlib>=3.7", "tqdm>=4.60"],
     },
     classifiers=[
         "Development Status :: 3 - Alpha",

@@ -295,3 +295,45 @@ def test_custom_layer_parameters():
             return input * self.scale
     layer = Scale(InputLayer((None, 3)))
     assert float(evaluate(regularize_network_params(layer, l2))) == 12.0
+
+
+# ---------------------------------------- the catalogue through the helpers --
+
+def test_catalogue_penalties_take_keywords_through_every_helper(rng):
+    from regkit.penalties import (elastic_net, group_lasso, orthogonality,
+                                  total_variation)
+    W1 = rng.normal(size=(4, 3)).astype(backend.floatX)
+    W2 = rng.normal(size=(3, 2)).astype(backend.floatX)
+    l_in = InputLayer((None, 4))
+    l_hid = DenseLayer(l_in, 3, W=W1)
+    l_out = DenseLayer(l_hid, 2, W=W2)
+
+    def net(a, b):
+        return a(W1.astype("float64")) + b(W2.astype("float64"))
+
+    def en(a):
+        return 0.2 * np.abs(a).sum() + 0.8 * (a ** 2).sum()
+
+    def gl(a):
+        return np.sqrt((a ** 2).sum(axis=0)).sum()
+
+    def orth(a):
+        return ((a.T @ a - np.eye(a.shape[1])) ** 2).sum()
+
+    def tv(a):
+        return (np.abs(np.diff(a, axis=0)).sum()
+                + np.abs(np.diff(a, axis=1)).sum())
+
+    cases = [
+        (regularize_network_params(l_out, elastic_net, l1_ratio=0.2),
+         net(en, en)),
+        (regularize_layer_params([l_hid, l_out], group_lasso, axis=0),
+         net(gl, gl)),
+        (regularize_layer_params_weighted({l_hid: 0.5, l_out: 2.0},
+                                          orthogonality),
+         0.5 * orth(W1.astype("float64")) + 2 * orth(W2.astype("float64"))),
+        (apply_penalty([l_hid.W, l_out.W], total_variation), net(tv, tv)),
+    ]
+    for expr, expected in cases:
+        assert expr.dtype == backend.floatX
+        np.testing.assert_allclose(evaluate(expr), expected, rtol=1e-5)

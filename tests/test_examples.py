@@ -41,3 +41,22 @@ def test_readme_code_runs():
     for _ in range(5):
         last = float(namespace["train"](X, Y))
     assert np.isfinite(first) and last < first
+
+
+def test_penalty_figure_script_shows_what_the_docs_say():
+    script = os.path.join(os.path.dirname(__file__), os.pardir, "docs",
+                          "penalty_shapes.py")
+    module = runpy.run_path(script)
+    x, y, _ = module["make_data"]()
+    trained = {title: module["train"](penalty, coefficient, kwargs, x, y,
+                                      steps=400)
+               for title, penalty, coefficient, kwargs in module["SETUPS"]
+               if title in ("none", "l2", "group_lasso")}
+    import numpy as np
+
+    def irrelevant(w):  # mean |w| on the 10 inputs that do not matter
+        return np.abs(w[6:]).mean()
+
+    assert irrelevant(trained["group_lasso"]) < 0.2 * irrelevant(
+        trained["none"])
+    assert (trained["l2"] ** 2).sum() < (trained["none"] ** 2).sum()
