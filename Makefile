@@ -40,7 +40,8 @@ $(addprefix bench-,$(BACKENDS)): bench-%: $(VENV)/%/.installed
 	done
 
 demo: $(VENV)/pytensor/.installed
-	REGKIT_BACKEND=pytensor $(VENV)/pytensor/bin/python examples/quickstart.py
+	REGKIT_BACKEND=pytensor $(VENV)/pytensor/bin/python examples/digits.py \
+		--output docs/_static/digits.png
 
 $(VENV)/docs/.installed: setup.py requirements/pytensor.txt requirements/docs.txt
 	rm -rf $(VENV)/docs

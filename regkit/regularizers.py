@@ -964,6 +964,7 @@ _ROLE_KEYWORDS = {
     "output_noise": (GaussianNoise, "output"),
 }
 _GLOB_KEYWORDS = {"dropout": BernoulliDropout, "noise": GaussianNoise}
+_GLOB_NAME = {cls: key for key, cls in _GLOB_KEYWORDS.items()}
 
 
 def from_kwargs(network, **kwargs):
@@ -977,7 +978,9 @@ def from_kwargs(network, **kwargs):
         ``input_dropout``, ``hidden_dropout``, ``output_dropout`` (drop
         probability of the ``:out`` of the layers with that role),
         ``input_noise``, ``hidden_noise``, ``output_noise`` (noise
-        standard deviation), ``dropout={glob: p}``, ``noise={glob: std}``,
+        standard deviation; or, for any of these six, a dict of
+        constructor arguments such as ``{"weight": 0.5, "rng": 3}``),
+        ``dropout={glob: p}``, ``noise={glob: std}``,
         and any registry name with a weight or a dict of constructor
         arguments (``weight_l2=1e-4``, ``kl_sparsity={"weight": 0.1,
         "target": 0.1}``).  A value of None is skipped.
@@ -1014,7 +1017,14 @@ def from_kwargs(network, **kwargs):
                               "layer" % (key, value, role), UserWarning,
                               stacklevel=2)
                 continue
-            result.append(cls(patterns, value))
+            if isinstance(value, Mapping):
+                if "pattern" in value:
+                    raise TypeError("from_kwargs: %s chooses the pattern "
+                                    "itself; use %s={glob: ...} or the class "
+                                    "to give one" % (key, _GLOB_NAME[cls]))
+                result.append(cls(patterns, **value))
+            else:
+                result.append(cls(patterns, value))
         elif key in _GLOB_KEYWORDS:
             if not isinstance(value, Mapping):
                 raise TypeError("from_kwargs: %s must be a dict {glob: value},"

@@ -60,3 +60,38 @@ def test_penalty_figure_script_shows_what_the_docs_say():
     assert irrelevant(trained["group_lasso"]) < 0.2 * irrelevant(
         trained["none"])
     assert (trained["l2"] ** 2).sum() < (trained["none"] ** 2).sum()
+
+
+def _digits():
+    return runpy.run_path(os.path.join(EXAMPLES, "digits.py"))
+
+
+def test_digits_demo_table_figure_and_determinism(tmp_path, capsys):
+    module = _digits()
+    png = tmp_path / "figure.png"
+    args = ["--epochs", "3", "--train-size", "120", "--no-progress",
+            "--output", str(png), "--setups", "none", "weight_l2",
+            "max_norm", "l2+dropout+max_norm"]
+    first = module["main"](args)
+    out = capsys.readouterr().out
+    assert png.stat().st_size > 10000
+    assert "figure: %s" % png in out
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1].strip() for row in rows[1:]] == [
+        "none", "weight_l2", "max_norm", "l2+dropout+max_norm"]
+    assert "test acc" in rows[0] and "near-zero weights" in rows[0]
+    # the same seed gives the same numbers; the penalty shrinks the weights
+    again = _digits()["main"](args)
+    for name in first:
+        assert first[name]["curves"] == again[name]["curves"]
+        assert first[name]["test_acc"] == again[name]["test_acc"]
+    assert first["weight_l2"]["weight_norm"] < first["none"]["weight_norm"]
+    assert 0.0 <= first["none"]["near_zero"] <= 1.0
+
+
+def test_digits_rejects_bad_arguments():
+    module = _digits()
+    for args in (["--epochs", "0"], ["--train-size", "5"],
+                 ["--setups", "unknown"]):
+        with pytest.raises(SystemExit):
+            module["main"](args + ["--no-progress"])

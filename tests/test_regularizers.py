@@ -629,3 +629,13 @@ def test_max_norm_in_sgd_training_loop():
     for _ in range(100):
         plain(inputs, targets)
     assert _column_norms(out.W.get_value()).max() > 1.2
+
+
+def test_from_kwargs_role_keywords_take_constructor_dicts():
+    _, _, out = _net()
+    (drop,) = from_kwargs(out, hidden_dropout={"weight": 0.3, "rng": 5})
+    assert drop.pattern == ("hid:out",) and drop.weight == 0.3
+    assert drop.get_config()["rng"] == 5
+    with pytest.raises(TypeError, match="hidden_noise chooses the pattern "
+                       "itself; use noise="):
+        from_kwargs(out, hidden_noise={"pattern": "x", "weight": 0.1})
