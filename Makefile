@@ -7,13 +7,14 @@ VENV := .venv
 BACKENDS := theano pytensor
 PYTEST_ARGS ?=
 
-.PHONY: test $(addprefix test-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
+.PHONY: test $(addprefix test-,$(BACKENDS)) package $(addprefix wheel-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
 
-# Run the suite on every backend, then fail if any of them failed.
+# Run the suite on every backend and check the package, then fail if any
+# of them failed.
 test:
 	@status=0; \
-	for backend in $(BACKENDS); do \
-		$(MAKE) --no-print-directory test-$$backend || status=1; \
+	for target in $(addprefix test-,$(BACKENDS)) $(addprefix wheel-,$(BACKENDS)); do \
+		$(MAKE) --no-print-directory $$target || status=1; \
 	done; \
 	exit $$status
 
@@ -28,6 +29,25 @@ $(VENV)/%/.installed: setup.py requirements/%.txt
 $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed
 	@echo "=== regkit tests on $*"
 	REGKIT_BACKEND=$* $(VENV)/$*/bin/python -m pytest $(PYTEST_ARGS)
+
+# Build the sdist and the wheel and check their metadata.
+package: $(VENV)/pytensor/.installed
+	rm -rf dist
+	$(VENV)/pytensor/bin/python -m build --outdir dist . > /dev/null
+	$(VENV)/pytensor/bin/python -m twine check --strict dist/*
+
+# Install the wheel with each backend's extra into a fresh environment and
+# run the quickstart from outside the source tree.
+$(addprefix wheel-,$(BACKENDS)): wheel-%: package
+	@echo "=== wheel install with [$*]"
+	rm -rf $(VENV)/wheel-$*
+	$(PYTHON) -m venv $(VENV)/wheel-$*
+	$(VENV)/wheel-$*/bin/python -m pip install --quiet -c requirements/$*.txt \
+		"$$(ls dist/regkit-*.whl)[$*]"
+	cd $(VENV) && REGKIT_BACKEND=$* wheel-$*/bin/python -c \
+		"import regkit, sys; assert 'site-packages' in regkit.__file__, regkit.__file__"
+	cd $(VENV) && REGKIT_BACKEND=$* wheel-$*/bin/python \
+		$(CURDIR)/examples/quickstart.py --steps 100
 
 # Benchmarks print Markdown tables; run them on every backend.
 BENCHMARKS := $(sort $(wildcard benchmarks/bench_*.py))

@@ -24,6 +24,7 @@ setup(
     long_description_content_type="text/markdown",
     author="The regkit developers",
     license="MIT",
+    license_files=["LICENSE"],
     packages=find_packages(include=["regkit", "regkit.*"]),
     python_requires=">=3.9",
     install_requires=["numpy"],
@@ -38,7 +39,6 @@ setup(
     classifiers=[
         "Development Status :: 3 - Alpha",
         "Intended Audience :: Science/Research",
-        "License :: OSI Approved :: MIT License",
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",
     ],
