@@ -428,7 +428,18 @@ class HiddenL1(_OutputPenalty):
 
 
 class HiddenL2(_OutputPenalty):
-    """Mean over examples of the summed squared activations."""
+    """Mean over examples of the summed squared activations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> net = DenseLayer(DenseLayer(InputLayer((None, 2), name="in"), 2,
+    ...                             W=np.eye(2), name="hid"), 1, name="out")
+    >>> outputs = get_outputs(net, np.array([[1.0, 2.0], [3.0, 0.0]]))
+    >>> float(HiddenL2().loss(net, outputs).eval())  # (5 + 9) / 2
+    7.0
+    """
 
     def term(self, h, name, layers, outputs):
         return T.sum(T.sqr(h)) / _batch_size(h)
@@ -446,6 +457,17 @@ class KLSparsity(_OutputPenalty):
         See :class:`Regularizer`.
     target : float
         Desired mean activation, strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> from regkit.nonlinearities import sigmoid
+    >>> net = DenseLayer(DenseLayer(InputLayer((None, 2)), 3,
+    ...                             nonlinearity=sigmoid, name="hid"), 1)
+    >>> outputs = get_outputs(net, np.zeros((4, 2)))  # every mean is 0.5
+    >>> round(float(KLSparsity(target=0.5).loss(net, outputs).eval()), 6)
+    0.0
     """
 
     def __init__(self, pattern=None, weight=0.0, target=0.05):
@@ -481,6 +503,16 @@ class RecurrentNorm(_RecurrentPenalty):
     ``mean over batch and the T-1 steps of (||h_t|| - ||h_{t-1}||)**2``
     (Krueger and Memisevic, "Regularizing RNNs by stabilizing
     activations", 2016).  A norm of zero has the subgradient 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer
+    >>> states = InputLayer((None, 3, 2), name="rnn")  # (batch, time, units)
+    >>> h = np.array([[[3.0, 4.0], [0.0, 1.0], [0.0, 2.0]]])
+    >>> outputs = {"rnn:out": h}
+    >>> float(RecurrentNorm("rnn:out").loss(states, outputs).eval())
+    8.5
     """
 
     def step_term(self, now, before):
@@ -491,6 +523,15 @@ class RecurrentState(_RecurrentPenalty):
     """Squared distance between consecutive states.
 
     ``mean over batch and the T-1 steps of ||h_t - h_{t-1}||**2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer
+    >>> states = InputLayer((None, 3, 2), name="rnn")
+    >>> h = np.array([[[3.0, 4.0], [0.0, 1.0], [0.0, 2.0]]])
+    >>> float(RecurrentState("rnn:out").loss(states, {"rnn:out": h}).eval())
+    9.5
     """
 
     def step_term(self, now, before):
@@ -529,6 +570,22 @@ class Contractive(_OutputPenalty):
     wrt : str, sequence of str or None
         Glob(s) of the outputs to differentiate by; None means the outputs
         of the input layers.
+
+    Examples
+    --------
+    A linear hidden layer ``h = x W`` has the Jacobian ``W.T`` for every
+    example, so the term is the sum of squares of ``W``:
+
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs, backend
+    >>> l_in = InputLayer((None, 2), name="in")
+    >>> hid = DenseLayer(l_in, 2, W=np.array([[1.0, 2.0], [0.0, 3.0]]),
+    ...                  nonlinearity=None, name="hid")
+    >>> net = DenseLayer(hid, 1, name="out")
+    >>> outputs = get_outputs(net)
+    >>> term = Contractive("hid:out").loss(net, outputs)
+    >>> float(term.eval({l_in.input_var: np.ones((3, 2), backend.floatX)}))
+    14.0
     """
 
     def __init__(self, pattern=None, weight=0.0, wrt=None):
