@@ -28,7 +28,8 @@ $(VENV)/%/.installed: setup.py requirements/%.txt
 
 $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed
 	@echo "=== regkit tests on $*"
-	REGKIT_BACKEND=$* $(VENV)/$*/bin/python -m pytest $(PYTEST_ARGS)
+	REGKIT_BACKEND=$* $(VENV)/$*/bin/python -m pytest -p no:cacheprovider \
+		--cov --cov-config=.coveragerc-$* --cov-branch $(PYTEST_ARGS)
 
 # Build the sdist and the wheel and check their metadata.
 package: $(VENV)/pytensor/.installed

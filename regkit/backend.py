@@ -93,7 +93,7 @@ def _numpy_breaks_theano_blas():
     return (major, minor) >= (1, 22)
 
 
-def _import_theano():
+def _import_theano():  # backend: theano only
     supplied = False
     if _numpy_breaks_theano_blas() and not _user_set_theano_ldflags():
         flags = os.environ.get("THEANO_FLAGS", "")
@@ -119,7 +119,7 @@ def _import_theano():
     return theano
 
 
-def _import_pytensor():
+def _import_pytensor():  # backend: pytensor only
     import pytensor
     import pytensor.tensor
     import pytensor.gradient
@@ -166,7 +166,7 @@ verify_grad = _lib.gradient.verify_grad
 Elemwise = tensor.elemwise.Elemwise
 _vector_length = tensor.get_vector_length
 
-if NAME == "theano":
+if NAME == "theano":  # backend: theano only
     from theano.compile import SharedVariable
     from theano.gof.graph import Variable
     from theano.gof.graph import inputs as _graph_inputs
@@ -192,7 +192,7 @@ if NAME == "theano":
     def clone_replace(output, replace):
         return _lib.clone(output, replace=replace)
 
-else:
+else:  # backend: pytensor only
     from pytensor.compile.sharedvalue import SharedVariable
     from pytensor.graph.basic import Variable
     from pytensor.graph.replace import clone_replace as _clone_replace
@@ -469,6 +469,10 @@ def _register_numba_kernels():
     if NAME != "pytensor" or _numba_kernels_registered:
         return
     _numba_kernels_registered = True
+    _define_numba_kernels()
+
+
+def _define_numba_kernels():  # backend: pytensor only
     from numba.np.unsafe.ndarray import to_fixed_tuple as _to_fixed_tuple
     from pytensor.link.numba.dispatch.basic import (
         numba_njit as _numba_njit, register_funcify_default_op_cache_key)
@@ -481,7 +485,7 @@ def _register_numba_kernels():
 
         if op.kind == "sqr":
             @_numba_njit(fastmath=True)
-            def reduction(x):
+            def reduction(x):  # compiled by Numba
                 flat = np.ascontiguousarray(x).ravel()
                 total = zero
                 for i in range(flat.size):
@@ -489,7 +493,7 @@ def _register_numba_kernels():
                 return np.asarray(total)
         else:
             @_numba_njit(fastmath=True)
-            def reduction(x):
+            def reduction(x):  # compiled by Numba
                 flat = np.ascontiguousarray(x).ravel()
                 total = zero
                 for i in range(flat.size):
@@ -506,12 +510,12 @@ def _register_numba_kernels():
         dtype = np.float32 if op.dtype == "float32" else np.float64
         if op.kind == "uniform":
             @_numba_njit
-            def numpy_draw(rng, shape):
+            def numpy_draw(rng, shape):  # compiled by Numba
                 return rng, rng.random(size=_to_fixed_tuple(shape, ndim),
                                        dtype=dtype)
         else:
             @_numba_njit
-            def numpy_draw(rng, shape):
+            def numpy_draw(rng, shape):  # compiled by Numba
                 return rng, rng.standard_normal(
                     size=_to_fixed_tuple(shape, ndim), dtype=dtype)
         return numpy_draw, 1
