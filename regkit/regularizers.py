@@ -1167,7 +1167,9 @@ def deserialize(data):
     """Build a regularizer from :func:`serialize`'s dict.
 
     Only registered classes are built; nothing named in `data` is imported
-    or evaluated.
+    or evaluated, so a dict from an untrusted source cannot run code
+    (unlike a pickle: never unpickle regularizers or networks from a source
+    you do not trust).
 
     Raises
     ------

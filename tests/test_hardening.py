@@ -195,3 +195,37 @@ def test_network_and_regularizers_pickle_round_trip():
         np.testing.assert_array_equal(original, restored)
     # the copy owns its own parameters
     assert copy_out.W is not out.W
+
+
+# ---------------------------------------------------------- security --
+
+def test_deserialize_never_imports_or_evaluates(monkeypatch):
+    import builtins
+
+    calls = []
+    real_import = builtins.__import__
+
+    def spy_import(name, *args, **kwargs):
+        calls.append(("import", name))
+        return real_import(name, *args, **kwargs)
+
+    def forbidden(*args, **kwargs):
+        calls.append(("eval", args))
+        raise AssertionError("deserialize evaluated its input")
+
+    monkeypatch.setattr(builtins, "__import__", spy_import)
+    monkeypatch.setattr(builtins, "eval", forbidden)
+    monkeypatch.setattr(builtins, "exec", forbidden)
+    hostile = ["os.system", "subprocess:run", "__import__('os')",
+               "builtins.eval", "regkit.backend.shared", "posix"]
+    for name in hostile:
+        with pytest.raises(ValueError, match="not a registered"):
+            regkit.deserialize({"name": name, "config": {}})
+    # a registered name with a hostile config value: the value stays data
+    reg = regkit.deserialize({"name": "weight_l2", "config": {
+        "pattern": "__import__('os').system('true')", "weight": 0.1}})
+    assert reg.pattern == "__import__('os').system('true')"
+    monkeypatch.undo()
+    assert not [c for c in calls if c[0] == "eval"]
+    assert not [c for c in calls if c[0] == "import"
+                and c[1].split(".")[0] in ("os", "subprocess", "posix")]
