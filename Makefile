@@ -31,15 +31,22 @@ $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed
 	REGKIT_BACKEND=$* $(VENV)/$*/bin/python -m pytest -p no:cacheprovider \
 		--cov --cov-config=.coveragerc-$* --cov-branch $(PYTEST_ARGS)
 
-# Build the sdist and the wheel and check their metadata.
-package: $(VENV)/pytensor/.installed
+# Build the sdist and the wheel and check their metadata (once per change
+# of the sources, however many targets need them).
+PACKAGE_SOURCES := setup.py pyproject.toml MANIFEST.in README.md LICENSE \
+	$(wildcard regkit/*.py)
+
+package: dist/.checked
+
+dist/.checked: $(PACKAGE_SOURCES) $(VENV)/pytensor/.installed
 	rm -rf dist
 	$(VENV)/pytensor/bin/python -m build --outdir dist . > /dev/null
 	$(VENV)/pytensor/bin/python -m twine check --strict dist/*
+	touch $@
 
 # Install the wheel with each backend's extra into a fresh environment and
 # run the quickstart from outside the source tree.
-$(addprefix wheel-,$(BACKENDS)): wheel-%: package
+$(addprefix wheel-,$(BACKENDS)): wheel-%: dist/.checked
 	@echo "=== wheel install with [$*]"
 	rm -rf $(VENV)/wheel-$*
 	$(PYTHON) -m venv $(VENV)/wheel-$*

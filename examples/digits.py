@@ -132,13 +132,11 @@ def run(name, setup, data, epochs, seed, batch_size=32, progress=True):
         for begin in range(0, len(order), batch_size):
             batch = order[begin:begin + batch_size]
             train(x_train[batch], y_train[batch])
-        train_loss, _ = evaluate(x_train, y_train)
-        test_loss, _ = evaluate(x_test, y_test)
+        train_loss, train_acc = evaluate(x_train, y_train)
+        test_loss, test_acc = evaluate(x_test, y_test)
         curves["train"].append(float(train_loss))
         curves["test"].append(float(test_loss))
         bar.set_postfix(train="%.3f" % train_loss, test="%.3f" % test_loss)
-    _, train_acc = evaluate(x_train, y_train)
-    _, test_acc = evaluate(x_test, y_test)
     values = np.concatenate([w.get_value().ravel() for w in weights])
     return {
         "curves": curves,

@@ -28,6 +28,7 @@ seed until :func:`set_rng` replaces it, so a script builds the same network
 every time it runs.
 """
 from collections import OrderedDict
+from collections.abc import Mapping
 import numbers
 
 import numpy as np
@@ -993,18 +994,30 @@ def _as_input_expr(expr, layer, caller):
     return expr
 
 
-def _as_regularizer_list(regularizers, caller):
-    if hasattr(regularizers, "modify_graph"):
-        regularizers = [regularizers]
-    if isinstance(regularizers, (str, bytes, dict)) or not hasattr(
+def _as_regularizer_list(regularizers, caller, cls=None):
+    """`regularizers` (one or an iterable) as a list, or a TypeError.
+
+    Each item must be an instance of `cls` when it is given (the
+    regularizers module passes its base class), else any object with a
+    ``modify_graph`` method (this module cannot import that class).
+    """
+    def is_one(value):
+        if cls is not None:
+            return isinstance(value, cls)
+        return callable(getattr(value, "modify_graph", None))
+
+    if is_one(regularizers):
+        return [regularizers]
+    if isinstance(regularizers, (str, bytes, Mapping)) or not hasattr(
             regularizers, "__iter__"):
         raise TypeError("%s: regularizers must be a list of Regularizer "
                         "objects, got %r" % (caller, regularizers))
     regularizers = list(regularizers)
     for reg in regularizers:
-        if not callable(getattr(reg, "modify_graph", None)):
-            raise TypeError("%s: regularizers must have a modify_graph "
-                            "method, got %r" % (caller, reg))
+        if not is_one(reg):
+            raise TypeError("%s: regularizers must %s, got %r" % (
+                caller, "have a modify_graph method" if cls is None
+                else "be Regularizer objects", reg))
     return regularizers
 
 

@@ -40,7 +40,8 @@ import numpy as np
 
 from . import backend
 from .apply import _check_tags, apply_penalty, sum_terms
-from .layers import (DenseLayer, Layer, get_all_layers, layer_names,
+from .layers import (DenseLayer, Layer, _as_regularizer_list,
+                     get_all_layers, layer_names,
                      layer_roles, named_params)
 from .constraints import (check_positive, default_norm_axes,
                           norm_constraint)
@@ -889,18 +890,7 @@ def apply_update_hooks(regularizers, network, updates):
 
 def _as_regularizers(regularizers, caller):
     """`regularizers` (one or a list) as a list, or a TypeError."""
-    if isinstance(regularizers, Regularizer):
-        return [regularizers]
-    if isinstance(regularizers, (str, bytes, Mapping)) or not hasattr(
-            regularizers, "__iter__"):
-        raise TypeError("%s: regularizers must be a list of Regularizer "
-                        "objects, got %r" % (caller, regularizers))
-    regularizers = list(regularizers)
-    for reg in regularizers:
-        if not isinstance(reg, Regularizer):
-            raise TypeError("%s: regularizers must be Regularizer objects, "
-                            "got %r" % (caller, reg))
-    return regularizers
+    return _as_regularizer_list(regularizers, caller, cls=Regularizer)
 
 
 class MaxNorm(_ParamRegularizer):
