@@ -20,7 +20,8 @@ import numbers
 import numpy as np
 
 from . import backend
-from .layers import Layer, _as_layer_list, _unique, get_all_params
+from .layers import (Layer, _all_params, _as_layer_list, _check_tag_names,
+                     _unique)
 from .penalties import _describe, is_tensor_like
 
 __all__ = ["apply_penalty", "regularize_layer_params",
@@ -195,8 +196,10 @@ def regularize_layer_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     caller = "regularize_layer_params"
     _check_penalty(penalty, caller)
     tags = _check_tags(tags, caller)
+    layers = _as_layer_list(layer, caller)
+    _check_tag_names(layers, tags, caller)
     params = []
-    for each in _as_layer_list(layer, caller):
+    for each in layers:
         params.extend(each.get_params(**tags))
     return apply_penalty(_unique(params), penalty, **kwargs)
 
@@ -247,11 +250,13 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
     if not isinstance(layers, Mapping):
         raise TypeError("%s: layers must be a dict {layer: coefficient}, got "
                         "%s" % (caller, _describe(layers)))
-    terms = []
-    for layer, coeff in layers.items():
+    for layer in layers:
         if not isinstance(layer, Layer):
             raise TypeError("%s: the keys of layers must be layers, got %s"
                             % (caller, _describe(layer)))
+    _check_tag_names(layers, tags, caller)
+    terms = []
+    for layer, coeff in layers.items():
         coeff = _check_coefficient(coeff, layer, caller)
         term = apply_penalty(layer.get_params(**tags), penalty, **kwargs)
         if isinstance(term, int) and term == 0:
@@ -310,5 +315,5 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     caller = "regularize_network_params"
     _check_penalty(penalty, caller)
     tags = _check_tags(tags, caller)
-    params = get_all_params(_as_layer_list(layer, caller), **tags)
+    params = _all_params(_as_layer_list(layer, caller), True, tags, caller)
     return apply_penalty(params, penalty, **kwargs)

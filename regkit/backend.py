@@ -192,6 +192,11 @@ if NAME == "theano":  # backend: theano only
     def clone_replace(output, replace):
         return _lib.clone(output, replace=replace)
 
+    def _type_shape(var):
+        # Theano's types record only which dimensions are broadcastable
+        # (size 1)
+        return tuple(1 if flag else None for flag in var.broadcastable)
+
 else:  # backend: pytensor only
     from pytensor.compile.sharedvalue import SharedVariable
     from pytensor.graph.basic import Variable
@@ -220,6 +225,9 @@ else:  # backend: pytensor only
     def clone_replace(output, replace):
         return _clone_replace(output, replace=replace)
 
+    def _type_shape(var):
+        return tuple(var.type.shape)
+
 softmax.__doc__ = "Softmax over the last axis of a matrix."
 clone_replace.__doc__ = ("Copy of the graph `output` with the variables in "
                          "the dict `replace` swapped for their values.")
@@ -238,6 +246,34 @@ def graph_inputs(outputs):
         Inputs, shared variables and constants, each once.
     """
     return list(_graph_inputs(list(outputs)))
+
+
+def static_shape(var):
+    """The sizes of the dimensions of `var` known before it is computed.
+
+    Parameters
+    ----------
+    var : TensorVariable
+
+    Returns
+    -------
+    tuple of int or None
+        A constant's shape; otherwise the sizes its type records, None
+        where unknown (PyTensor types may record any size, Theano types
+        only the size 1 of broadcastable dimensions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> backend.static_shape(backend.as_tensor_variable(np.ones((2, 3))))
+    (2, 3)
+    >>> backend.static_shape(backend.tensor.matrix())
+    (None, None)
+    """
+    if isinstance(var, TensorConstant):
+        return tuple(var.data.shape)
+    return _type_shape(var)
 
 
 def is_tensor(value):

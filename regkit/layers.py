@@ -310,6 +310,14 @@ class Layer(object):
         -------
         list of variables, in registration order, each once.
 
+        Notes
+        -----
+        This per-layer query does not check tag names: a custom tag may be
+        carried by other layers of the network only.  The network-level
+        functions (:func:`get_all_params`, :func:`named_params`, the
+        ``regularize_*`` helpers, weight regularizers) raise ValueError for
+        ``tag=True`` on a name that none of their parameters carries.
+
         Examples
         --------
         >>> layer = DenseLayer((None, 3), 2)
@@ -410,10 +418,8 @@ class InputLayer(Layer):
         elif not backend.is_tensor(input_var):
             raise TypeError("InputLayer: input_var must be a symbolic tensor, "
                             "got %r" % (input_var,))
-        elif input_var.ndim != len(self.shape):
-            raise ValueError("InputLayer: input_var has %d dimensions but "
-                             "shape %r has %d" % (input_var.ndim, self.shape,
-                                                  len(self.shape)))
+        else:
+            _check_shape(input_var, self.shape, "InputLayer", "input_var")
         self.input_var = input_var
         self.input_layer = None
         self.input_shape = self.shape
@@ -568,14 +574,14 @@ def _check_name(name, owner):
 
 def _create_param(spec, shape, name, owner):
     if isinstance(spec, backend.SharedVariable):
-        _check_ndim(spec, shape, owner, "shared variable")
+        _check_shape(spec, shape, owner, "shared variable %s" % spec)
         value_shape = tuple(spec.get_value(borrow=True).shape)
         if value_shape != shape:
             raise ValueError("%s: shared variable %s has shape %r, expected "
                              "%r" % (owner, spec, value_shape, shape))
         return spec
     if backend.is_tensor(spec):
-        _check_ndim(spec, shape, owner, "expression")
+        _check_shape(spec, shape, owner, "expression %s" % spec)
         return spec
     if isinstance(spec, np.ndarray):
         array = spec
@@ -594,11 +600,45 @@ def _create_param(spec, shape, name, owner):
     return backend.shared(array.copy(), name=name)
 
 
-def _check_ndim(var, shape, owner, kind):
+def _check_shape(var, shape, owner, what):
+    """ValueError unless the tensor `var` has ``len(shape)`` dimensions and
+    each size known before run time agrees with `shape` (None: any size).
+    `what` names `var` in the message."""
     if var.ndim != len(shape):
-        raise ValueError("%s: %s %s has %d dimensions, expected %d (shape "
-                         "%r)" % (owner, kind, var, var.ndim, len(shape),
-                                  shape))
+        raise ValueError("%s: %s has %d dimensions, expected %d (shape %r)"
+                         % (owner, what, var.ndim, len(shape), shape))
+    known = backend.static_shape(var)
+    if any(size is not None and wanted is not None and size != wanted
+           for size, wanted in zip(known, shape)):
+        raise ValueError("%s: %s has shape %r, expected %r (None: any size)"
+                         % (owner, what, known, shape))
+
+
+#: The tags :meth:`Layer.add_param` gives every parameter unless told not to.
+STANDARD_TAGS = ("trainable", "regularizable")
+
+
+def _check_tag_names(layers, tags, caller):
+    """Reject ``tag=True`` on a name no parameter of `layers` carries.
+
+    Such a filter selects nothing, so a misspelt tag
+    (``regularisable=True``) would give an empty list and a zero penalty
+    without a word.  The standard tags are always accepted (a network may
+    have no trainable parameters left), and so is ``tag=False`` on any
+    name: it excludes nothing, which generic code relies on
+    (``frozen=False`` in a script that only some networks freeze).
+    """
+    carried = set(STANDARD_TAGS)
+    for layer in layers:
+        for have in layer.params.values():
+            carried.update(have)
+    unknown = [tag for tag, value in tags.items()
+               if value and tag not in carried]
+    if unknown:
+        raise ValueError("%s: no parameter of the given layers carries the "
+                         "tag %r, so %s=True would select nothing (tags in "
+                         "use: %s)" % (caller, unknown[0], unknown[0],
+                                       ", ".join(sorted(carried))))
 
 
 def _filter_tags(params, tags):
@@ -723,6 +763,17 @@ def get_all_params(layer, unwrap_shared=True, **tags):
     list of variables, in the order of :func:`get_all_layers` and then of
     registration.
 
+    Raises
+    ------
+    ValueError
+        For ``tag=True`` on a tag name that no parameter below `layer`
+        carries, other than the standard ``trainable`` and
+        ``regularizable``: such a filter would select nothing, which is
+        almost always a misspelt tag.  ``tag=False`` is accepted for any
+        name (it excludes nothing).  The same check guards
+        :func:`count_params`, :func:`get_all_param_values`,
+        :func:`set_all_param_values` and :func:`named_params`.
+
     Examples
     --------
     >>> l_in = InputLayer((None, 3))
@@ -730,8 +781,15 @@ def get_all_params(layer, unwrap_shared=True, **tags):
     >>> [p.name for p in get_all_params(l_out, regularizable=True)]
     ['hid.W', 'out.W']
     """
+    return _all_params(layer, unwrap_shared, tags, "get_all_params")
+
+
+def _all_params(layer_or_layers, unwrap_shared, tags, caller):
+    """:func:`get_all_params` on behalf of `caller` (named in errors)."""
+    all_layers = get_all_layers(layer_or_layers)
+    _check_tag_names(all_layers, tags, caller)
     params = []
-    for each in get_all_layers(layer):
+    for each in all_layers:
         params.extend(each.get_params(unwrap_shared=unwrap_shared, **tags))
     return _unique(params)
 
@@ -746,7 +804,7 @@ def count_params(layer, **tags):
     (8, 6)
     """
     return sum(int(np.prod(p.get_value(borrow=True).shape))
-               for p in get_all_params(layer, **tags))
+               for p in _all_params(layer, True, tags, "count_params"))
 
 
 def get_all_param_values(layer, **tags):
@@ -758,7 +816,8 @@ def get_all_param_values(layer, **tags):
     >>> [v.shape for v in get_all_param_values(l_out)]
     [(3, 2), (2,)]
     """
-    return [p.get_value() for p in get_all_params(layer, **tags)]
+    return [p.get_value()
+            for p in _all_params(layer, True, tags, "get_all_param_values")]
 
 
 def set_all_param_values(layer, values, **tags):
@@ -780,7 +839,7 @@ def set_all_param_values(layer, values, **tags):
     >>> float(l_out.W.get_value().sum())
     6.0
     """
-    params = get_all_params(layer, **tags)
+    params = _all_params(layer, True, tags, "set_all_param_values")
     if isinstance(values, (str, bytes, dict)) or not hasattr(
             values, "__len__"):
         raise TypeError("set_all_param_values: values must be a list of "
@@ -912,7 +971,14 @@ def named_params(layer_or_layers, unwrap_shared=True, **tags):
     >>> [name for name, _ in named_params(l_out)]
     ['dense1.W', 'dense1.b']
     """
+    return _named_params(layer_or_layers, unwrap_shared, tags,
+                         "named_params")
+
+
+def _named_params(layer_or_layers, unwrap_shared, tags, caller):
+    """:func:`named_params` on behalf of `caller` (named in errors)."""
     all_layers = get_all_layers(layer_or_layers)
+    _check_tag_names(all_layers, tags, caller)
     names = layer_names(all_layers)
     result, seen = [], set()
     for layer in all_layers:
@@ -986,11 +1052,8 @@ def _as_input_expr(expr, layer, caller):
     except Exception as exc:
         raise TypeError("%s: the input for %r must be a symbolic tensor or "
                         "an array, got %r (%s)" % (caller, layer, expr, exc))
-    if expr.ndim != len(layer.output_shape):
-        raise ValueError("%s: the input for %r has %d dimensions, expected "
-                         "%d (output shape %r)" % (
-                             caller, layer, expr.ndim,
-                             len(layer.output_shape), layer.output_shape))
+    _check_shape(expr, layer.output_shape, caller,
+                 "the input for %r" % (layer,))
     return expr
 
 

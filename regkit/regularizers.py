@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 import difflib
 import fnmatch
+import inspect
 import logging
 import numbers
 import re
@@ -42,7 +43,7 @@ from . import backend
 from .apply import _check_tags, apply_penalty, sum_terms
 from .layers import (DenseLayer, Layer, _as_regularizer_list,
                      get_all_layers, layer_names,
-                     layer_roles, named_params)
+                     layer_roles, _named_params)
 from .constraints import (check_positive, default_norm_axes,
                           norm_constraint)
 from .penalties import kl_sparsity, l1, l2
@@ -329,7 +330,8 @@ class _ParamRegularizer(Regularizer):
         there are none)."""
         patterns = _as_patterns(self.pattern) or ("*",)
         chosen = [(name, param)
-                  for name, param in named_params(layers, **self.tags)
+                  for name, param in _named_params(
+                      layers, True, self.tags, type(self).__name__)
                   if _matches(name, patterns)]
         if not chosen:
             self._no_match("parameter")
@@ -847,6 +849,12 @@ class ParamUpdates(OrderedDict):
             if not isinstance(param, backend.SharedVariable):
                 raise TypeError("updates: item %d must update a shared "
                                 "variable, got %r" % (index, param))
+            ndim = np.ndim(value) if not backend.is_tensor(value) \
+                else value.ndim
+            if ndim != param.ndim:
+                raise ValueError("updates: the new value of %s (item %d) has "
+                                 "%d dimensions, expected %d" % (
+                                     param, index, ndim, param.ndim))
             self[param] = value
         self.network = network
 
@@ -1069,7 +1077,7 @@ def from_kwargs(network, **kwargs):
                     raise TypeError("from_kwargs: %s chooses the pattern "
                                     "itself; use %s={glob: ...} or the class "
                                     "to give one" % (key, _GLOB_NAME[cls]))
-                result.append(cls(patterns, **value))
+                result.append(_construct(cls, key, value, patterns))
             else:
                 result.append(cls(patterns, value))
         elif key in _GLOB_KEYWORDS:
@@ -1081,19 +1089,40 @@ def from_kwargs(network, **kwargs):
         elif key in REGISTRY:
             cls = REGISTRY[key]
             if isinstance(value, Mapping):
-                result.append(cls(**value))
+                result.append(_construct(cls, key, value))
             else:
                 result.append(cls(weight=value))
         else:
             valid = sorted(set(REGISTRY) | set(_ROLE_KEYWORDS)
                            | set(_GLOB_KEYWORDS))
-            close = difflib.get_close_matches(key, valid, n=1)
-            hint = ("; did you mean %r?" % close[0]) if close else ""
             raise TypeError("from_kwargs: unknown regularizer keyword %r%s"
-                            % (key, hint))
+                            % (key, _did_you_mean(key, valid)))
     for reg in result:
         reg.log()
     return result
+
+
+def _did_you_mean(word, choices):
+    close = difflib.get_close_matches(str(word), choices, n=1)
+    return ("; did you mean %r?" % close[0]) if close else ""
+
+
+def _construct(cls, key, args, *positional):
+    """``cls(*positional, **args)`` for the from_kwargs keyword `key`; an
+    argument `cls` does not take is named with the keyword it came in."""
+    params = list(inspect.signature(cls).parameters.values())
+    if any(param.kind == param.VAR_KEYWORD for param in params):
+        return cls(*positional, **args)  # takes any keyword: let it judge
+    accepted = [param.name for param in params
+                if param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                  param.KEYWORD_ONLY)][len(positional):]
+    for name in args:
+        if name not in accepted:
+            raise TypeError("from_kwargs: %s got %r, which %s does not take "
+                            "(it takes %s)%s" % (
+                                key, name, cls.__name__, ", ".join(accepted),
+                                _did_you_mean(name, accepted)))
+    return cls(*positional, **args)
 
 
 def total_penalty(regularizers, network, outputs):

@@ -206,7 +206,37 @@ def test_regularize_layer_params_tags_and_kwargs():
         return factor * T.sum(x)
     assert float(evaluate(regularize_layer_params(h1, scaled,
                                                   factor=2))) == 32.0
-    assert regularize_layer_params(h1, l2, tags={"missing": True}) == 0
+    # an unknown tag with False excludes nothing
+    assert float(evaluate(regularize_layer_params(
+        h1, l2, tags={"regularizable": True, "frozen": False}))) == 16.0
+
+
+def test_unknown_tag_names_are_rejected_not_summed_to_zero():
+    _, h1, h2, out = _net()
+    special = out.add_param(np.full(3, 3.0), (3,), name="s", special=True)
+    for call in (
+            lambda: regularize_layer_params(h1, l2, tags={"missing": True}),
+            lambda: regularize_layer_params(
+                [h1, h2], l2, tags={"regularisable": True}),
+            lambda: regularize_layer_params_weighted(
+                {h1: 1.0, h2: 2.0}, l2, tags={"special": True}),
+            lambda: regularize_network_params(h2, l2,
+                                              tags={"special": True})):
+        with pytest.raises(ValueError, match="carries the tag '(missing|"
+                                             "regularisable|special)'"):
+            call()
+    # a custom tag counts as known where any listed layer carries it
+    assert float(evaluate(regularize_layer_params(
+        [h1, out], l2, tags={"special": True}))) == 27.0
+    assert float(evaluate(regularize_layer_params_weighted(
+        {h1: 1.0, out: 2.0}, l2, tags={"special": True}))) == 54.0
+    assert float(evaluate(regularize_network_params(
+        out, l1, tags={"special": True}))) == 9.0
+    # the standard tags are accepted even where nothing carries them
+    bare = InputLayer((None, 2))
+    assert regularize_layer_params(bare, l2) == 0
+    assert regularize_network_params(bare, l2, tags={"trainable": True}) == 0
+    assert special in out.get_params(special=True)
 
 
 def test_regularize_layer_params_errors():

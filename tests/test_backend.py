@@ -52,6 +52,17 @@ def test_is_tensor():
     assert not backend.is_tensor("x")
 
 
+def test_static_shape():
+    T = backend.tensor
+    assert backend.static_shape(backend.as_tensor_variable(
+        np.ones((2, 5)))) == (2, 5)
+    assert backend.static_shape(T.matrix()) == (None, None)
+    assert backend.static_shape(T.col()) == (None, 1)
+    # a shared variable's value may change: its size is not fixed
+    assert backend.static_shape(backend.shared(np.ones((2, 5)))) == (
+        None, None)
+
+
 def test_sigmoid_and_softmax_values():
     T = backend.tensor
     x = T.matrix()

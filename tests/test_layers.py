@@ -177,6 +177,10 @@ def test_input_layer():
         InputLayer((None, 4), input_var=np.zeros((2, 4)))
     with pytest.raises(ValueError, match="positive"):
         InputLayer((None, -4))
+    with pytest.raises(ValueError, match=r"input_var has shape \(None, 1\), "
+                       r"expected \(None, 4\)"):
+        InputLayer((None, 4), input_var=T.col())
+    assert InputLayer((None, 1), input_var=T.col()).output_shape == (None, 1)
     assert "InputLayer" in repr(l_in) and "'x'" in repr(l_in)
 
 
@@ -374,6 +378,40 @@ def test_get_all_params_order_tags_and_sharing():
     assert get_all_params([out, h1]) == params
 
 
+def test_network_functions_reject_tags_no_parameter_carries():
+    l_in = InputLayer((None, 3))
+    hid = DenseLayer(l_in, 3, name="hid")
+    out = DenseLayer(hid, 2, name="out")
+    frozen = out.add_param(np.zeros(2), (2,), name="f", frozen=True)
+    calls = {
+        "get_all_params": lambda: get_all_params(out, regularisable=True),
+        "count_params": lambda: L.count_params(out, trainabel=True),
+        "get_all_param_values": lambda: L.get_all_param_values(
+            out, trainable=True, regularisable=True),
+        "set_all_param_values": lambda: L.set_all_param_values(
+            out, [], regularisable=True),
+        "named_params": lambda: L.named_params([out, hid],
+                                               regularisable=True),
+    }
+    for caller, call in calls.items():
+        with pytest.raises(ValueError) as info:
+            call()
+        message = str(info.value)
+        assert message.startswith(caller + ":")
+        assert "'regularisable'" in message or "'trainabel'" in message
+        assert "frozen, regularizable, trainable" in message
+    # known custom tags, the standard tags and tag=False are all accepted
+    assert get_all_params(out, frozen=True) == [frozen]
+    assert get_all_params(out, notatag=False) == get_all_params(out)
+    assert frozen not in get_all_params(out, frozen=False)
+    assert get_all_params(l_in, trainable=True) == []
+    assert L.count_params(hid, frozen=False) == 12
+    with pytest.raises(ValueError, match="frozen"):
+        get_all_params(hid, frozen=True)  # carried only above hid
+    # the per-layer query does not check: other layers may carry the tag
+    assert hid.get_params(frozen=True) == []
+
+
 def test_get_all_params_unwraps_shared_once():
     l_in = InputLayer((None, 3))
     base = backend.shared(np.ones((3, 3)), name="base")
@@ -456,6 +494,13 @@ def test_get_output_errors():
         get_output(out, {l_in: "data"})
     with pytest.raises(ValueError, match="dimensions"):
         get_output(out, T.tensor3())
+    # sizes known before run time must agree with the declared shape
+    with pytest.raises(ValueError, match=r"has shape \(5, 4\), expected "
+                       r"\(None, 3\)"):
+        get_output(out, np.ones((5, 4)))
+    with pytest.raises(ValueError, match="has shape"):
+        get_output(out, {l_in: T.col()})
+    assert get_output(out, np.ones((5, 3))).ndim == 2
     other = InputLayer((None, 3), name="in2")
     merged = ElemwiseSumLayer([hid, DenseLayer(other, 4)])
     with pytest.raises(ValueError, match="2 input layers"):

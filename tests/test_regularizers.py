@@ -314,6 +314,22 @@ def test_bad_arguments():
         WeightL2(tags=["regularizable"])
 
 
+def test_weight_regularizers_reject_tags_no_parameter_carries():
+    net = _net()
+    _, hid, out = net
+    hid.add_param(np.ones(2), (2,), name="gain", special=True)
+    for reg in (WeightL2(tags={"regularisable": True}),
+                MaxNorm(tags={"regularisable": True})):
+        with pytest.raises(ValueError, match="^%s: .*'regularisable'"
+                                             % type(reg).__name__):
+            reg.named_params(out)
+    with pytest.raises(ValueError, match="WeightL1: .*'regularisable'"):
+        regkit.total_penalty([WeightL1(tags={"regularisable": True})], out,
+                             get_outputs(out))
+    assert np.isclose(_loss_value(WeightL2(tags={"special": True}), net),
+                      2.0)
+
+
 # ---------------------------------------------------------------- registry --
 
 def test_registry_names():
@@ -394,6 +410,31 @@ def test_from_kwargs_errors():
         from_kwargs(out, dropout=0.5)
     with pytest.raises(ValueError, match="weight"):
         from_kwargs(out, hidden_dropout=1.5)
+    # a misspelt constructor argument is named with its keyword
+    with pytest.raises(TypeError, match="hidden_dropout got 'wieght', which "
+                       "BernoulliDropout does not take .*did you mean "
+                       "'weight'"):
+        from_kwargs(out, hidden_dropout={"wieght": 0.5})
+    with pytest.raises(TypeError, match="kl_sparsity got 'targt'"):
+        from_kwargs(out, kl_sparsity={"weight": 0.1, "targt": 0.1})
+    with pytest.raises(TypeError, match="weight_l2 got 3"):
+        from_kwargs(out, weight_l2={3: 0.1})
+
+
+def test_from_kwargs_passes_any_keyword_to_a_class_that_takes_them():
+    seen = {}
+
+    class KwargsSpyL2(WeightL2):
+        def __init__(self, weight=0.0, **options):
+            super(KwargsSpyL2, self).__init__(weight=weight)
+            seen.update(options)
+
+    _, _, out = _net()
+    try:
+        (reg,) = from_kwargs(out, kwargs_spy_l2={"weight": 0.5, "extra": 1})
+    finally:
+        del REGISTRY["kwargs_spy_l2"], REGISTRY["kwargsspyl2"]
+    assert type(reg) is KwargsSpyL2 and seen == {"extra": 1}
 
 
 # ------------------------------------------------------------ penalties --
@@ -596,6 +637,10 @@ def test_param_updates_pickle_and_order():
     assert list(updates) == [b, W] and updates.network is None
     copy = pickle.loads(pickle.dumps(updates))
     assert [p.name for p in copy] == ["b", "W"]
+    with pytest.raises(ValueError, match=r"new value of W \(item 1\) has 0 "
+                       "dimensions, expected 1"):
+        ParamUpdates([(b, b + 1), (W, W.sum())])
+    assert ParamUpdates({W: np.zeros(2)})[W].shape == (2,)
 
 
 def test_max_norm_in_sgd_training_loop():
