@@ -22,7 +22,7 @@ import numpy as np
 from . import backend
 from .layers import (Layer, _all_params, _as_layer_list, _check_tag_names,
                      _unique)
-from .penalties import _describe, is_tensor_like
+from .penalties import _describe, check_positive, is_tensor_like
 
 __all__ = ["apply_penalty", "regularize_layer_params",
            "regularize_layer_params_weighted", "regularize_network_params",
@@ -64,11 +64,20 @@ def sum_terms(terms):
     >>> float(sum_terms([np.float32(i) for i in range(1000)]))
     499500.0
     """
+    if isinstance(terms, (str, bytes, Mapping)) or not hasattr(
+            terms, "__iter__"):
+        raise TypeError("sum_terms: terms must be an iterable of scalars, "
+                        "got %s" % _describe(terms))
     level = list(terms)
     for term in level:
-        if backend.is_tensor(term) and term.ndim != 0:
-            raise ValueError("sum_terms: every term must be a scalar, got a "
-                             "%d-d tensor %r" % (term.ndim, term))
+        if isinstance(term, (bool, np.bool_)) or not (
+                is_tensor_like(term) or isinstance(term, numbers.Number)):
+            raise TypeError("sum_terms: terms must be symbolic scalars or "
+                            "numbers, got %s" % _describe(term))
+        ndim = term.ndim if backend.is_tensor(term) else np.ndim(term)
+        if ndim != 0:
+            raise ValueError("sum_terms: every term must be a scalar, got "
+                             "a %d-d %s" % (ndim, _describe(term)))
     if not level:
         return 0
     while len(level) > 1:
@@ -274,15 +283,8 @@ def _check_coefficient(coeff, layer, caller):
             raise ValueError("%s: the coefficient of %r must be a scalar, got "
                              "a %d-d tensor" % (caller, layer, coeff.ndim))
         return coeff
-    if isinstance(coeff, bool) or not isinstance(
-            coeff, (numbers.Real, np.floating, np.integer)):
-        raise TypeError("%s: the coefficient of %r must be a number, got %s"
-                        % (caller, layer, _describe(coeff)))
-    coeff = float(coeff)
-    if not np.isfinite(coeff) or coeff < 0:
-        raise ValueError("%s: the coefficient of %r must be finite and "
-                         "non-negative, got %r" % (caller, layer, coeff))
-    return coeff
+    return check_positive(coeff, caller, "the coefficient of %r" % (layer,),
+                          allow_zero=True)
 
 
 def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):

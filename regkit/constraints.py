@@ -15,13 +15,13 @@ Lasagne multiplies by ``norm / (norm + epsilon)`` even then.
 For max-norm through the :class:`regkit.regularizers.Regularizer` model,
 see :class:`regkit.regularizers.MaxNorm`.
 """
-import numbers
 
 import numpy as np
 
 from . import backend
 from .apply import sum_terms
-from .penalties import _constant, _describe, as_float_tensor, normalize_axes
+from .penalties import (_constant, _describe, as_float_tensor, check_positive,
+                        normalize_axes)
 
 __all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes",
            "check_positive"]
@@ -42,32 +42,17 @@ def default_norm_axes(ndim):
     >>> default_norm_axes(2), default_norm_axes(4), default_norm_axes(1)
     ((0,), (1, 2, 3), None)
     """
+    if isinstance(ndim, bool) or not isinstance(ndim, (int, np.integer)):
+        raise TypeError("default_norm_axes: ndim must be an int, got %s"
+                        % _describe(ndim))
+    if ndim < 0:
+        raise ValueError("default_norm_axes: ndim must be non-negative, got "
+                         "%d" % ndim)
     if ndim == 2:
         return (0,)
     if 3 <= ndim <= 5:
         return tuple(range(1, ndim))
     return None
-
-
-def check_positive(value, caller, argname, allow_zero=False):
-    """`value` as a float that is finite and positive (or zero, with
-    `allow_zero`), or a TypeError / ValueError naming `argname`.
-
-    Examples
-    --------
-    >>> check_positive(3, "f", "max_norm")
-    3.0
-    """
-    if isinstance(value, bool) or not isinstance(
-            value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError("%s: %s must be a number, got %s"
-                        % (caller, argname, _describe(value)))
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError("%s: %s must be finite and %s, got %r"
-                         % (caller, argname, "non-negative" if allow_zero
-                            else "positive", value))
-    return value
 
 
 def _scale(norm, max_norm, epsilon, dtype):

@@ -35,6 +35,7 @@ import numpy as np
 
 from . import backend
 from . import nonlinearities
+from .penalties import _as_real, _describe, check_positive
 from .nonlinearities import (  # noqa: F401  (re-exported for convenience)
     identity, linear, rectify, sigmoid, softmax, tanh)
 
@@ -85,13 +86,19 @@ def set_rng(rng):
     True
     """
     global _rng
+    _rng = _as_generator(rng, "set_rng")
+
+
+def _as_generator(rng, caller):
+    """`rng` (an int seed, a numpy Generator or a RandomState) as a
+    generator, or a TypeError."""
     if isinstance(rng, (numbers.Integral, np.integer)) \
             and not isinstance(rng, bool):
         rng = np.random.default_rng(int(rng))
     if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
-        raise TypeError("set_rng: rng must be an int seed, a numpy Generator "
-                        "or a RandomState, got %r" % (rng,))
-    _rng = rng
+        raise TypeError("%s: rng must be an int seed, a numpy Generator or a "
+                        "RandomState, got %s" % (caller, _describe(rng)))
+    return rng
 
 
 class GlorotUniform(object):
@@ -105,9 +112,10 @@ class GlorotUniform(object):
 
     Parameters
     ----------
-    gain : float
-        Scale factor (``sqrt(2)`` suits rectifiers).
-    rng : numpy Generator or RandomState, optional
+    gain : float or "relu"
+        Positive scale factor; ``"relu"`` means ``sqrt(2)``, which suits
+        rectifiers (as in Lasagne).
+    rng : int, numpy Generator or RandomState, optional
         Defaults to :func:`get_rng` at the time of the call.
 
     Examples
@@ -118,8 +126,11 @@ class GlorotUniform(object):
     """
 
     def __init__(self, gain=1.0, rng=None):
-        self.gain = float(gain)
-        self.rng = rng
+        if isinstance(gain, str) and gain == "relu":
+            gain = np.sqrt(2.0)
+        self.gain = check_positive(gain, "GlorotUniform", "gain")
+        self.rng = None if rng is None else _as_generator(rng,
+                                                          "GlorotUniform")
 
     def __call__(self, shape):
         if len(shape) < 2:
@@ -138,6 +149,11 @@ class GlorotUniform(object):
 class Constant(object):
     """Initialiser that fills the parameter with one value.
 
+    Parameters
+    ----------
+    value : float
+        A finite number.
+
     Examples
     --------
     >>> Constant(0.5)((2,))
@@ -145,7 +161,10 @@ class Constant(object):
     """
 
     def __init__(self, value=0.0):
-        self.value = value
+        self.value = _as_real(value, "Constant", "value")
+        if not np.isfinite(self.value):
+            raise ValueError("Constant: value must be finite, got %r"
+                             % (self.value,))
 
     def __call__(self, shape):
         return np.full(shape, self.value, dtype=float)

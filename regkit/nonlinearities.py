@@ -10,34 +10,49 @@ Examples
 array([0., 2.])
 """
 from . import backend
+from .penalties import _describe, is_tensor_like
 
 __all__ = ["rectify", "sigmoid", "tanh", "softmax", "identity", "linear"]
 
 T = backend.tensor
 
 
+def _check_input(x, caller):
+    if not is_tensor_like(x):
+        raise TypeError("%s: x must be a tensor, got %s"
+                        % (caller, _describe(x)))
+
+
 def rectify(x):
     """Rectified linear unit, ``max(x, 0)``."""
+    _check_input(x, "rectify")
     return T.maximum(x, 0)
 
 
 def sigmoid(x):
     """Logistic sigmoid, ``1 / (1 + exp(-x))``."""
+    _check_input(x, "sigmoid")
     return backend.sigmoid(x)
 
 
 def tanh(x):
     """Hyperbolic tangent."""
+    _check_input(x, "tanh")
     return T.tanh(x)
 
 
 def softmax(x):
     """Softmax over the last axis of a (batch, classes) matrix."""
+    _check_input(x, "softmax")
+    if getattr(x, "ndim", None) != 2:
+        raise ValueError("softmax: x must be a (batch, classes) matrix, got "
+                         "%s" % _describe(x))
     return backend.softmax(x)
 
 
 def identity(x):
     """The input unchanged (a linear unit)."""
+    _check_input(x, "identity")
     return x
 
 

@@ -9,6 +9,8 @@ Integer and boolean tensors are rejected with a TypeError: a penalty on
 integer values has no gradient, and summing them would silently change the
 dtype of the loss it is added to.
 """
+import numbers
+
 import numpy as np
 
 from . import backend
@@ -71,16 +73,43 @@ def _constant(value, dtype):
     return backend.as_tensor_variable(np.asarray(value, dtype=dtype))
 
 
-def _check_fraction(value, caller, argname):
-    """`value` as a float in [0, 1], or a TypeError / ValueError."""
+def _as_real(value, caller, argname, expected="a number"):
+    """`value` as a float if it is a real number (not a bool or a string),
+    else a TypeError naming `argname`."""
     if isinstance(value, bool) or not isinstance(
-            value, (int, float, np.integer, np.floating)):
-        raise TypeError("%s: %s must be a number in [0, 1], got %s"
-                        % (caller, argname, _describe(value)))
-    value = float(value)
+            value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError("%s: %s must be %s, got %s"
+                        % (caller, argname, expected, _describe(value)))
+    return float(value)
+
+
+def _check_fraction(value, caller, argname, strict=False):
+    """`value` as a float in [0, 1] (strictly between 0 and 1 with
+    `strict`), or a TypeError / ValueError naming `argname`."""
+    value = _as_real(value, caller, argname, "a number in [0, 1]")
+    if strict and not 0.0 < value < 1.0:
+        raise ValueError("%s: %s must be strictly between 0 and 1, got %r"
+                         % (caller, argname, value))
     if not 0.0 <= value <= 1.0:
         raise ValueError("%s: %s must be in [0, 1], got %r"
                          % (caller, argname, value))
+    return value
+
+
+def check_positive(value, caller, argname, allow_zero=False):
+    """`value` as a float that is finite and positive (or zero, with
+    `allow_zero`), or a TypeError / ValueError naming `argname`.
+
+    Examples
+    --------
+    >>> check_positive(3, "f", "max_norm")
+    3.0
+    """
+    value = _as_real(value, caller, argname)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ValueError("%s: %s must be finite and %s, got %r"
+                         % (caller, argname, "non-negative" if allow_zero
+                            else "positive", value))
     return value
 
 
@@ -224,10 +253,7 @@ def kl_sparsity(h, target=0.05):
     True
     """
     h = as_float_tensor(h, "kl_sparsity", "h")
-    target = float(target)
-    if not 0.0 < target < 1.0:
-        raise ValueError("kl_sparsity: target must be strictly between 0 and "
-                         "1, got %r" % (target,))
+    target = _check_fraction(target, "kl_sparsity", "target", strict=True)
     if h.ndim < 1:
         raise ValueError("kl_sparsity: h must have an examples axis, got a "
                          "0-d tensor")

@@ -41,12 +41,12 @@ import numpy as np
 
 from . import backend
 from .apply import _check_tags, apply_penalty, sum_terms
-from .layers import (DenseLayer, Layer, _as_regularizer_list,
+from .layers import (DenseLayer, Layer, _as_layer_list, _as_regularizer_list,
                      get_all_layers, layer_names,
                      layer_roles, _named_params)
 from .constraints import (check_positive, default_norm_axes,
                           norm_constraint)
-from .penalties import kl_sparsity, l1, l2
+from .penalties import _check_fraction, kl_sparsity, l1, l2
 
 __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
@@ -199,16 +199,8 @@ class Regularizer(object):
         self.weight = self._check_weight(weight)
 
     def _check_weight(self, weight):
-        owner = type(self).__name__
-        if isinstance(weight, bool) or not isinstance(
-                weight, (numbers.Real, np.floating, np.integer)):
-            raise TypeError("%s: weight must be a number, got %r"
-                            % (owner, weight))
-        weight = float(weight)
-        if not np.isfinite(weight) or weight < 0:
-            raise ValueError("%s: weight must be finite and non-negative, "
-                             "got %r" % (owner, weight))
-        return weight
+        return check_positive(weight, type(self).__name__, "weight",
+                              allow_zero=True)
 
     def __repr__(self):
         config = ", ".join("%s=%r" % item for item in self.get_config().items())
@@ -475,11 +467,8 @@ class KLSparsity(_OutputPenalty):
 
     def __init__(self, pattern=None, weight=0.0, target=0.05):
         super(KLSparsity, self).__init__(pattern, weight)
-        target = float(target)
-        if not 0.0 < target < 1.0:
-            raise ValueError("KLSparsity: target must be strictly between 0 "
-                             "and 1, got %r" % (target,))
-        self.target = target
+        self.target = _check_fraction(target, "KLSparsity", "target",
+                                      strict=True)
 
     def get_config(self):
         config = super(KLSparsity, self).get_config()
@@ -856,6 +845,8 @@ class ParamUpdates(OrderedDict):
                                  "%d dimensions, expected %d" % (
                                      param, index, ndim, param.ndim))
             self[param] = value
+        if network is not None:
+            _as_layer_list(network, "ParamUpdates", "network")  # checks only
         self.network = network
 
     def __reduce__(self):
@@ -1077,7 +1068,8 @@ def from_kwargs(network, **kwargs):
                     raise TypeError("from_kwargs: %s chooses the pattern "
                                     "itself; use %s={glob: ...} or the class "
                                     "to give one" % (key, _GLOB_NAME[cls]))
-                result.append(_construct(cls, key, value, patterns))
+                result.append(_construct(cls, value, "from_kwargs: " + key,
+                                         patterns))
             else:
                 result.append(cls(patterns, value))
         elif key in _GLOB_KEYWORDS:
@@ -1089,7 +1081,7 @@ def from_kwargs(network, **kwargs):
         elif key in REGISTRY:
             cls = REGISTRY[key]
             if isinstance(value, Mapping):
-                result.append(_construct(cls, key, value))
+                result.append(_construct(cls, value, "from_kwargs: " + key))
             else:
                 result.append(cls(weight=value))
         else:
@@ -1107,9 +1099,9 @@ def _did_you_mean(word, choices):
     return ("; did you mean %r?" % close[0]) if close else ""
 
 
-def _construct(cls, key, args, *positional):
-    """``cls(*positional, **args)`` for the from_kwargs keyword `key`; an
-    argument `cls` does not take is named with the keyword it came in."""
+def _construct(cls, args, source, *positional):
+    """``cls(*positional, **args)``; an argument `cls` does not take raises
+    a TypeError that names `source`, where `args` came from."""
     params = list(inspect.signature(cls).parameters.values())
     if any(param.kind == param.VAR_KEYWORD for param in params):
         return cls(*positional, **args)  # takes any keyword: let it judge
@@ -1118,9 +1110,9 @@ def _construct(cls, key, args, *positional):
                                   param.KEYWORD_ONLY)][len(positional):]
     for name in args:
         if name not in accepted:
-            raise TypeError("from_kwargs: %s got %r, which %s does not take "
-                            "(it takes %s)%s" % (
-                                key, name, cls.__name__, ", ".join(accepted),
+            raise TypeError("%s got %r, which %s does not take (it takes "
+                            "%s)%s" % (
+                                source, name, cls.__name__, ", ".join(accepted),
                                 _did_you_mean(name, accepted)))
     return cls(*positional, **args)
 
@@ -1154,10 +1146,13 @@ def total_penalty(regularizers, network, outputs):
     >>> float(total_penalty(regs, net, outputs).eval())
     3.0
     """
-    if isinstance(network, Layer):
-        network = [network]
+    regularizers = _as_regularizers(regularizers, "total_penalty")
+    network = _as_layer_list(network, "total_penalty", "network")
+    if not isinstance(outputs, Mapping):
+        raise TypeError("total_penalty: outputs must be the dict that "
+                        "get_outputs returns, got %r" % (outputs,))
     terms = []
-    for reg in _as_regularizers(regularizers, "total_penalty"):
+    for reg in regularizers:
         term = reg.loss(network, outputs)
         if (isinstance(term, int) and term == 0) or reg.weight == 0:
             continue
@@ -1214,4 +1209,5 @@ def deserialize(data):
     if not isinstance(config, Mapping):
         raise TypeError("deserialize: config must be a dict, got %r"
                         % (config,))
-    return REGISTRY[name](**config)
+    return _construct(REGISTRY[name], config,
+                      "deserialize: %r" % name)

@@ -127,6 +127,23 @@ def test_sum_terms_values():
     assert float(evaluate(total, {x: data})) == data.sum()
 
 
+def test_sum_terms_accepts_numbers_and_refuses_the_rest():
+    assert float(evaluate(sum_terms([1, np.float32(2.0), np.asarray(3.0),
+                                     T.constant(4.0)]))) == 10.0
+    assert sum_terms(iter([])) == 0
+    for bad in (None, "ab", {"a": 1.0}, 3.0):
+        with pytest.raises(TypeError, match="sum_terms: terms must be an "
+                           "iterable"):
+            sum_terms(bad)
+    for bad in ([None], ["x"], [True], [InputLayer((None, 2))]):
+        with pytest.raises(TypeError, match="sum_terms: terms must be "
+                           "symbolic scalars or numbers"):
+            sum_terms(bad)
+    for bad in ([np.ones(2)], [T.vector()]):
+        with pytest.raises(ValueError, match="every term must be a scalar"):
+            sum_terms(bad)
+
+
 def test_sum_terms_is_shallow_and_narrow_for_thousands_of_terms():
     terms = [l2(backend.shared(np.ones(2))) for _ in range(10000)]
     total = sum_terms(terms)

@@ -57,6 +57,11 @@ def test_explicit_axes_for_other_ranks(rng):
     value = evaluate(norm_constraint(bias, 2.0, norm_axes=0))
     np.testing.assert_allclose(np.linalg.norm(value), 2.0, rtol=1e-6)
     assert default_norm_axes(1) is None and default_norm_axes(6) is None
+    assert default_norm_axes(np.int64(2)) == (0,)
+    with pytest.raises(TypeError, match="ndim must be an int"):
+        default_norm_axes("2")
+    with pytest.raises(ValueError, match="ndim must be non-negative"):
+        default_norm_axes(-1)
 
 
 def test_zero_tensor_stays_zero():

@@ -279,6 +279,22 @@ def test_initialisers():
     with pytest.raises(ValueError, match="at least 2"):
         GlorotUniform()((5,))
     np.testing.assert_array_equal(Constant(2.0)((2, 2)), np.full((2, 2), 2.0))
+    # Lasagne's gain="relu" means sqrt(2); seeds are taken as rng
+    assert GlorotUniform(gain="relu").gain == np.sqrt(2.0)
+    np.testing.assert_array_equal(GlorotUniform(rng=5)((3, 2)),
+                                  GlorotUniform(rng=5)((3, 2)))
+    for gain in (0, -1.0, np.nan, np.inf):
+        with pytest.raises(ValueError, match="GlorotUniform: gain"):
+            GlorotUniform(gain=gain)
+    for gain in ("tanh", None):
+        with pytest.raises(TypeError, match="GlorotUniform: gain"):
+            GlorotUniform(gain=gain)
+    with pytest.raises(TypeError, match="GlorotUniform: rng"):
+        GlorotUniform(rng="seed")
+    with pytest.raises(TypeError, match="Constant: value"):
+        Constant("0")
+    with pytest.raises(ValueError, match="Constant: value must be finite"):
+        Constant(np.nan)
     with pytest.raises(TypeError, match="rng"):
         L.set_rng("seed")
     L.set_rng(np.random.RandomState(3))

@@ -117,6 +117,9 @@ def test_kl_sparsity_gradient_and_clipping(rng):
         assert np.isfinite(value) and np.isfinite(grad).all()
     with pytest.raises(ValueError, match="target"):
         kl_sparsity(data, target=0.0)
+    for target in (None, "0.1", True):
+        with pytest.raises(TypeError, match="kl_sparsity: target"):
+            kl_sparsity(data, target=target)
     with pytest.raises(ValueError, match="0-d"):
         kl_sparsity(np.float64(0.5))
 

@@ -113,6 +113,8 @@ def test_kl_sparsity_matches_numpy():
     assert np.isclose(_loss_value(KLSparsity(target=rho)), expected)
     with pytest.raises(ValueError, match="target"):
         KLSparsity(target=1.0)
+    with pytest.raises(TypeError, match="KLSparsity: target must be a number"):
+        KLSparsity(target="0.1")
 
 
 def _numeric_jacobian_norm(fn, data, eps=1e-6):
@@ -439,6 +441,18 @@ def test_from_kwargs_passes_any_keyword_to_a_class_that_takes_them():
 
 # ------------------------------------------------------------ penalties --
 
+def test_total_penalty_checks_its_arguments():
+    _, _, out = _net()
+    outputs = get_outputs(out)
+    with pytest.raises(TypeError, match="total_penalty: outputs must be the "
+                       "dict"):
+        total_penalty([HiddenL1()], out, None)
+    with pytest.raises(TypeError, match="total_penalty: network must be a "
+                       "Layer"):
+        total_penalty([WeightL2()], "out", outputs)
+    assert total_penalty([], [out], outputs) == 0
+
+
 def test_total_penalty_weights_and_dtype():
     l_in, _, out = _net()
     regs = [WeightL2(weight=0.5), HiddenL1(weight=0.25), GaussianNoise()]
@@ -498,6 +512,9 @@ def test_deserialize_refuses_unregistered_names():
         deserialize("weight_l2")
     with pytest.raises(TypeError, match="config"):
         deserialize({"name": "weight_l2", "config": "weight=1"})
+    with pytest.raises(TypeError, match="deserialize: 'weight_l2' got 'wieght'"
+                       ", which WeightL2 does not take"):
+        deserialize({"name": "weight_l2", "config": {"wieght": 1}})
     with pytest.raises(TypeError, match="Regularizer"):
         serialize("weight_l2")
 
@@ -641,6 +658,9 @@ def test_param_updates_pickle_and_order():
                        "dimensions, expected 1"):
         ParamUpdates([(b, b + 1), (W, W.sum())])
     assert ParamUpdates({W: np.zeros(2)})[W].shape == (2,)
+    with pytest.raises(TypeError, match="ParamUpdates: network must be a "
+                       "Layer"):
+        ParamUpdates([(W, W * 2)], network="out")
 
 
 def test_max_norm_in_sgd_training_loop():
