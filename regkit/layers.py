@@ -647,12 +647,15 @@ def _check_tag_names(layers, tags, caller):
     name: it excludes nothing, which generic code relies on
     (``frozen=False`` in a script that only some networks freeze).
     """
+    unknown = [tag for tag, value in tags.items()
+               if value and tag not in STANDARD_TAGS]
+    if not unknown:
+        return  # the common case: nothing to look up
     carried = set(STANDARD_TAGS)
     for layer in layers:
         for have in layer.params.values():
             carried.update(have)
-    unknown = [tag for tag, value in tags.items()
-               if value and tag not in carried]
+    unknown = [tag for tag in unknown if tag not in carried]
     if unknown:
         raise ValueError("%s: no parameter of the given layers carries the "
                          "tag %r, so %s=True would select nothing (tags in "
