@@ -86,7 +86,8 @@ def _as_real(value, caller, argname, expected="a number"):
 def _check_fraction(value, caller, argname, strict=False):
     """`value` as a float in [0, 1] (strictly between 0 and 1 with
     `strict`), or a TypeError / ValueError naming `argname`."""
-    value = _as_real(value, caller, argname, "a number in [0, 1]")
+    value = _as_real(value, caller, argname, "a number between 0 and 1"
+                     if strict else "a number in [0, 1]")
     if strict and not 0.0 < value < 1.0:
         raise ValueError("%s: %s must be strictly between 0 and 1, got %r"
                          % (caller, argname, value))
