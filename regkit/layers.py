@@ -1021,6 +1021,9 @@ def _named_params(layer_or_layers, unwrap_shared, tags, caller):
     return result
 
 
+_ROLES = ("input", "hidden", "output")
+
+
 class LayerOutputs(OrderedDict):
     """The named outputs of one layer, as regularizers see them.
 
@@ -1038,6 +1041,12 @@ class LayerOutputs(OrderedDict):
     """
 
     def __init__(self, layer, name, role, items=()):
+        if not isinstance(name, str):
+            raise TypeError("LayerOutputs: name must be a string, got %r"
+                            % (name,))
+        if role not in _ROLES:
+            raise ValueError("LayerOutputs: role must be one of %s, got %r"
+                             % (", ".join(_ROLES), role))
         super(LayerOutputs, self).__init__(items)
         self.layer, self.name, self.role = layer, name, role
 
