@@ -22,7 +22,8 @@ import numpy as np
 from . import backend
 from .layers import (Layer, _all_params, _as_layer_list, _check_tag_names,
                      _unique)
-from .penalties import _describe, check_positive, is_tensor_like
+from .penalties import (_describe, _is_collection, check_positive,
+                        is_tensor_like)
 
 __all__ = ["apply_penalty", "regularize_layer_params",
            "regularize_layer_params_weighted", "regularize_network_params",
@@ -64,8 +65,7 @@ def sum_terms(terms):
     >>> float(sum_terms([np.float32(i) for i in range(1000)]))
     499500.0
     """
-    if isinstance(terms, (str, bytes, Mapping)) or not hasattr(
-            terms, "__iter__"):
+    if not _is_collection(terms):
         raise TypeError("sum_terms: terms must be an iterable of scalars, "
                         "got %s" % _describe(terms))
     level = list(terms)
@@ -99,9 +99,7 @@ def _as_tensor_list(tensors, caller, argname):
     hint = ""
     if isinstance(tensors, Layer):
         hint = "; for the parameters of a layer use regularize_layer_params"
-    if tensors is None or isinstance(tensors, (str, bytes, Mapping, Layer)) \
-            or isinstance(tensors, np.ndarray) \
-            or not hasattr(tensors, "__iter__"):
+    if isinstance(tensors, (Layer, np.ndarray)) or not _is_collection(tensors):
         raise TypeError("%s: %s must be a tensor or an iterable of tensors, "
                         "got %s%s" % (caller, argname, _describe(tensors),
                                       hint))

@@ -20,8 +20,8 @@ import numpy as np
 
 from . import backend
 from .apply import sum_terms
-from .penalties import (_constant, _describe, as_float_tensor, check_positive,
-                        normalize_axes)
+from .penalties import (_constant, _describe, _is_collection, as_float_tensor,
+                        check_positive, normalize_axes)
 
 __all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes",
            "check_positive"]
@@ -165,9 +165,7 @@ def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7,
     (5.0, [[0.6], [0.8]])
     """
     caller = "total_norm_constraint"
-    if _is_single_tensor(tensor_vars) or tensor_vars is None \
-            or isinstance(tensor_vars, (str, bytes, dict)) \
-            or not hasattr(tensor_vars, "__iter__"):
+    if _is_single_tensor(tensor_vars) or not _is_collection(tensor_vars):
         raise TypeError("%s: tensor_vars must be a list of tensors, got %s"
                         % (caller, _describe(tensor_vars)))
     tensors = [as_float_tensor(v, caller, "item %d of tensor_vars" % i)

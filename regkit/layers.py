@@ -28,14 +28,13 @@ seed until :func:`set_rng` replaces it, so a script builds the same network
 every time it runs.
 """
 from collections import OrderedDict
-from collections.abc import Mapping
 import numbers
 
 import numpy as np
 
 from . import backend
 from . import nonlinearities
-from .penalties import _as_real, _describe, check_positive
+from .penalties import _as_real, _describe, _is_collection, check_positive
 from .nonlinearities import (  # noqa: F401  (re-exported for convenience)
     identity, linear, rectify, sigmoid, softmax, tanh)
 
@@ -700,9 +699,9 @@ def _unique(items):
 def _as_layer_list(layer_or_layers, caller, argname="layer"):
     if isinstance(layer_or_layers, Layer):
         return [layer_or_layers]
-    if isinstance(layer_or_layers, (str, bytes, dict, np.ndarray)) \
+    if isinstance(layer_or_layers, np.ndarray) \
             or backend.is_tensor(layer_or_layers) \
-            or not hasattr(layer_or_layers, "__iter__"):
+            or not _is_collection(layer_or_layers):
         raise TypeError("%s: %s must be a Layer or a list of layers, got %r"
                         % (caller, argname, layer_or_layers))
     layers = list(layer_or_layers)
@@ -862,8 +861,7 @@ def set_all_param_values(layer, values, **tags):
     6.0
     """
     params = _all_params(layer, True, tags, "set_all_param_values")
-    if isinstance(values, (str, bytes, dict)) or not hasattr(
-            values, "__len__"):
+    if not _is_collection(values) or not hasattr(values, "__len__"):
         raise TypeError("set_all_param_values: values must be a list of "
                         "arrays, got %r" % (values,))
     if len(values) != len(params):
@@ -1102,8 +1100,7 @@ def _as_regularizer_list(regularizers, caller, cls=None):
 
     if is_one(regularizers):
         return [regularizers]
-    if isinstance(regularizers, (str, bytes, Mapping)) or not hasattr(
-            regularizers, "__iter__"):
+    if not _is_collection(regularizers):
         raise TypeError("%s: regularizers must be a list of Regularizer "
                         "objects, got %r" % (caller, regularizers))
     regularizers = list(regularizers)

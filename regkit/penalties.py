@@ -9,6 +9,7 @@ Integer and boolean tensors are rejected with a TypeError: a penalty on
 integer values has no gradient, and summing them would silently change the
 dtype of the loss it is added to.
 """
+from collections.abc import Mapping
 import numbers
 
 import numpy as np
@@ -155,6 +156,13 @@ def _check_ndim(x, minimum, caller, argname="x", maximum=None):
                   else "%d to %d" % (minimum, maximum))
         raise ValueError("%s: %s must have %s dimensions, got a %d-d tensor "
                          "%r" % (caller, argname, wanted, x.ndim, x))
+
+
+def _is_collection(value):
+    """Whether `value` can be taken as a list of items: iterable, and not a
+    string, bytes or a mapping (which iterate over characters or keys)."""
+    return not isinstance(value, (str, bytes, Mapping)) \
+        and hasattr(value, "__iter__")
 
 
 def _describe(value):

@@ -46,7 +46,7 @@ from .layers import (DenseLayer, Layer, _as_layer_list, _as_regularizer_list,
                      layer_roles, _named_params)
 from .constraints import (check_positive, default_norm_axes,
                           norm_constraint)
-from .penalties import _check_fraction, kl_sparsity, l1, l2
+from .penalties import _check_fraction, _is_collection, kl_sparsity, l1, l2
 
 __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
@@ -824,8 +824,7 @@ class ParamUpdates(OrderedDict):
         super(ParamUpdates, self).__init__()
         if isinstance(updates, Mapping):
             pairs = list(updates.items())
-        elif isinstance(updates, (str, bytes)) or not hasattr(
-                updates, "__iter__"):
+        elif not _is_collection(updates):
             raise TypeError("updates must be a dict or a list of (parameter, "
                             "new value) pairs, got %r" % (updates,))
         else:

@@ -126,6 +126,12 @@ def _random_graph(data, cyclic):
     return nodes
 
 
+def _draw_layers(data, nodes, min_size, max_size):
+    """A list of distinct layers drawn from `nodes`."""
+    return data.draw(st.lists(st.sampled_from(nodes), min_size=min_size,
+                              max_size=max_size, unique=True))
+
+
 def _reachable(queries, stop):
     seen, todo = set(), list(queries)
     while todo:
@@ -142,10 +148,8 @@ def _reachable(queries, stop):
 @given(data=st.data())
 def test_get_all_layers_on_random_dags(data):
     nodes = _random_graph(data, cyclic=False)
-    queries = data.draw(st.lists(st.sampled_from(nodes), min_size=1,
-                                 max_size=3, unique=True))
-    stop = data.draw(st.lists(st.sampled_from(nodes), max_size=2,
-                              unique=True))
+    queries = _draw_layers(data, nodes, min_size=1, max_size=3)
+    stop = _draw_layers(data, nodes, min_size=0, max_size=2)
     result = get_all_layers(queries, treat_as_input=stop)
     assert len(result) == len(set(result))              # each once
     assert set(result) == _reachable(queries, set(stop))  # every reachable
@@ -167,8 +171,7 @@ def test_get_all_layers_on_random_dags(data):
 @given(data=st.data())
 def test_get_all_layers_terminates_on_cycles(data):
     nodes = _random_graph(data, cyclic=True)
-    queries = data.draw(st.lists(st.sampled_from(nodes), min_size=1,
-                                 max_size=3, unique=True))
+    queries = _draw_layers(data, nodes, min_size=1, max_size=3)
     result = get_all_layers(queries)
     assert len(result) == len(set(result))
     assert set(result) == _reachable(queries, set())
