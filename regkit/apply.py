@@ -262,14 +262,27 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
             raise TypeError("%s: the keys of layers must be layers, got %s"
                             % (caller, _describe(layer)))
     _check_tag_names(layers, tags, caller)
-    terms = []
+    pairs = []
     for layer, coeff in layers.items():
         coeff = _check_coefficient(coeff, layer, caller)
-        term = apply_penalty(layer.get_params(**tags), penalty, **kwargs)
+        pairs.append((coeff, apply_penalty(layer.get_params(**tags), penalty,
+                                           **kwargs)))
+    return _weighted_sum(pairs)
+
+
+def _weighted_sum(pairs):
+    """``sum(coeff * term)`` over (coefficient, term) pairs.
+
+    A term that is the literal 0 (nothing was selected) adds nothing; a
+    numeric coefficient is cast to its term's dtype, so that float32 terms
+    give a float32 sum (a symbolic one is used as it is).
+    """
+    terms = []
+    for coeff, term in pairs:
         if isinstance(term, int) and term == 0:
-            continue  # a layer without matching parameters adds nothing
+            continue
         dtype = getattr(term, "dtype", None)
-        if isinstance(coeff, float) and dtype is not None:
+        if dtype is not None and not backend.is_tensor(coeff):
             coeff = np.asarray(coeff, dtype=dtype)
         terms.append(coeff * term)
     return sum_terms(terms)

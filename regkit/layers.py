@@ -936,6 +936,10 @@ def layer_names(layers):
     return names
 
 
+#: The roles :func:`layer_roles` gives layers.
+_ROLES = ("input", "hidden", "output")
+
+
 def layer_roles(layer_or_layers):
     """The role of every layer below the given output layer(s).
 
@@ -1017,9 +1021,6 @@ def _named_params(layer_or_layers, unwrap_shared, tags, caller):
                     seen.add(var)
                     result.append((name, var))
     return result
-
-
-_ROLES = ("input", "hidden", "output")
 
 
 class LayerOutputs(OrderedDict):

@@ -40,10 +40,10 @@ import warnings
 import numpy as np
 
 from . import backend
-from .apply import _check_tags, apply_penalty, sum_terms
-from .layers import (DenseLayer, Layer, _as_layer_list, _as_regularizer_list,
-                     get_all_layers, layer_names,
-                     layer_roles, _named_params)
+from .apply import _check_tags, _weighted_sum, apply_penalty, sum_terms
+from .layers import (_ROLES, DenseLayer, Layer, _as_layer_list,
+                     _as_regularizer_list, _named_params, get_all_layers,
+                     layer_names, layer_roles)
 from .constraints import (check_positive, default_norm_axes,
                           norm_constraint)
 from .penalties import _check_fraction, _is_collection, kl_sparsity, l1, l2
@@ -140,7 +140,7 @@ def _select_outputs(patterns, outputs):
 
 def _names_by_role(network):
     names = layer_names(get_all_layers(network))
-    by_role = {"input": [], "hidden": [], "output": []}
+    by_role = {role: [] for role in _ROLES}
     for layer, role in layer_roles(network).items():
         by_role[role].append(names[layer])
     return by_role
@@ -1150,17 +1150,12 @@ def total_penalty(regularizers, network, outputs):
     if not isinstance(outputs, Mapping):
         raise TypeError("total_penalty: outputs must be the dict that "
                         "get_outputs returns, got %r" % (outputs,))
-    terms = []
+    pairs = []
     for reg in regularizers:
-        term = reg.loss(network, outputs)
-        if (isinstance(term, int) and term == 0) or reg.weight == 0:
-            continue
-        weight = reg.weight
-        dtype = getattr(term, "dtype", None)
-        if dtype is not None:
-            weight = np.asarray(weight, dtype=dtype)
-        terms.append(weight * term)
-    return sum_terms(terms)
+        term = reg.loss(network, outputs)  # its warnings even at weight 0
+        if reg.weight != 0:
+            pairs.append((reg.weight, term))
+    return _weighted_sum(pairs)
 
 
 def serialize(reg):
