@@ -47,6 +47,7 @@ __all__ = [
     "grad",
     "clone_replace",
     "graph_inputs",
+    "tensor_variable",
     "as_tensor_variable",
     "Variable",
     "TensorVariable",
@@ -169,7 +170,6 @@ _vector_length = tensor.get_vector_length
 if NAME == "theano":  # backend: theano only
     from theano.compile import SharedVariable
     from theano.gof.graph import Variable
-    from theano.gof.graph import inputs as _graph_inputs
     from theano.tensor import TensorConstant, TensorVariable
 
     from theano.gof import Apply as _Apply, Op as _Op
@@ -183,6 +183,9 @@ if NAME == "theano":  # backend: theano only
 
     def _tensor_type(dtype, ndim):
         return tensor.TensorType(dtype, (False,) * ndim)
+
+    def _broadcastable_type(dtype, broadcastable):
+        return tensor.TensorType(dtype, tuple(broadcastable))
 
     def _generator_type(rng):
         return _generic()
@@ -201,7 +204,6 @@ else:  # backend: pytensor only
     from pytensor.compile.sharedvalue import SharedVariable
     from pytensor.graph.basic import Variable
     from pytensor.graph.replace import clone_replace as _clone_replace
-    from pytensor.graph.traversal import graph_inputs as _graph_inputs
     from pytensor.tensor.variable import TensorConstant, TensorVariable
 
     from pytensor.graph.basic import Apply as _Apply
@@ -216,6 +218,10 @@ else:  # backend: pytensor only
 
     def _tensor_type(dtype, ndim):
         return tensor.TensorType(dtype, shape=(None,) * ndim)
+
+    def _broadcastable_type(dtype, broadcastable):
+        return tensor.TensorType(
+            dtype, shape=tuple(1 if flag else None for flag in broadcastable))
 
     def _generator_type(rng):
         return rng.type()
@@ -243,9 +249,36 @@ def graph_inputs(outputs):
     Returns
     -------
     list of Variable
-        Inputs, shared variables and constants, each once.
+        Inputs, shared variables and constants, each once, in the order of
+        their first appearance in a depth-first walk that takes `outputs`
+        in order and the inputs of every operation from left to right
+        (Lasagne's order: ``dot(W1, W2)`` gives ``[W1, W2]``).  The order is
+        the same on both backends, whose own functions differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> W1 = backend.shared(np.ones((2, 2)), name="W1")
+    >>> W2 = backend.shared(np.ones((2, 2)), name="W2")
+    >>> [v.name for v in backend.graph_inputs([backend.tensor.dot(W1, W2)])]
+    ['W1', 'W2']
     """
-    return list(_graph_inputs(list(outputs)))
+    return [var for var in _ancestors(outputs) if var.owner is None]
+
+
+def tensor_variable(dtype, broadcastable, name=None):
+    """A new symbolic tensor of `dtype`, of size 1 along the dimensions
+    where `broadcastable` is True (which broadcast against any size).
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x = backend.tensor_variable("float64", [True, False], "x")
+    >>> x.broadcastable, x.name
+    ((True, False), 'x')
+    """
+    return _broadcastable_type(dtype, broadcastable)(name)
 
 
 def static_shape(var):
@@ -292,8 +325,10 @@ def is_tensor(value):
 
 
 def _ancestors(outputs):
-    """Every variable the graphs of `outputs` depend on, each once."""
-    seen, stack, order = set(), list(outputs), []
+    """Every variable the graphs of `outputs` depend on, each once, in
+    depth-first pre-order: `outputs` in order, each operation's inputs
+    from left to right."""
+    seen, stack, order = set(), list(reversed(list(outputs))), []
     while stack:
         var = stack.pop()
         if var in seen:
@@ -301,7 +336,7 @@ def _ancestors(outputs):
         seen.add(var)
         order.append(var)
         if var.owner is not None:
-            stack.extend(var.owner.inputs)
+            stack.extend(reversed(var.owner.inputs))
     return order
 
 
@@ -486,6 +521,14 @@ class _NumpyDraw(_RegkitOp):
         output_storage[0][0] = rng
         output_storage[1][0] = draw(size, dtype=self.dtype)
 
+    def infer_shape(self, *args):
+        # (node, input_shapes) on Theano, (fgraph, node, input_shapes) on
+        # PyTensor.  Without it the optimizer computes a draw's shape by
+        # keeping a second copy of the draw in the compiled graph.
+        node = args[-2]
+        shape = node.inputs[1]
+        return [None, [shape[i] for i in range(self.ndim)]]
+
     def grad(self, inputs, output_grads):
         return [_lib.gradient.grad_undefined(self, i, inputs[i])
                 for i in range(2)]
@@ -510,8 +553,11 @@ def _register_numba_kernels():
 
 def _define_numba_kernels():  # backend: pytensor only
     from numba.np.unsafe.ndarray import to_fixed_tuple as _to_fixed_tuple
+    from pytensor.link.numba.dispatch import random as _numba_random  # noqa
     from pytensor.link.numba.dispatch.basic import (
         numba_njit as _numba_njit, register_funcify_default_op_cache_key)
+    from pytensor.link.numba.dispatch.compile_ops import (
+        numba_deepcopy as _numba_deepcopy)
 
     @register_funcify_default_op_cache_key(_BlasReduction)
     def _numba_blas_reduction(op, node, **kwargs):
@@ -541,20 +587,25 @@ def _define_numba_kernels():  # backend: pytensor only
 
     @register_funcify_default_op_cache_key(_NumpyDraw)
     def _numba_numpy_draw(op, node, **kwargs):
-        # Numba's Generator methods: the same streams as numpy's
+        # Numba's Generator methods: the same streams as numpy's.  Like
+        # `perform`, the kernel draws from a copy and returns it: advancing
+        # the input generator in place would change the draws of every other
+        # function (and every other copy of the draw) that reads it.
         ndim = op.ndim
         dtype = np.float32 if op.dtype == "float32" else np.float64
         if op.kind == "uniform":
             @_numba_njit
             def numpy_draw(rng, shape):  # compiled by Numba
+                rng = _numba_deepcopy(rng)
                 return rng, rng.random(size=_to_fixed_tuple(shape, ndim),
                                        dtype=dtype)
         else:
             @_numba_njit
             def numpy_draw(rng, shape):  # compiled by Numba
+                rng = _numba_deepcopy(rng)
                 return rng, rng.standard_normal(
                     size=_to_fixed_tuple(shape, ndim), dtype=dtype)
-        return numpy_draw, 1
+        return numpy_draw, 2
 
 
 def _draw(kind, shape, dtype, seed_sequence):

@@ -20,12 +20,18 @@ order of :func:`get_all_layers` (``input1``, ``dense1``, ``dense2``).  The
 names depend only on the network's structure, so they are the same in
 every run and every process.
 
-Initialisation
---------------
+Initialisation and random streams
+---------------------------------
 Parameters created from a callable spec (``W=GlorotUniform()``) draw from
 the generator returned by :func:`get_rng`, a numpy Generator with a fixed
 seed until :func:`set_rng` replaces it, so a script builds the same network
 every time it runs.
+
+A stochastic regularizer built without a seed (``rng=None``) takes the
+next child of regkit's root ``numpy.random.SeedSequence``
+(:func:`spawn_seed_sequence`), whose seed is fixed until ``set_rng`` is
+called with an int: regularizers built in the same order get the same
+streams in every process, and no two of them share one.
 """
 from collections import OrderedDict
 import numbers
@@ -40,7 +46,7 @@ from .nonlinearities import (  # noqa: F401  (re-exported for convenience)
 
 __all__ = [
     "Layer", "MergeLayer", "InputLayer", "DenseLayer", "ElemwiseSumLayer",
-    "GlorotUniform", "Constant", "get_rng", "set_rng",
+    "GlorotUniform", "Constant", "get_rng", "set_rng", "spawn_seed_sequence",
     "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values",
     "layer_names", "layer_roles", "named_params", "LayerOutputs", "get_output",
@@ -52,6 +58,7 @@ T = backend.tensor
 
 DEFAULT_SEED = 1234
 _rng = np.random.default_rng(DEFAULT_SEED)
+_root_seed_sequence = np.random.SeedSequence(DEFAULT_SEED)
 
 
 # ---------------------------------------------------------------- random --
@@ -74,7 +81,11 @@ def set_rng(rng):
     Parameters
     ----------
     rng : int, numpy.random.Generator or numpy.random.RandomState
-        A seed or a generator.
+        A seed or a generator.  An int seed also restarts the root of the
+        random streams that stochastic regularizers built afterwards without
+        a seed of their own draw from (:func:`spawn_seed_sequence`), so
+        ``set_rng(seed)`` at the top of a script reproduces the whole run;
+        a generator only replaces the initialisers' generator.
 
     Examples
     --------
@@ -84,8 +95,29 @@ def set_rng(rng):
     >>> bool((GlorotUniform()((2, 3)) == a).all())
     True
     """
-    global _rng
+    global _rng, _root_seed_sequence
     _rng = _as_generator(rng, "set_rng")
+    if isinstance(rng, (numbers.Integral, np.integer)):
+        _root_seed_sequence = np.random.SeedSequence(int(rng))
+
+
+def spawn_seed_sequence():
+    """A new child of regkit's root seed sequence.
+
+    Each call returns a ``numpy.random.SeedSequence`` independent of every
+    other one returned before (numpy's spawning guarantees that their
+    streams do not overlap).  The root is ``SeedSequence(DEFAULT_SEED)``
+    until :func:`set_rng` is given an int seed, so the n-th child is the
+    same in every process.
+
+    Examples
+    --------
+    >>> set_rng(7)
+    >>> a, b = spawn_seed_sequence(), spawn_seed_sequence()
+    >>> a.spawn_key, b.spawn_key
+    ((0,), (1,))
+    """
+    return _root_seed_sequence.spawn(1)[0]
 
 
 def _as_generator(rng, caller):
@@ -194,6 +226,18 @@ def _as_shape(shape, argname, owner, allow_none=True):
     return tuple(out)
 
 
+def _checked_output_shape(layer, shape):
+    """`shape`, from ``layer.get_output_shape_for``, or a ValueError if a
+    dimension is symbolic (shapes hold ints and None, as in Lasagne)."""
+    if any(isinstance(dim, backend.Variable) for dim in shape):
+        raise ValueError(
+            "%s (name=%r): get_output_shape_for returned a symbolic shape "
+            "%r; output shapes must hold ints for known sizes and None for "
+            "sizes known only at run time"
+            % (type(layer).__name__, layer.name, tuple(shape)))
+    return tuple(shape)
+
+
 class Layer(object):
     """Base class of every layer with one input.
 
@@ -243,7 +287,8 @@ class Layer(object):
     @property
     def output_shape(self):
         """The shape of this layer's output (``None`` where unknown)."""
-        return self.get_output_shape_for(self.input_shape)
+        return _checked_output_shape(
+            self, self.get_output_shape_for(self.input_shape))
 
     def get_output_shape_for(self, input_shape):
         """Output shape for a given input shape; the identity by default."""
@@ -393,7 +438,8 @@ class MergeLayer(Layer):
 
     @property
     def output_shape(self):
-        return self.get_output_shape_for(self.input_shapes)
+        return _checked_output_shape(
+            self, self.get_output_shape_for(self.input_shapes))
 
     def get_output_shape_for(self, input_shapes):
         """Output shape for a list of input shapes; subclasses implement it."""
@@ -416,23 +462,27 @@ class InputLayer(Layer):
         (usually the batch size).
     input_var : symbolic tensor, optional
         Defaults to a new tensor variable of dtype ``floatX`` with
-        ``len(shape)`` dimensions.
+        ``len(shape)`` dimensions, broadcastable where `shape` has a 1 (as
+        in Lasagne), and named ``"<name>.input"`` (``"input"`` when the
+        layer has no name).
     name : str, optional
 
     Examples
     --------
-    >>> l_in = InputLayer((None, 4), name="input")
-    >>> l_in.input_var.ndim, l_in.output_shape
-    (2, (None, 4))
+    >>> l_in = InputLayer((None, 4), name="x")
+    >>> l_in.input_var.ndim, l_in.input_var.name, l_in.output_shape
+    (2, 'x.input', (None, 4))
+    >>> InputLayer((1, 4)).input_var.broadcastable
+    (True, False)
     """
 
     def __init__(self, shape, input_var=None, name=None):
         self.shape = _as_shape(shape, "shape", "InputLayer")
         self.name = _check_name(name, "InputLayer")
         if input_var is None:
-            broadcastable = (False,) * len(self.shape)
-            input_var = T.TensorType(backend.floatX, broadcastable)(
-                self.name or "input")
+            input_var = backend.tensor_variable(
+                backend.floatX, [dim == 1 for dim in self.shape],
+                "input" if self.name is None else "%s.input" % self.name)
         elif not backend.is_tensor(input_var):
             raise TypeError("InputLayer: input_var must be a symbolic tensor, "
                             "got %r" % (input_var,))
@@ -452,8 +502,9 @@ class InputLayer(Layer):
 class DenseLayer(Layer):
     """Fully connected layer: ``nonlinearity(dot(input, W) + b)``.
 
-    Inputs with more than two dimensions are flattened to
-    ``(batch, features)`` first.
+    The dot product is taken over the trailing axes of the input, those
+    after the first `num_leading_axes`; inputs with more trailing axes are
+    flattened behind the leading ones first.
 
     Parameters
     ----------
@@ -469,6 +520,11 @@ class DenseLayer(Layer):
     nonlinearity : callable or None
         Applied to the activation; ``None`` means the identity.  Default
         :func:`~regkit.nonlinearities.rectify`.
+    num_leading_axes : int
+        How many leading axes are kept (1: the batch axis); a negative
+        value counts from the end (-1: a dot product over the last axis
+        only).  As in Lasagne, there must be at least one trailing axis,
+        and the trailing sizes must be known.
     name : str, optional
 
     Examples
@@ -477,11 +533,14 @@ class DenseLayer(Layer):
     >>> l_hid = DenseLayer(l_in, num_units=2, name="hid")
     >>> l_hid.output_shape, [l_hid.param_names[p] for p in l_hid.params]
     ((None, 2), ['hid.W', 'hid.b'])
+    >>> DenseLayer(InputLayer((None, 7, 3)), 2,
+    ...            num_leading_axes=-1).output_shape
+    (None, 7, 2)
     """
 
     def __init__(self, incoming, num_units, W=GlorotUniform(),
                  b=Constant(0.0), nonlinearity=nonlinearities.rectify,
-                 name=None):
+                 num_leading_axes=1, name=None):
         super(DenseLayer, self).__init__(incoming, name)
         if isinstance(num_units, bool) or not isinstance(
                 num_units, (numbers.Integral, np.integer)):
@@ -493,13 +552,11 @@ class DenseLayer(Layer):
         if nonlinearity is not None and not callable(nonlinearity):
             raise TypeError("DenseLayer: nonlinearity must be callable or "
                             "None, got %r" % (nonlinearity,))
-        if len(self.input_shape) < 2 or None in self.input_shape[1:]:
-            raise ValueError("DenseLayer: the input shape must be (batch, "
-                             "features...) with known feature dimensions, "
-                             "got %r" % (self.input_shape,))
+        self.num_leading_axes = _check_leading_axes(num_leading_axes,
+                                                    self.input_shape)
         self.num_units = int(num_units)
         self.nonlinearity = nonlinearity or nonlinearities.identity
-        num_inputs = int(np.prod(self.input_shape[1:]))
+        num_inputs = int(np.prod(self.input_shape[self.num_leading_axes:]))
         self.W = self.add_param(W, (num_inputs, self.num_units), name="W")
         if b is None:
             self.b = None
@@ -508,19 +565,48 @@ class DenseLayer(Layer):
                                     regularizable=False)
 
     def get_output_shape_for(self, input_shape):
-        return (input_shape[0], self.num_units)
+        return tuple(input_shape[:self.num_leading_axes]) + (self.num_units,)
 
     def get_outputs_for(self, input, **kwargs):
-        if input.ndim > 2:
-            input = input.reshape((input.shape[0], -1))
+        leading = self.num_leading_axes
+        if leading < 0:
+            leading += input.ndim
+        if input.ndim > leading + 1:
+            input = T.flatten(input, leading + 1)
         activation = T.dot(input, self.W)
         if self.b is not None:
-            activation = activation + self.b.dimshuffle("x", 0)
+            activation = activation + self.b
         return OrderedDict([("pre", activation),
                             ("out", self.nonlinearity(activation))])
 
     def get_output_for(self, input, **kwargs):
         return self.get_outputs_for(input, **kwargs)["out"]
+
+
+def _check_leading_axes(num_leading_axes, input_shape):
+    """`num_leading_axes` of a DenseLayer, checked against its input
+    shape; returned as given (negative values count from the end)."""
+    if isinstance(num_leading_axes, bool) or not isinstance(
+            num_leading_axes, (numbers.Integral, np.integer)):
+        raise TypeError("DenseLayer: num_leading_axes must be an int, got %r"
+                        % (num_leading_axes,))
+    leading, ndim = int(num_leading_axes), len(input_shape)
+    if leading >= ndim:
+        raise ValueError(
+            "DenseLayer: num_leading_axes=%d for a %d-dimensional input %r "
+            "leaves no trailing axes for the dot product"
+            % (leading, ndim, tuple(input_shape)))
+    if leading < -ndim:
+        raise ValueError(
+            "DenseLayer: num_leading_axes=%d for a %d-dimensional input %r "
+            "asks for more trailing axes than the input has"
+            % (leading, ndim, tuple(input_shape)))
+    if None in input_shape[leading:]:
+        raise ValueError(
+            "DenseLayer: the input shape must be known along the trailing "
+            "axes (after the first num_leading_axes=%d), got %r"
+            % (leading, tuple(input_shape)))
+    return leading
 
 
 class ElemwiseSumLayer(MergeLayer):
@@ -756,10 +842,7 @@ def get_all_layers(layer, treat_as_input=None):
             stack.pop()
         elif current not in expanded:
             expanded.add(current)
-            inputs = getattr(current, "input_layers", None)
-            if inputs is None:
-                inputs = [getattr(current, "input_layer", None)]
-            stack.extend(reversed(inputs))
+            stack.extend(reversed(_input_layers(current)))
         else:
             stack.pop()
             if current not in emitted:
@@ -941,31 +1024,73 @@ _ROLES = ("input", "hidden", "output")
 
 
 def layer_roles(layer_or_layers):
-    """The role of every layer below the given output layer(s).
+    """The role of every layer below the given layer(s).
+
+    Parameters
+    ----------
+    layer_or_layers : Layer or list of Layer
+        The network's output layer(s), or all its layers (as theanets
+        passes them to ``Regularizer.loss``): the roles come from the
+        graph, so both give the same answer.
 
     Returns
     -------
     OrderedDict
-        Layer -> ``"input"`` (an :class:`InputLayer`), ``"output"`` (one of
-        the given layers) or ``"hidden"`` (everything else), in the order of
+        Layer -> ``"input"`` (an :class:`InputLayer`), ``"output"`` (a layer
+        that no other layer of the walked graph takes as input) or
+        ``"hidden"`` (everything else), in the order of
         :func:`get_all_layers`.
 
     Examples
     --------
     >>> l_in = InputLayer((None, 3))
-    >>> l_out = DenseLayer(DenseLayer(l_in, 4), 2)
+    >>> l_hid = DenseLayer(l_in, 4)
+    >>> l_out = DenseLayer(l_hid, 2)
     >>> list(layer_roles(l_out).values())
+    ['input', 'hidden', 'output']
+    >>> list(layer_roles([l_in, l_hid, l_out]).values())
     ['input', 'hidden', 'output']
     """
     queried = _as_layer_list(layer_or_layers, "layer_roles")
-    return OrderedDict((layer, _role(layer, queried))
-                       for layer in get_all_layers(queried))
+    return _roles(_network_layers(queried))
 
 
-def _role(layer, queried):
-    if isinstance(layer, InputLayer):
-        return "input"
-    return "output" if layer in queried else "hidden"
+def _input_layers(layer):
+    """The layers `layer` reads (None for an input given by its shape)."""
+    inputs = getattr(layer, "input_layers", None)
+    if inputs is None:
+        inputs = [getattr(layer, "input_layer", None)]
+    return inputs
+
+
+def _network_layers(queried, treat_as_input=None):
+    """The layers of the network below `queried`, walked from its output
+    layers: the same list (so the same automatic names) whether `queried`
+    holds the output layers or every layer of the model in any order."""
+    walked = get_all_layers(queried, treat_as_input)
+    roles = _roles(walked)
+    outputs = [layer for layer in walked if roles[layer] == "output"]
+    if outputs == list(queried):
+        return walked
+    rewalked = get_all_layers(outputs, treat_as_input) if outputs else []
+    # a cycle can hide layers from every output layer: keep the first walk
+    return rewalked if set(rewalked) == set(walked) else walked
+
+
+def _roles(all_layers):
+    """Layer -> role for the layers of one walked graph (see
+    :func:`layer_roles`)."""
+    consumed = set()
+    for layer in all_layers:
+        if not isinstance(layer, InputLayer):
+            consumed.update(_input_layers(layer))
+    roles = OrderedDict()
+    for layer in all_layers:
+        if isinstance(layer, InputLayer):
+            roles[layer] = "input"
+        else:
+            roles[layer] = "hidden" if layer in consumed else "output"
+    return roles
 
 
 def named_params(layer_or_layers, unwrap_shared=True, **tags):
@@ -1001,7 +1126,7 @@ def named_params(layer_or_layers, unwrap_shared=True, **tags):
 
 def _named_params(layer_or_layers, unwrap_shared, tags, caller):
     """:func:`named_params` on behalf of `caller` (named in errors)."""
-    all_layers = get_all_layers(layer_or_layers)
+    all_layers = _network_layers(_as_layer_list(layer_or_layers, caller))
     _check_tag_names(all_layers, tags, caller)
     names = layer_names(all_layers)
     result, seen = [], set()
@@ -1123,8 +1248,9 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
         regularizers = [r for r in regularizers
                         if not getattr(r, "stochastic", False)]
     given = _input_map(queried, inputs, caller)
-    all_layers = get_all_layers(queried, treat_as_input=list(given))
+    all_layers = _network_layers(queried, treat_as_input=list(given))
     names = layer_names(all_layers)
+    roles = _roles(all_layers)
     kwargs = dict(kwargs, deterministic=deterministic)
     layer_out = {}
     named = OrderedDict()
@@ -1151,7 +1277,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                                  "with the key 'out', got keys %r"
                                  % (caller, type(layer).__name__, list(outs)))
         prefix = names[layer]
-        outs = LayerOutputs(layer, prefix, _role(layer, queried),
+        outs = LayerOutputs(layer, prefix, roles[layer],
                             (("%s:%s" % (prefix, key), value)
                              for key, value in outs.items()))
         for reg in regularizers:

@@ -43,7 +43,7 @@ from . import backend
 from .apply import _check_tags, _weighted_sum, apply_penalty, sum_terms
 from .layers import (_ROLES, DenseLayer, Layer, _as_layer_list,
                      _as_regularizer_list, _named_params, get_all_layers,
-                     layer_names, layer_roles)
+                     layer_names, layer_roles, spawn_seed_sequence)
 from .constraints import (check_positive, default_norm_axes,
                           norm_constraint)
 from .penalties import _check_fraction, _is_collection, kl_sparsity, l1, l2
@@ -139,9 +139,10 @@ def _select_outputs(patterns, outputs):
 
 
 def _names_by_role(network):
-    names = layer_names(get_all_layers(network))
+    roles = layer_roles(network)
+    names = layer_names(list(roles))
     by_role = {role: [] for role in _ROLES}
-    for layer, role in layer_roles(network).items():
+    for layer, role in roles.items():
         by_role[role].append(names[layer])
     return by_role
 
@@ -696,14 +697,16 @@ class _Stochastic(Regularizer):
 
     stochastic = True
 
-    def __init__(self, pattern=None, weight=0.0, rng=13):
+    def __init__(self, pattern=None, weight=0.0, rng=None):
         super(_Stochastic, self).__init__(pattern, weight)
-        if isinstance(rng, bool) or not isinstance(
-                rng, (numbers.Integral, np.integer)) or rng < 0:
-            raise TypeError("%s: rng must be a non-negative int seed, got %r"
-                            % (type(self).__name__, rng))
-        self.rng = int(rng)
-        self._draws = 0
+        if rng is not None and (isinstance(rng, bool) or not isinstance(
+                rng, (numbers.Integral, np.integer)) or rng < 0):
+            raise TypeError("%s: rng must be None or a non-negative int "
+                            "seed, got %r" % (type(self).__name__, rng))
+        self.rng = None if rng is None else int(rng)
+        # one independent child per draw (numpy's SeedSequence.spawn)
+        self._seeds = spawn_seed_sequence() if rng is None \
+            else np.random.SeedSequence(self.rng)
         self._hits = 0
 
     def get_config(self):
@@ -717,8 +720,7 @@ class _Stochastic(Regularizer):
             self._no_match("output")
 
     def _seed(self):
-        self._draws += 1
-        return np.random.SeedSequence([self.rng, self._draws])
+        return self._seeds.spawn(1)[0]
 
     def modify_graph(self, outputs):
         names = [n for n in outputs if self.matches_output(outputs, n)]
@@ -743,10 +745,14 @@ class BernoulliDropout(_Stochastic):
     pattern : see :class:`Regularizer`
     weight : float
         Drop probability, ``0 <= p < 1``.
-    rng : int
-        Seed.  Each draw this regularizer makes gets its own generator,
-        seeded from `rng` and the number of the draw, so equal seeds give
-        equal masks.
+    rng : int or None
+        Seed.  ``None`` (the default) takes an independent stream from
+        regkit's root seed sequence (see :func:`regkit.set_rng`), so two
+        regularizers built without a seed never draw the same masks.  Each
+        draw gets its own generator, spawned from ``SeedSequence(rng)`` in
+        the order the draws are built: the same seed and the same graph
+        give the same masks in any process (and two regularizers given the
+        same seed draw the same masks).
 
     Examples
     --------
@@ -785,7 +791,7 @@ class GaussianNoise(_Stochastic):
     >>> import regkit
     >>> noise = GaussianNoise(weight=0.1)
     >>> noise.stochastic, noise.get_config()["rng"]
-    (True, 13)
+    (True, None)
     """
 
     _suffix = "-prenoise"

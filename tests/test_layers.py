@@ -241,10 +241,65 @@ def test_dense_layer_other_errors():
         DenseLayer(InputLayer((None, 3)), 2, nonlinearity="relu")
     with pytest.raises(ValueError, match="input shape"):
         DenseLayer(InputLayer((None, None)), 2)
-    with pytest.raises(ValueError, match="input shape"):
+    with pytest.raises(ValueError, match="num_leading_axes=1 .* no trailing"):
         DenseLayer(InputLayer((None,)), 2)
     with pytest.raises(ValueError, match="shape"):
         DenseLayer(InputLayer((None, 3)), 2, W=np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("leading, out_shape, W_shape", [
+    (1, (None, 2), (12, 2)),
+    (2, (None, 3, 2), (4, 2)),
+    (-1, (None, 3, 2), (4, 2)),
+    (-2, (None, 2), (12, 2)),
+])
+def test_dense_layer_num_leading_axes_matches_numpy(leading, out_shape,
+                                                    W_shape, rng):
+    data = rng.normal(size=(5, 3, 4))
+    W = rng.normal(size=W_shape)
+    b = rng.normal(size=2)
+    layer = DenseLayer(InputLayer((None, 3, 4)), 2, W=W, b=b,
+                       nonlinearity=None, num_leading_axes=leading)
+    assert layer.output_shape == out_shape
+    x = T.tensor3()
+    got = backend.function([x], layer.get_output_for(x))(data)
+    kept = leading % 3
+    expected = data.reshape(data.shape[:kept] + (-1,)).dot(W) + b
+    assert got.shape == (5,) + out_shape[1:]
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("leading, match", [
+    (3, "num_leading_axes=3 for a 3-dimensional input .* no trailing"),
+    (-4, "num_leading_axes=-4 .* more trailing axes"),
+    (0, "known along the trailing axes"),
+])
+def test_dense_layer_impossible_num_leading_axes(leading, match):
+    with pytest.raises(ValueError, match=match):
+        DenseLayer(InputLayer((None, 3, 4)), 2, num_leading_axes=leading)
+    with pytest.raises(TypeError, match="num_leading_axes"):
+        DenseLayer(InputLayer((None, 3)), 2, num_leading_axes=1.0)
+
+
+def test_input_layer_default_variable_is_lasagnes():
+    assert InputLayer((1, 2)).input_var.broadcastable == (True, False)
+    assert InputLayer((None, 1, 5)).input_var.broadcastable == (
+        False, True, False)
+    assert InputLayer((None, 2), name="foo").input_var.name == "foo.input"
+    assert InputLayer((None, 2)).input_var.name == "input"
+    assert InputLayer((None, 2)).input_var.dtype == backend.floatX
+
+
+def test_symbolic_output_shape_is_refused_naming_the_layer():
+    class Symbolic(Layer):
+        def get_output_shape_for(self, input_shape):
+            return (input_shape[0], T.iscalar("n"))
+
+    layer = Symbolic((None, 3), name="weird")
+    with pytest.raises(ValueError, match="Symbolic.*'weird'.*symbolic"):
+        layer.output_shape
+    with pytest.raises(ValueError, match="Symbolic.*'weird'"):
+        DenseLayer(layer, 2)
 
 
 def test_elemwise_sum_layer(rng):
@@ -638,10 +693,32 @@ def test_layer_roles():
     h = DenseLayer(a, 2, name="h")
     merged = ElemwiseSumLayer([h, b], name="m")
     top = DenseLayer(merged, 2, name="top")
-    roles = L.layer_roles([top, h])
-    assert {l.name: r for l, r in roles.items()} == {
-        "a": "input", "h": "output", "b": "input", "m": "hidden",
-        "top": "output"}
+    expected = {"a": "input", "h": "hidden", "b": "input", "m": "hidden",
+                "top": "output"}
+    # roles come from the graph: a queried layer that another layer reads
+    # is hidden, and the model's layers in any order give the same roles
+    for query in ([top], [top, h], [h, top], L.get_all_layers(top),
+                  L.get_all_layers(top)[::-1]):
+        roles = L.layer_roles(query)
+        assert {l.name: r for l, r in roles.items()} == expected
+        assert list(roles) == L.get_all_layers(top)
+
+
+def test_two_output_layers_roles_and_names_from_all_layers():
+    l_in = InputLayer((None, 2))
+    trunk = DenseLayer(l_in, 3)
+    left, right = DenseLayer(trunk, 2), DenseLayer(trunk, 1)
+    roles = L.layer_roles([left, right])
+    assert list(roles.values()) == ["input", "hidden", "output", "output"]
+    everything = L.get_all_layers([left, right])
+    # the model's layers (theanets' `layers`) give the same roles and names
+    assert L.layer_roles(everything) == roles
+    assert list(L.get_outputs(everything)) == list(
+        L.get_outputs([left, right]))
+    assert [n for n, _ in L.named_params(everything)] == [
+        n for n, _ in L.named_params([left, right])]
+    # in another order, the roles are still the graph's
+    assert dict(L.layer_roles(everything[::-1])) == dict(roles)
 
 
 def test_layer_outputs_seen_by_modify_graph():
