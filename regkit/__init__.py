@@ -23,7 +23,8 @@ from .apply import (apply_penalty, regularize_layer_params,
                     regularize_layer_params_weighted,
                     regularize_network_params)
 from .layers import (Layer, MergeLayer, InputLayer, DenseLayer,
-                     ElemwiseSumLayer, get_all_layers, get_all_params,
+                     ElemwiseSumLayer, get_rng, set_rng,
+                     get_all_layers, get_all_params,
                      count_params, get_all_param_values,
                      set_all_param_values, get_output, get_outputs)
 from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
@@ -42,6 +43,7 @@ __all__ = [
     "apply_penalty", "regularize_layer_params",
     "regularize_layer_params_weighted", "regularize_network_params",
     "Layer", "MergeLayer", "InputLayer", "DenseLayer", "ElemwiseSumLayer",
+    "get_rng", "set_rng",
     "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values",
     "get_output", "get_outputs",

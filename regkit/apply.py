@@ -15,13 +15,15 @@ Sums over many terms are built as a shallow tree of small reductions (see
 compiles without hitting Python's recursion limit.
 """
 from collections.abc import Mapping
+import difflib
+import inspect
 import numbers
 
 import numpy as np
 
 from . import backend
-from .layers import (Layer, _all_params, _as_layer_list, _check_tag_names,
-                     _unique)
+from .layers import (STANDARD_TAGS, Layer, _all_params, _as_layer_list,
+                     _check_tag_names, _unique, get_all_layers)
 from .penalties import (_describe, _is_collection, check_positive,
                         is_tensor_like)
 
@@ -121,6 +123,49 @@ def _check_penalty(penalty, caller):
                         "%s" % (caller, _describe(penalty)))
 
 
+def _check_penalty_kwargs(penalty, kwargs, layers, caller):
+    """Refuse, naming `caller`, a keyword that `penalty` does not take.
+
+    The keywords of the ``regularize_*`` helpers go to the penalty, so a
+    tag passed there by mistake (``regularizable=True``, or a misspelling
+    of it) would otherwise surface as the penalty's own ``unexpected
+    keyword argument`` error.  When the keyword is, or is close to, a tag
+    carried by the parameters of `layers`, the message says that tags go in
+    ``tags={...}``.
+    """
+    if not kwargs:
+        return
+    try:
+        signature = inspect.signature(penalty)
+    except (TypeError, ValueError):
+        return  # no signature to check against: the call will tell
+    try:
+        signature.bind_partial(None, **kwargs)
+        return
+    except TypeError:
+        pass
+    takes = set(signature.parameters)
+    refused = [key for key in kwargs if key not in takes]
+    if not refused:
+        return  # another binding problem: let the call report it
+    tags = set(STANDARD_TAGS)
+    for layer in get_all_layers(layers):
+        for have in layer.params.values():
+            tags.update(have)
+    name = getattr(penalty, "__name__", repr(penalty))
+    for key in refused:
+        close = [key] if key in tags else difflib.get_close_matches(
+            key, sorted(tags), n=1, cutoff=0.7)
+        if close:
+            raise TypeError(
+                "%s: the penalty %s() takes no keyword %r, which looks like "
+                "the tag %r; tags go in tags={%r: %r}"
+                % (caller, name, key, close[0], close[0], kwargs[key]))
+    raise TypeError("%s: the penalty %s() takes no keyword %r (the helper "
+                    "passes every keyword but tags on to the penalty)"
+                    % (caller, name, refused[0]))
+
+
 def _check_tags(tags, caller):
     if not isinstance(tags, Mapping):
         raise TypeError("%s: tags must be a dict such as {'regularizable': "
@@ -205,6 +250,7 @@ def regularize_layer_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     tags = _check_tags(tags, caller)
     layers = _as_layer_list(layer, caller)
     _check_tag_names(layers, tags, caller)
+    _check_penalty_kwargs(penalty, kwargs, layers, caller)
     params = []
     for each in layers:
         params.extend(each.get_params(**tags))
@@ -262,6 +308,7 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
             raise TypeError("%s: the keys of layers must be layers, got %s"
                             % (caller, _describe(layer)))
     _check_tag_names(layers, tags, caller)
+    _check_penalty_kwargs(penalty, kwargs, list(layers), caller)
     pairs = []
     for layer, coeff in layers.items():
         coeff = _check_coefficient(coeff, layer, caller)
@@ -328,5 +375,7 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     caller = "regularize_network_params"
     _check_penalty(penalty, caller)
     tags = _check_tags(tags, caller)
-    params = _all_params(_as_layer_list(layer, caller), True, tags, caller)
+    layers = _as_layer_list(layer, caller)
+    params = _all_params(layers, True, tags, caller)
+    _check_penalty_kwargs(penalty, kwargs, layers, caller)
     return apply_penalty(params, penalty, **kwargs)

@@ -1,0 +1,135 @@
+"""The same training on every linker of the backend.
+
+A training function with penalties, dropout and noise must give the same
+losses step after step under every linker (`backend.linker_modes`), and the
+same losses on both backends (the expected values below are checked by each
+backend's run of this file).  Random draws must run once per call, repeat
+when the function has no random updates, and never depend on another
+function's calls.
+"""
+import numpy as np
+import pytest
+
+import regkit
+from regkit import backend
+
+T = backend.tensor
+MODES = backend.linker_modes()
+STEPS = 6
+# The losses of `_training` for STEPS steps (float64), the same on Theano
+# and on PyTensor, under every linker.
+EXPECTED_LOSSES = [1.2931312, 1.2513010, 1.2630347, 0.9087161, 1.0795184,
+                   0.8978484]
+
+
+def _data():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((16, 20))
+    y = rng.integers(0, 3, 16).astype("int32")
+    return X, y
+
+
+def _training(seed=0):
+    """A 2-hidden-layer MLP with weight decay, activity sparsity, hidden
+    dropout and input noise, its SGD updates and its named outputs."""
+    regkit.set_rng(seed)
+    l_in = regkit.InputLayer((None, 20), input_var=T.matrix("x"), name="in")
+    hid1 = regkit.DenseLayer(l_in, 30, name="hid1")
+    hid2 = regkit.DenseLayer(hid1, 30, name="hid2")
+    out = regkit.DenseLayer(hid2, 3, name="out",
+                            nonlinearity=regkit.nonlinearities.softmax)
+    regs = regkit.from_kwargs(out, weight_l2=1e-4, hidden_l1=1e-3,
+                              hidden_dropout=0.5, input_noise=0.1)
+    _training.network = out, regs
+    outputs = regkit.get_outputs(out, regularizers=regs)
+    y = T.ivector("y")
+    prob = outputs["out:out"]
+    loss = -T.mean(T.log(prob[T.arange(y.shape[0]), y])) \
+        + regkit.total_penalty(regs, out, outputs)
+    params = regkit.get_all_params(out, trainable=True)
+    updates = [(p, p - 0.1 * g)
+               for p, g in zip(params, backend.grad(loss, params))]
+    return l_in.input_var, y, loss, updates, outputs
+
+
+def _draw_nodes(fn):
+    return [node for node in fn.maker.fgraph.toposort()
+            if backend._is_draw(node)]
+
+
+def _losses(mode, random_updates=True, steps=STEPS):
+    x, y, loss, updates, outputs = _training()
+    if random_updates:
+        updates = updates + regkit.random_updates(outputs)
+    fn = backend.function([x, y], loss, updates=updates, mode=mode)
+    X, Y = _data()
+    return fn, [float(fn(X, Y)) for _ in range(steps)]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return _losses(MODES["cvm"])[1]
+
+
+@pytest.mark.parametrize("name", list(MODES))
+def test_training_gives_the_same_losses_on_every_linker(name, reference):
+    fn, losses = _losses(MODES[name])
+    np.testing.assert_allclose(losses, reference, rtol=1e-9)
+    # and on every backend: these are Theano's and PyTensor's numbers
+    np.testing.assert_allclose(losses, EXPECTED_LOSSES, rtol=2e-7)
+    # two dropouts and one noise: each drawn once per call, no copies kept
+    # only to compute a shape
+    assert len(_draw_nodes(fn)) == 3, _draw_nodes(fn)
+
+
+@pytest.mark.parametrize("name", list(MODES))
+def test_without_random_updates_every_call_repeats_its_draws(name):
+    x, y, loss, updates, outputs = _training()
+    X, Y = _data()
+    # no parameter updates either: the same draws give the same loss
+    fn = backend.function([x, y], loss, mode=MODES[name])
+    losses = [float(fn(X, Y)) for _ in range(4)]
+    assert losses == [losses[0]] * 4
+    assert losses[0] == pytest.approx(EXPECTED_LOSSES[0], rel=2e-7)
+
+
+@pytest.mark.parametrize("name", list(MODES))
+def test_one_functions_calls_never_change_anothers_draws(name):
+    X, Y = _data()
+    _, alone = _losses(MODES[name], steps=4)
+    x, y, loss, updates, outputs = _training()
+    train = backend.function([x, y], loss, mode=MODES[name],
+                             updates=updates + regkit.random_updates(outputs))
+    look = backend.function([x, y], [loss, outputs["hid1:out"]],
+                            mode=MODES[name])
+    interleaved = []
+    for _ in range(4):
+        # a function without the updates draws the same however often it
+        # is called, and its calls do not move the training function's draws
+        first, second = look(X, Y)[1], look(X, Y)[1]
+        np.testing.assert_array_equal(first, second)
+        interleaved.append(float(train(X, Y)))
+    np.testing.assert_allclose(interleaved, alone, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(MODES))
+def test_masks_change_every_call_with_random_updates(name):
+    x, _, _, _, outputs = _training()
+    fn = backend.function([x], T.neq(outputs["hid1:out"], 0),
+                          mode=MODES[name],
+                          updates=regkit.random_updates(outputs))
+    X, _ = _data()
+    masks = [fn(X) for _ in range(3)]
+    assert not np.array_equal(masks[0], masks[1])
+    assert not np.array_equal(masks[1], masks[2])
+
+
+@pytest.mark.parametrize("name", list(MODES))
+def test_the_inference_graph_has_no_draws(name):
+    x = _training()[0]
+    out, regs = _training.network
+    prob = regkit.get_output(out, regularizers=regs, deterministic=True)
+    fn = backend.function([x], prob, mode=MODES[name])
+    assert _draw_nodes(fn) == []
+    X, _ = _data()
+    np.testing.assert_array_equal(fn(X), fn(X))
