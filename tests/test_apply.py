@@ -384,3 +384,32 @@ def test_catalogue_penalties_take_keywords_through_every_helper(rng):
     for expr, expected in cases:
         assert expr.dtype == backend.floatX
         np.testing.assert_allclose(evaluate(expr), expected, rtol=1e-5)
+
+
+def test_tag_like_keywords_name_the_helper_and_point_to_tags():
+    l_in = InputLayer((None, 3))
+    hid = DenseLayer(l_in, 2)
+    out = DenseLayer(hid, 1)
+    hid.add_param(np.ones(2), (2,), name="g", frozen=True)
+    calls = [
+        ("regularize_network_params",
+         lambda **kw: regularize_network_params(out, l2, **kw)),
+        ("regularize_layer_params",
+         lambda **kw: regularize_layer_params([hid, out], l2, **kw)),
+        ("regularize_layer_params_weighted",
+         lambda **kw: regularize_layer_params_weighted({hid: 0.1}, l2, **kw)),
+    ]
+    for helper, call in calls:
+        for key, tag in [("regularisable", "regularizable"),
+                         ("regularizable", "regularizable"),
+                         ("trainabel", "trainable"), ("frozn", "frozen")]:
+            with pytest.raises(TypeError) as info:
+                call(**{key: True})
+            message = str(info.value)
+            assert message.startswith(helper + ":")
+            assert "l2() takes no keyword %r" % key in message
+            assert "tags={%r: True}" % tag in message
+        # a keyword that is not like any tag is still named with the helper
+        with pytest.raises(TypeError, match="%s: the penalty l2\\(\\) takes "
+                           "no keyword 'l1_ratio'" % helper):
+            call(l1_ratio=0.5)

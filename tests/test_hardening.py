@@ -150,6 +150,9 @@ hid = regkit.DenseLayer(l_in, 6, name="hid")
 out = regkit.DenseLayer(hid, 3, name="out")
 regs = regkit.from_kwargs(out, hidden_dropout={"weight": 0.5, "rng": 7},
                           input_noise={"weight": 0.3, "rng": 8})
+# and regularizers without seeds: streams spawned from set_rng's seed
+regs += regkit.from_kwargs(out, hidden_dropout=0.3, input_dropout=0.2,
+                           output_noise=0.1)
 outputs = regkit.get_outputs(out, regularizers=regs)
 fn = backend.function([l_in.input_var], outputs["out:out"],
                       updates=regkit.random_updates(outputs))

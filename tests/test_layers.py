@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -135,6 +139,73 @@ def test_get_params_unwraps_expressions():
     assert layer.get_params() == [w1, w2]
     assert layer.get_params(unwrap_shared=False) == [expr]
     assert layer.get_params(regularizable=False) == []
+
+
+def _expression_network():
+    """A network whose parameters are expressions of shared variables, and
+    the names of those variables in Lasagne's order."""
+    shared = {name: backend.shared(np.full(shape, i + 1.0), name=name)
+              for i, (name, shape) in enumerate([
+                  ("W1", (4, 3)), ("W2", (3, 3)), ("x", (3,)), ("y", (3,))])}
+    l_in = InputLayer((None, 4))
+    hid = DenseLayer(l_in, 3, W=T.dot(shared["W1"], shared["W2"]),
+                     b=shared["x"] ** 2 + T.log(shared["y"]))
+    out = DenseLayer(hid, 2, W=np.full((3, 2), 5.0), b=np.full(2, 6.0))
+    return out, ["W1", "W2", "x", "y", "W", "b"]
+
+
+def test_expression_parameters_unwrap_in_lasagnes_order():
+    # first appearance in a depth-first walk, operands left to right: the
+    # same on both backends (PyTensor's own order is W2, W1 / y, x)
+    out, expected = _expression_network()
+    assert [p.name for p in get_all_params(out)] == expected
+    assert [v.shape for v in get_all_param_values(out)] == [
+        (4, 3), (3, 3), (3,), (3,), (3, 2), (2,)]
+
+
+_SAVE_VALUES = r"""
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[2])
+from test_layers import _expression_network
+from regkit.layers import get_all_param_values
+np.savez(sys.argv[1], *get_all_param_values(_expression_network()[0]))
+"""
+
+
+@pytest.mark.parametrize("direction", ["other-to-this", "this-to-other"])
+def test_values_saved_on_one_backend_load_on_the_other(direction, tmp_path):
+    other = "pytensor" if backend.NAME == "theano" else "theano"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    python = os.path.join(root, ".venv", other, "bin", "python")
+    if not os.path.exists(python):
+        pytest.skip("no %s environment at %s (make builds it)"
+                    % (other, python))
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = str(tmp_path / "values.npz")
+    if direction == "other-to-this":
+        env = dict(os.environ, REGKIT_BACKEND=other)
+        env.pop("THEANO_FLAGS", None)
+        subprocess.run([python, "-c", _SAVE_VALUES, path, here], env=env,
+                       check=True, capture_output=True, timeout=600)
+        with np.load(path) as saved:
+            values = [saved["arr_%d" % i] for i in range(len(saved.files))]
+        out, _ = _expression_network()
+        set_all_param_values(out, values)
+        for value, param in zip(values, get_all_params(out)):
+            np.testing.assert_array_equal(param.get_value(), value)
+    else:
+        out, _ = _expression_network()
+        np.savez(path, *get_all_param_values(out))
+        env = dict(os.environ, REGKIT_BACKEND=other)
+        env.pop("THEANO_FLAGS", None)
+        check = (_SAVE_VALUES.replace("np.savez(sys.argv[1], *", "mine = (")
+                 + "saved = np.load(sys.argv[1])\n"
+                 "assert all(np.array_equal(saved['arr_%d' % i], v) "
+                 "for i, v in enumerate(mine)), 'order differs'\n")
+        result = subprocess.run([python, "-c", check, path, here], env=env,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
 
 
 # ---------------------------------------------------------------- layers --

@@ -187,6 +187,49 @@ def test_recurrent_terms_match_numpy(rng):
     assert np.isclose(got[1], expected_state)
 
 
+@pytest.mark.parametrize("make", [
+    WeightL2, WeightL1, HiddenL1, HiddenL2, KLSparsity, Contractive,
+    lambda: Contractive("hid:out"), lambda: WeightL2("hid.*"),
+    lambda: HiddenL1("*:pre"),
+], ids=lambda make: getattr(make, "__name__", "pattern"))
+def test_loss_takes_the_output_layer_or_all_the_layers(make):
+    # theanets passes "a list of the layers in the model"; the roles come
+    # from the graph, so it selects what the output layer selects
+    l_in, hid, out = _net()
+    reg = make()
+    outputs = get_outputs(out, regularizers=[reg])
+    givens = {l_in.input_var: X}
+    by_output = float(evaluate(reg.loss(out, outputs), givens))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing "matches no output"
+        for layers in ([l_in, hid, out], [out, hid, l_in], [out],
+                       regkit.get_all_layers(out)):
+            assert float(evaluate(reg.loss(layers, outputs), givens)) \
+                == pytest.approx(by_output, rel=1e-12)
+    assert by_output > 0
+
+
+@pytest.mark.parametrize("make", [RecurrentNorm, RecurrentState])
+def test_recurrent_loss_takes_all_the_layers(make, rng):
+    l_in, rnn, out = _sequence_net()
+    outputs = get_outputs(out)
+    data = {l_in.input_var: rng.normal(size=(2, 4, 3))}
+    by_output = evaluate(make().loss(out, outputs), data)
+    by_layers = evaluate(make().loss([l_in, rnn, out], outputs), data)
+    assert by_output > 0 and by_layers == pytest.approx(by_output)
+
+
+def test_total_penalty_takes_all_the_layers():
+    l_in, hid, out = _net()
+    regs = from_kwargs(out, weight_l2=1e-3, hidden_l1=0.1, hidden_l2=0.2,
+                       kl_sparsity=0.1, contractive=0.01)
+    outputs = get_outputs(out, regularizers=regs)
+    givens = {l_in.input_var: X}
+    assert float(evaluate(total_penalty(regs, [l_in, hid, out], outputs),
+                          givens)) == pytest.approx(
+        float(evaluate(total_penalty(regs, out, outputs), givens)))
+
+
 def test_recurrent_terms_need_three_dimensions():
     _, _, out = _net()
     with pytest.raises(ValueError, match="batch, time, features"):
@@ -230,6 +273,89 @@ def test_dropout_equal_seeds_give_equal_masks():
     c = _dropout_fn(BernoulliDropout("in:out", 0.5, rng=8), (50, 60))(ones)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+def _masks(regs, names, steps=3, width=200, batch=64):
+    """`steps` calls' worth of dropout masks (0/1 arrays) of the outputs
+    `names` of two equal-width input layers summed together."""
+    a = InputLayer((None, width), name="a")
+    b = InputLayer((None, width), name="b")
+    top = regkit.ElemwiseSumLayer([a, b], name="top")
+    outputs = get_outputs(top, regularizers=regs)
+    fn = backend.function([a.input_var, b.input_var],
+                          [T.neq(outputs[n], 0) for n in names],
+                          updates=random_updates(outputs),
+                          on_unused_input="ignore")
+    ones = np.ones((batch, width), dtype=backend.floatX)
+    return [fn(ones, ones) for _ in range(steps)]
+
+
+def test_default_seeds_give_independent_masks():
+    # one regularizer over two layers, and two regularizers built without
+    # seeds: every draw has its own stream
+    for regs in ([BernoulliDropout(["a:out", "b:out"], 0.5)],
+                 [BernoulliDropout("a:out", 0.5),
+                  BernoulliDropout("b:out", 0.5)],
+                 [GaussianNoise("a:out", 0.1), BernoulliDropout("a:out", 0.5),
+                  BernoulliDropout("b:out", 0.5)]):
+        for mask_a, mask_b in _masks(regs, ["a:out", "b:out"]):
+            assert not np.array_equal(mask_a, mask_b)
+            corr = np.corrcoef(mask_a.ravel(), mask_b.ravel())[0, 1]
+            # 12,800 pairs: the sample correlation of independent masks
+            # has a standard deviation of about 0.009
+            assert abs(corr) < 0.05, corr
+
+
+def test_from_kwargs_input_and_hidden_dropout_draw_different_masks():
+    l_in = InputLayer((None, 50), name="in")
+    hid = DenseLayer(l_in, 50, W=np.eye(50), b=None, nonlinearity=None,
+                     name="hid")
+    out = DenseLayer(hid, 1, name="out")
+    regs = from_kwargs(out, input_dropout=0.5, hidden_dropout=0.5)
+    outputs = get_outputs(out, regularizers=regs)
+    fn = backend.function(
+        [l_in.input_var],
+        [T.neq(outputs["in:out"], 0),
+         T.eq(outputs["hid:out"], 0) & T.neq(outputs["hid:out-predrop"], 0)],
+        updates=random_updates(outputs))
+    ones = np.ones((40, 50), dtype=backend.floatX)
+    for _ in range(3):
+        kept_in, dropped_hid = fn(ones)
+        # with shared streams the hidden mask repeated the input mask, so
+        # no unit the input kept was ever dropped by the hidden layer
+        assert dropped_hid.any()
+
+
+def test_explicit_seed_repeats_and_default_seeds_follow_set_rng():
+    def run(make):
+        return _masks(make(), ["a:out", "b:out"])
+
+    seeded = lambda: [BernoulliDropout("a:out", 0.5, rng=11),  # noqa: E731
+                      BernoulliDropout("b:out", 0.5, rng=12)]
+    for x, y in zip(run(seeded), run(seeded)):
+        np.testing.assert_array_equal(x, y)
+
+    def defaults():
+        regkit.set_rng(5)
+        return [BernoulliDropout("a:out", 0.5), BernoulliDropout("b:out", 0.5)]
+    first, again = run(defaults), run(defaults)
+    for x, y in zip(first, again):
+        np.testing.assert_array_equal(x, y)
+    regkit.set_rng(6)
+    other = run(lambda: [BernoulliDropout("a:out", 0.5),
+                         BernoulliDropout("b:out", 0.5)])
+    assert not np.array_equal(first[0], other[0])
+    # a seed in the config; None (a spawned stream) stays None
+    assert BernoulliDropout(weight=0.5, rng=3).get_config()["rng"] == 3
+    assert BernoulliDropout(weight=0.5).get_config()["rng"] is None
+
+
+def test_a_pickled_regularizer_continues_its_stream():
+    reg = BernoulliDropout("a:out", 0.5)
+    _masks([reg], ["a:out"], steps=1)  # one draw built
+    copy = pickle.loads(pickle.dumps(reg))
+    np.testing.assert_array_equal(_masks([reg], ["a:out"])[0],
+                                  _masks([copy], ["a:out"])[0])
 
 
 def test_deterministic_graph_has_no_dropout_or_noise():
