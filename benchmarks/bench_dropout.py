@@ -1,6 +1,8 @@
 """Target 3: BernoulliDropout and GaussianNoise on a 4096x4096 float32
 activation, against numpy's Generator doing the same work (drawing the
-mask or the noise and applying it).
+mask or the noise and applying it); then the same dropout feeding a dense
+layer, where the optimizer needs the draw's shape, with the number of draw
+nodes in the compiled graph (1 per draw: none kept only for a shape).
 
 Run: python benchmarks/bench_dropout.py
 """
@@ -16,14 +18,19 @@ T = backend.tensor
 SHAPE = (4096, 4096)
 
 
-def compiled(reg):
+def compiled(reg, name="in:out", units=1):
     x = backend.shared(np.ones(SHAPE, "float32"))
     l_in = InputLayer((None, SHAPE[1]), input_var=T.fmatrix("x"), name="in")
-    out = DenseLayer(l_in, 1, W=np.ones((SHAPE[1], 1), "float32"),
-                     b=np.zeros(1, "float32"), name="out")
+    out = DenseLayer(l_in, units, W=np.ones((SHAPE[1], units), "float32"),
+                     b=np.zeros(units, "float32"), name="out")
     outputs = get_outputs(out, inputs={l_in: x}, regularizers=[reg])
-    return backend.function([], outputs["in:out"],
+    return backend.function([], outputs[name],
                             updates=regkit.random_updates(outputs))
+
+
+def draw_nodes(fn):
+    return sum(1 for node in fn.maker.fgraph.toposort()
+               if backend._is_draw(node))
 
 
 def main():
@@ -49,8 +56,16 @@ def main():
         fn = compiled(reg)
         seconds = best_time(fn, repeat=5)
         floor = best_time(floor_fn, repeat=5)
-        rows.append([label, seconds * 1e3, floor * 1e3, seconds / floor])
-    table(["case", "regkit ms", "numpy ms", "x numpy"], rows)
+        rows.append([label, draw_nodes(fn), seconds * 1e3, floor * 1e3,
+                     seconds / floor])
+    W = np.ones((SHAPE[1], 16), "float32")
+    fn = compiled(regkit.BernoulliDropout("in:out", p), "out:out", 16)
+    seconds = best_time(fn, repeat=5)
+    floor = best_time(lambda: np.maximum(numpy_dropout().dot(W), 0),
+                      repeat=5)
+    rows.append(["BernoulliDropout 0.5 -> dense 16", draw_nodes(fn),
+                 seconds * 1e3, floor * 1e3, seconds / floor])
+    table(["case", "draw nodes", "regkit ms", "numpy ms", "x numpy"], rows)
 
 
 if __name__ == "__main__":

@@ -226,7 +226,9 @@ class Regularizer(object):
         Parameters
         ----------
         layers : Layer or list of Layer
-            The network's output layer(s).
+            The network's output layer(s), or all the layers of the model
+            (theanets' convention): roles come from the graph, so both
+            select the same parameters and outputs.
         outputs : dict
             Named outputs, from :func:`regkit.layers.get_outputs`.
         """
@@ -277,7 +279,9 @@ class Regularizer(object):
         Parameters
         ----------
         layers : Layer or list of Layer
-            The network's output layer(s).
+            The network's output layer(s), or all the layers of the model
+            (theanets' convention): roles come from the graph, so both
+            select the same parameters and outputs.
         outputs : dict
             Named outputs, from :func:`regkit.layers.get_outputs`.
         """
@@ -866,7 +870,7 @@ def apply_update_hooks(regularizers, network, updates):
     ----------
     regularizers : list of Regularizer
     network : Layer or list of Layer
-        The network's output layer(s).
+        The network's output layer(s), or all its layers.
     updates : dict or sequence of (parameter, new value) pairs
         The training updates, e.g. from SGD; not changed.
 
@@ -1024,7 +1028,8 @@ def from_kwargs(network, **kwargs):
     Parameters
     ----------
     network : Layer or list of Layer
-        The network's output layer(s); role keywords are resolved on it.
+        The network's output layer(s), or all its layers; role keywords are
+        resolved on it.
     **kwargs
         ``input_dropout``, ``hidden_dropout``, ``output_dropout`` (drop
         probability of the ``:out`` of the layers with that role),
@@ -1129,7 +1134,7 @@ def total_penalty(regularizers, network, outputs):
     ----------
     regularizers : list of Regularizer
     network : Layer or list of Layer
-        The network's output layer(s).
+        The network's output layer(s), or all its layers.
     outputs : dict
         Named outputs from :func:`regkit.layers.get_outputs` (built with
         the same regularizers, so that activity terms see the training
