@@ -51,7 +51,7 @@ $(addprefix wheel-,$(BACKENDS)): wheel-%: dist/.checked
 	rm -rf $(VENV)/wheel-$*
 	$(PYTHON) -m venv $(VENV)/wheel-$*
 	$(VENV)/wheel-$*/bin/python -m pip install --quiet -c requirements/$*.txt \
-		"$$(ls dist/regkit-*.whl)[$*]"
+		"$$(ls dist/regkit_nn-*.whl)[$*]"
 	cd $(VENV) && REGKIT_BACKEND=$* wheel-$*/bin/python -c \
 		"import regkit, sys; assert 'site-packages' in regkit.__file__, regkit.__file__"
 	cd $(VENV) && REGKIT_BACKEND=$* wheel-$*/bin/python \

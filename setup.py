@@ -16,7 +16,7 @@ VERSION = re.search(r'^__version__ = "([^"]+)"', read("regkit", "__init__.py"),
                     re.M).group(1)
 
 setup(
-    name="regkit",
+    name="regkit-nn",
     version=VERSION,
     description="Regularization for symbolic Theano and PyTensor graphs: "
                 "penalties, tagged layer parameters, dropout and noise",

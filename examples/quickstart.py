@@ -1,8 +1,13 @@
 """regkit quickstart: a small regression MLP trained with L1 and L2 penalties.
 
-Run it with ``make demo`` or, inside an environment with regkit and a
-backend installed, ``python examples/quickstart.py``.  It prints the
-training loss (data term + penalties) every 50 steps: it goes down.
+Run it inside an environment with regkit and a backend installed, for
+example one that ``make`` created::
+
+    REGKIT_BACKEND=pytensor .venv/pytensor/bin/python examples/quickstart.py
+
+(``make test`` runs it against the installed wheel of each backend.)  It
+prints the training loss (data term + penalties) every 50 steps: it goes
+down.
 """
 import argparse
 

@@ -68,8 +68,11 @@ __all__ = [
 ]
 
 _CHOICES = ("theano", "pytensor")
-_INSTALL_HINT = ('install one: pip install "regkit[theano]" or '
-                 'pip install "regkit[pytensor]"')
+#: The distribution's name on the package registry ("regkit" there is an
+#: unrelated project); the import name is regkit.
+DISTRIBUTION = "regkit-nn"
+_INSTALL_HINT = ('install one: pip install "%s[theano]" or '
+                 'pip install "%s[pytensor]"' % (DISTRIBUTION, DISTRIBUTION))
 
 
 def _user_set_theano_ldflags(environ=os.environ):

@@ -100,8 +100,8 @@ def test_neither_backend_gives_install_hint(monkeypatch):
     with pytest.raises(ImportError) as info:
         backend._choose({})
     message = str(info.value)
-    assert 'pip install "regkit[theano]"' in message
-    assert 'pip install "regkit[pytensor]"' in message
+    assert 'pip install "regkit-nn[theano]"' in message
+    assert 'pip install "regkit-nn[pytensor]"' in message
 
 
 def test_requested_backend_missing(monkeypatch):

@@ -95,3 +95,17 @@ def test_digits_rejects_bad_arguments():
                  ["--setups", "unknown"]):
         with pytest.raises(SystemExit):
             module["main"](args + ["--no-progress"])
+
+
+def test_digits_prints_one_progress_line_per_setup_off_a_terminal(
+        tmp_path, capsys):
+    # under pytest standard error is not a terminal: no bar, one line each
+    args = ["--epochs", "2", "--train-size", "120", "--output",
+            str(tmp_path / "figure.png"), "--setups", "none", "weight_l1"]
+    results = _digits()["main"](args)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2, lines
+    for line, name in zip(lines, ["none", "weight_l1"]):
+        assert line.startswith(name + " ")
+        assert "2 epochs in" in line and "\r" not in line
+        assert "test loss %.3f" % results[name]["curves"]["test"][-1] in line
