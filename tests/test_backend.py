@@ -106,7 +106,8 @@ def test_neither_backend_gives_install_hint(monkeypatch):
 
 def test_requested_backend_missing(monkeypatch):
     monkeypatch.setattr(backend, "_import_pytensor", _fail)
-    with pytest.raises(ImportError, match=r"REGKIT_BACKEND=pytensor.*regkit\["):
+    with pytest.raises(ImportError,
+                       match=r"REGKIT_BACKEND=pytensor.*regkit-nn\["):
         backend._choose({"REGKIT_BACKEND": "pytensor"})
 
 
