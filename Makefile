@@ -44,8 +44,9 @@ dist/.checked: $(PACKAGE_SOURCES) $(VENV)/pytensor/.installed
 	$(VENV)/pytensor/bin/python -m twine check --strict dist/*
 	touch $@
 
-# Install the wheel with each backend's extra into a fresh environment and
-# run the quickstart from outside the source tree.
+# Install the wheel (distribution regkit-nn, import name regkit) with each
+# backend's extra into a fresh environment and run the quickstart from
+# outside the source tree.
 $(addprefix wheel-,$(BACKENDS)): wheel-%: dist/.checked
 	@echo "=== wheel install with [$*]"
 	rm -rf $(VENV)/wheel-$*
@@ -54,6 +55,8 @@ $(addprefix wheel-,$(BACKENDS)): wheel-%: dist/.checked
 		"$$(ls dist/regkit_nn-*.whl)[$*]"
 	cd $(VENV) && REGKIT_BACKEND=$* wheel-$*/bin/python -c \
 		"import regkit, sys; assert 'site-packages' in regkit.__file__, regkit.__file__"
+	cd $(VENV) && REGKIT_BACKEND=$* wheel-$*/bin/python -c \
+		"import importlib.metadata as m, regkit; assert m.version('regkit-nn') == regkit.__version__"
 	cd $(VENV) && REGKIT_BACKEND=$* wheel-$*/bin/python \
 		$(CURDIR)/examples/quickstart.py --steps 100
 

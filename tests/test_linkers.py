@@ -7,6 +7,8 @@ backend's run of this file).  Random draws must run once per call, repeat
 when the function has no random updates, and never depend on another
 function's calls.
 """
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -31,7 +33,8 @@ def _data():
 
 def _training(seed=0):
     """A 2-hidden-layer MLP with weight decay, activity sparsity, hidden
-    dropout and input noise, its SGD updates and its named outputs."""
+    dropout and input noise: its input variables, loss, SGD updates, named
+    outputs, output layer and regularizers."""
     regkit.set_rng(seed)
     l_in = regkit.InputLayer((None, 20), input_var=T.matrix("x"), name="in")
     hid1 = regkit.DenseLayer(l_in, 30, name="hid1")
@@ -40,7 +43,6 @@ def _training(seed=0):
                             nonlinearity=regkit.nonlinearities.softmax)
     regs = regkit.from_kwargs(out, weight_l2=1e-4, hidden_l1=1e-3,
                               hidden_dropout=0.5, input_noise=0.1)
-    _training.network = out, regs
     outputs = regkit.get_outputs(out, regularizers=regs)
     y = T.ivector("y")
     prob = outputs["out:out"]
@@ -49,7 +51,8 @@ def _training(seed=0):
     params = regkit.get_all_params(out, trainable=True)
     updates = [(p, p - 0.1 * g)
                for p, g in zip(params, backend.grad(loss, params))]
-    return l_in.input_var, y, loss, updates, outputs
+    return SimpleNamespace(x=l_in.input_var, y=y, loss=loss, updates=updates,
+                           outputs=outputs, network=out, regularizers=regs)
 
 
 def _draw_nodes(fn):
@@ -57,11 +60,10 @@ def _draw_nodes(fn):
             if backend._is_draw(node)]
 
 
-def _losses(mode, random_updates=True, steps=STEPS):
-    x, y, loss, updates, outputs = _training()
-    if random_updates:
-        updates = updates + regkit.random_updates(outputs)
-    fn = backend.function([x, y], loss, updates=updates, mode=mode)
+def _losses(mode, steps=STEPS):
+    t = _training()
+    fn = backend.function([t.x, t.y], t.loss, mode=mode,
+                          updates=t.updates + regkit.random_updates(t.outputs))
     X, Y = _data()
     return fn, [float(fn(X, Y)) for _ in range(steps)]
 
@@ -84,10 +86,10 @@ def test_training_gives_the_same_losses_on_every_linker(name, reference):
 
 @pytest.mark.parametrize("name", list(MODES))
 def test_without_random_updates_every_call_repeats_its_draws(name):
-    x, y, loss, updates, outputs = _training()
+    t = _training()
     X, Y = _data()
     # no parameter updates either: the same draws give the same loss
-    fn = backend.function([x, y], loss, mode=MODES[name])
+    fn = backend.function([t.x, t.y], t.loss, mode=MODES[name])
     losses = [float(fn(X, Y)) for _ in range(4)]
     assert losses == [losses[0]] * 4
     assert losses[0] == pytest.approx(EXPECTED_LOSSES[0], rel=2e-7)
@@ -97,10 +99,11 @@ def test_without_random_updates_every_call_repeats_its_draws(name):
 def test_one_functions_calls_never_change_anothers_draws(name):
     X, Y = _data()
     _, alone = _losses(MODES[name], steps=4)
-    x, y, loss, updates, outputs = _training()
-    train = backend.function([x, y], loss, mode=MODES[name],
-                             updates=updates + regkit.random_updates(outputs))
-    look = backend.function([x, y], [loss, outputs["hid1:out"]],
+    t = _training()
+    train = backend.function(
+        [t.x, t.y], t.loss, mode=MODES[name],
+        updates=t.updates + regkit.random_updates(t.outputs))
+    look = backend.function([t.x, t.y], [t.loss, t.outputs["hid1:out"]],
                             mode=MODES[name])
     interleaved = []
     for _ in range(4):
@@ -114,10 +117,10 @@ def test_one_functions_calls_never_change_anothers_draws(name):
 
 @pytest.mark.parametrize("name", list(MODES))
 def test_masks_change_every_call_with_random_updates(name):
-    x, _, _, _, outputs = _training()
-    fn = backend.function([x], T.neq(outputs["hid1:out"], 0),
+    t = _training()
+    fn = backend.function([t.x], T.neq(t.outputs["hid1:out"], 0),
                           mode=MODES[name],
-                          updates=regkit.random_updates(outputs))
+                          updates=regkit.random_updates(t.outputs))
     X, _ = _data()
     masks = [fn(X) for _ in range(3)]
     assert not np.array_equal(masks[0], masks[1])
@@ -126,10 +129,10 @@ def test_masks_change_every_call_with_random_updates(name):
 
 @pytest.mark.parametrize("name", list(MODES))
 def test_the_inference_graph_has_no_draws(name):
-    x = _training()[0]
-    out, regs = _training.network
-    prob = regkit.get_output(out, regularizers=regs, deterministic=True)
-    fn = backend.function([x], prob, mode=MODES[name])
+    t = _training()
+    prob = regkit.get_output(t.network, regularizers=t.regularizers,
+                             deterministic=True)
+    fn = backend.function([t.x], prob, mode=MODES[name])
     assert _draw_nodes(fn) == []
     X, _ = _data()
     np.testing.assert_array_equal(fn(X), fn(X))
