@@ -24,8 +24,8 @@ import numpy as np
 from . import backend
 from .layers import (STANDARD_TAGS, Layer, _all_params, _as_layer_list,
                      _check_tag_names, _unique, get_all_layers)
-from .penalties import (_describe, _is_collection, check_positive,
-                        is_tensor_like)
+from ._checks import (_describe, _is_collection, check_positive,
+                      is_tensor_like)
 
 __all__ = ["apply_penalty", "regularize_layer_params",
            "regularize_layer_params_weighted", "regularize_network_params",

@@ -20,8 +20,8 @@ import numpy as np
 
 from . import backend
 from .apply import sum_terms
-from .penalties import (_constant, _describe, _is_collection, as_float_tensor,
-                        check_positive, normalize_axes)
+from ._checks import (_constant, _describe, _is_collection, as_float_tensor,
+                      check_positive, normalize_axes)
 
 __all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes",
            "check_positive"]

@@ -40,7 +40,7 @@ import numpy as np
 
 from . import backend
 from . import nonlinearities
-from .penalties import _as_real, _describe, _is_collection, check_positive
+from ._checks import _as_real, _describe, _is_collection, check_positive
 from .nonlinearities import (  # noqa: F401  (re-exported for convenience)
     identity, linear, rectify, sigmoid, softmax, tanh)
 

@@ -10,7 +10,7 @@ Examples
 array([0., 2.])
 """
 from . import backend
-from .penalties import _describe, is_tensor_like
+from ._checks import _describe, is_tensor_like
 
 __all__ = ["rectify", "sigmoid", "tanh", "softmax", "identity", "linear"]
 

@@ -9,167 +9,17 @@ Integer and boolean tensors are rejected with a TypeError: a penalty on
 integer values has no gradient, and summing them would silently change the
 dtype of the loss it is added to.
 """
-from collections.abc import Mapping
-import numbers
-
 import numpy as np
 
 from . import backend
+from ._checks import (_check_fraction, _check_ndim, _constant,
+                      as_float_tensor, is_tensor_like, normalize_axes)
 
 __all__ = ["l1", "l2", "elastic_net", "group_lasso", "orthogonality",
            "total_variation", "kl_sparsity", "is_tensor_like",
            "as_float_tensor"]
 
 T = backend.tensor
-
-
-def is_tensor_like(value):
-    """Whether `value` is something a penalty accepts: a symbolic tensor, a
-    numeric numpy array or a numpy scalar.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> is_tensor_like(np.zeros(3)), is_tensor_like("W"), is_tensor_like(None)
-    (True, False, False)
-    """
-    if backend.is_tensor(value):
-        return True
-    return isinstance(value, (np.ndarray, np.generic)) \
-        and value.dtype.kind in "biuf"
-
-
-def as_float_tensor(x, caller, argname="x"):
-    """`x` as a symbolic tensor of a float dtype, or a TypeError.
-
-    Parameters
-    ----------
-    x : symbolic tensor, shared variable or numpy array
-    caller : str
-        Name of the function asking, for the error message.
-    argname : str
-        Name of the argument, for the error message.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> as_float_tensor(np.ones(2, dtype="float32"), "l2").dtype
-    'float32'
-    """
-    if not is_tensor_like(x):
-        raise TypeError(
-            "%s: %s must be a tensor (symbolic variable, shared variable or "
-            "numeric numpy array), got %s" % (caller, argname, _describe(x)))
-    x = backend.as_tensor_variable(x)
-    if not x.dtype.startswith("float"):
-        raise TypeError(
-            "%s: %s must have a float dtype, got %s %r; cast it first "
-            "(penalties on integers have no gradient)"
-            % (caller, argname, x.dtype, x))
-    return x
-
-
-def _constant(value, dtype):
-    """`value` as a constant of `dtype`, so that it never upcasts a graph."""
-    return backend.as_tensor_variable(np.asarray(value, dtype=dtype))
-
-
-def _as_real(value, caller, argname, expected="a number"):
-    """`value` as a float if it is a real number (not a bool or a string),
-    else a TypeError naming `argname`."""
-    if isinstance(value, bool) or not isinstance(
-            value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError("%s: %s must be %s, got %s"
-                        % (caller, argname, expected, _describe(value)))
-    return float(value)
-
-
-def _check_fraction(value, caller, argname, strict=False):
-    """`value` as a float in [0, 1] (strictly between 0 and 1 with
-    `strict`), or a TypeError / ValueError naming `argname`."""
-    value = _as_real(value, caller, argname, "a number between 0 and 1"
-                     if strict else "a number in [0, 1]")
-    if strict and not 0.0 < value < 1.0:
-        raise ValueError("%s: %s must be strictly between 0 and 1, got %r"
-                         % (caller, argname, value))
-    if not 0.0 <= value <= 1.0:
-        raise ValueError("%s: %s must be in [0, 1], got %r"
-                         % (caller, argname, value))
-    return value
-
-
-def check_positive(value, caller, argname, allow_zero=False):
-    """`value` as a float that is finite and positive (or zero, with
-    `allow_zero`), or a TypeError / ValueError naming `argname`.
-
-    Examples
-    --------
-    >>> check_positive(3, "f", "max_norm")
-    3.0
-    """
-    value = _as_real(value, caller, argname)
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError("%s: %s must be finite and %s, got %r"
-                         % (caller, argname, "non-negative" if allow_zero
-                            else "positive", value))
-    return value
-
-
-def normalize_axes(axes, ndim, caller, argname="axis"):
-    """`axes` (an int or a sequence of ints, negative counting from the end)
-    as a sorted tuple of distinct axes of an `ndim`-d tensor.
-
-    Raises
-    ------
-    TypeError
-        If an axis is not an integer.
-    ValueError
-        If an axis is out of range, repeated, or `axes` is empty.
-
-    Examples
-    --------
-    >>> normalize_axes(-1, 3, "f"), normalize_axes((2, 0), 3, "f")
-    ((2,), (0, 2))
-    """
-    items = axes if isinstance(axes, (tuple, list)) else [axes]
-    if not items:
-        raise ValueError("%s: %s must name at least one axis, got %r"
-                         % (caller, argname, axes))
-    result = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
-            raise TypeError("%s: %s must be an int or a sequence of ints, "
-                            "got %s" % (caller, argname, _describe(axes)))
-        if not -ndim <= item < ndim:
-            raise ValueError("%s: %s %r is out of range for a %d-d tensor"
-                             % (caller, argname, axes, ndim))
-        result.append(int(item) % ndim)
-    if len(set(result)) != len(result):
-        raise ValueError("%s: %s %r names an axis twice"
-                         % (caller, argname, axes))
-    return tuple(sorted(result))
-
-
-def _check_ndim(x, minimum, caller, argname="x", maximum=None):
-    if x.ndim < minimum or (maximum is not None and x.ndim > maximum):
-        wanted = ("at least %d" % minimum if maximum is None
-                  else "%d to %d" % (minimum, maximum))
-        raise ValueError("%s: %s must have %s dimensions, got a %d-d tensor "
-                         "%r" % (caller, argname, wanted, x.ndim, x))
-
-
-def _is_collection(value):
-    """Whether `value` can be taken as a list of items: iterable, and not a
-    string, bytes or a mapping (which iterate over characters or keys)."""
-    return not isinstance(value, (str, bytes, Mapping)) \
-        and hasattr(value, "__iter__")
-
-
-def _describe(value):
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return "%s %s" % (type(value).__name__, text)
 
 
 def l1(x):

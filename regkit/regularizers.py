@@ -41,12 +41,13 @@ import numpy as np
 
 from . import backend
 from .apply import _check_tags, _weighted_sum, apply_penalty, sum_terms
-from .layers import (_ROLES, DenseLayer, Layer, _as_layer_list,
+from .layers import (_ROLES, DenseLayer, _as_layer_list,
                      _as_regularizer_list, _named_params, get_all_layers,
                      layer_names, layer_roles, spawn_seed_sequence)
 from .constraints import (check_positive, default_norm_axes,
                           norm_constraint)
-from .penalties import _check_fraction, _is_collection, kl_sparsity, l1, l2
+from ._checks import _check_fraction, _is_collection
+from .penalties import kl_sparsity, l1, l2
 
 __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
