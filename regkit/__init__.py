@@ -21,18 +21,19 @@ from .penalties import (l1, l2, elastic_net, group_lasso, orthogonality,
 from .constraints import norm_constraint, total_norm_constraint
 from .apply import (apply_penalty, regularize_layer_params,
                     regularize_layer_params_weighted,
-                    regularize_network_params)
+                    regularize_network_params, sum_terms)
 from .layers import (Layer, MergeLayer, InputLayer, DenseLayer,
-                     ElemwiseSumLayer, get_rng, set_rng,
-                     get_all_layers, get_all_params,
-                     count_params, get_all_param_values,
+                     ElemwiseSumLayer, GlorotUniform, Constant, get_rng,
+                     set_rng, spawn_seed_sequence, layer_names, layer_roles,
+                     named_params, LayerOutputs, get_all_layers,
+                     get_all_params, count_params, get_all_param_values,
                      set_all_param_values, get_output, get_outputs)
 from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            HiddenL2, KLSparsity, Contractive, RecurrentNorm,
                            RecurrentState, BernoulliDropout, GaussianNoise,
-                           MaxNorm, ParamUpdates, from_kwargs, total_penalty,
-                           apply_update_hooks, serialize, deserialize,
-                           random_updates)
+                           MaxNorm, ParamUpdates, REGISTRY, from_kwargs,
+                           total_penalty, apply_update_hooks, serialize,
+                           deserialize, random_updates)
 
 __version__ = "0.1.0"
 
@@ -42,14 +43,16 @@ __all__ = [
     "total_norm_constraint",
     "apply_penalty", "regularize_layer_params",
     "regularize_layer_params_weighted", "regularize_network_params",
+    "sum_terms",
     "Layer", "MergeLayer", "InputLayer", "DenseLayer", "ElemwiseSumLayer",
-    "get_rng", "set_rng",
+    "GlorotUniform", "Constant", "get_rng", "set_rng", "spawn_seed_sequence",
+    "layer_names", "layer_roles", "named_params", "LayerOutputs",
     "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values",
     "get_output", "get_outputs",
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
-    "BernoulliDropout", "GaussianNoise", "MaxNorm", "ParamUpdates",
+    "BernoulliDropout", "GaussianNoise", "MaxNorm", "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates",
     "__version__",
