@@ -70,6 +70,12 @@ def _constant(value, dtype):
     return backend.as_tensor_variable(np.asarray(value, dtype=dtype))
 
 
+def _is_int(value):
+    """Whether `value` is an integer (Python or numpy), bools excluded."""
+    return isinstance(value, (numbers.Integral, np.integer)) \
+        and not isinstance(value, bool)
+
+
 def _as_real(value, caller, argname, expected="a number"):
     """`value` as a float if it is a real number (not a bool or a string),
     else a TypeError naming `argname`."""
@@ -133,7 +139,7 @@ def normalize_axes(axes, ndim, caller, argname="axis"):
                          % (caller, argname, axes))
     result = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+        if not _is_int(item):
             raise TypeError("%s: %s must be an int or a sequence of ints, "
                             "got %s" % (caller, argname, _describe(axes)))
         if not -ndim <= item < ndim:

@@ -20,8 +20,8 @@ import numpy as np
 
 from . import backend
 from .apply import sum_terms
-from ._checks import (_constant, _describe, _is_collection, as_float_tensor,
-                      check_positive, normalize_axes)
+from ._checks import (_constant, _describe, _is_collection, _is_int,
+                      as_float_tensor, check_positive, normalize_axes)
 
 __all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes",
            "check_positive"]
@@ -42,7 +42,7 @@ def default_norm_axes(ndim):
     >>> default_norm_axes(2), default_norm_axes(4), default_norm_axes(1)
     ((0,), (1, 2, 3), None)
     """
-    if isinstance(ndim, bool) or not isinstance(ndim, (int, np.integer)):
+    if not _is_int(ndim):
         raise TypeError("default_norm_axes: ndim must be an int, got %s"
                         % _describe(ndim))
     if ndim < 0:

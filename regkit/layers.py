@@ -40,7 +40,8 @@ import numpy as np
 
 from . import backend
 from . import nonlinearities
-from ._checks import _as_real, _describe, _is_collection, check_positive
+from ._checks import (_as_real, _describe, _is_collection, _is_int,
+                      check_positive)
 from .nonlinearities import (  # noqa: F401  (re-exported for convenience)
     identity, linear, rectify, sigmoid, softmax, tanh)
 
@@ -97,7 +98,7 @@ def set_rng(rng):
     """
     global _rng, _root_seed_sequence
     _rng = _as_generator(rng, "set_rng")
-    if isinstance(rng, (numbers.Integral, np.integer)):
+    if _is_int(rng):
         _root_seed_sequence = np.random.SeedSequence(int(rng))
 
 
@@ -123,8 +124,7 @@ def spawn_seed_sequence():
 def _as_generator(rng, caller):
     """`rng` (an int seed, a numpy Generator or a RandomState) as a
     generator, or a TypeError."""
-    if isinstance(rng, (numbers.Integral, np.integer)) \
-            and not isinstance(rng, bool):
+    if _is_int(rng):
         rng = np.random.default_rng(int(rng))
     if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
         raise TypeError("%s: rng must be an int seed, a numpy Generator or a "
@@ -213,8 +213,7 @@ def _as_shape(shape, argname, owner, allow_none=True):
         if dim is None and allow_none:
             out.append(None)
             continue
-        if isinstance(dim, bool) or not isinstance(
-                dim, (numbers.Integral, np.integer)):
+        if not _is_int(dim):
             raise TypeError("%s: every dimension of %s must be an int%s, "
                             "got %r" % (owner, argname,
                                         " or None" if allow_none else "",
@@ -542,8 +541,7 @@ class DenseLayer(Layer):
                  b=Constant(0.0), nonlinearity=nonlinearities.rectify,
                  num_leading_axes=1, name=None):
         super(DenseLayer, self).__init__(incoming, name)
-        if isinstance(num_units, bool) or not isinstance(
-                num_units, (numbers.Integral, np.integer)):
+        if not _is_int(num_units):
             raise TypeError("DenseLayer: num_units must be an int, got %r"
                             % (num_units,))
         if num_units <= 0:
@@ -586,8 +584,7 @@ class DenseLayer(Layer):
 def _check_leading_axes(num_leading_axes, input_shape):
     """`num_leading_axes` of a DenseLayer, checked against its input
     shape; returned as given (negative values count from the end)."""
-    if isinstance(num_leading_axes, bool) or not isinstance(
-            num_leading_axes, (numbers.Integral, np.integer)):
+    if not _is_int(num_leading_axes):
         raise TypeError("DenseLayer: num_leading_axes must be an int, got %r"
                         % (num_leading_axes,))
     leading, ndim = int(num_leading_axes), len(input_shape)

@@ -33,7 +33,6 @@ import difflib
 import fnmatch
 import inspect
 import logging
-import numbers
 import re
 import warnings
 
@@ -46,7 +45,7 @@ from .layers import (_ROLES, DenseLayer, _as_layer_list,
                      layer_names, layer_roles, spawn_seed_sequence)
 from .constraints import (check_positive, default_norm_axes,
                           norm_constraint)
-from ._checks import _check_fraction, _is_collection
+from ._checks import _check_fraction, _is_collection, _is_int
 from .penalties import kl_sparsity, l1, l2
 
 __all__ = [
@@ -704,8 +703,7 @@ class _Stochastic(Regularizer):
 
     def __init__(self, pattern=None, weight=0.0, rng=None):
         super(_Stochastic, self).__init__(pattern, weight)
-        if rng is not None and (isinstance(rng, bool) or not isinstance(
-                rng, (numbers.Integral, np.integer)) or rng < 0):
+        if rng is not None and (not _is_int(rng) or rng < 0):
             raise TypeError("%s: rng must be None or a non-negative int "
                             "seed, got %r" % (type(self).__name__, rng))
         self.rng = None if rng is None else int(rng)
@@ -955,8 +953,7 @@ class MaxNorm(_ParamRegularizer):
         if norm_axes is not None:
             items = norm_axes if isinstance(norm_axes, (list, tuple)) \
                 else (norm_axes,)
-            if not items or any(isinstance(a, bool) or not isinstance(
-                    a, (int, np.integer)) for a in items):
+            if not items or any(not _is_int(a) for a in items):
                 raise TypeError("MaxNorm: norm_axes must be None, an int or "
                                 "a non-empty sequence of ints, got %r"
                                 % (norm_axes,))
