@@ -64,8 +64,14 @@ REGISTRY = OrderedDict()
 
 random_updates = backend.random_updates
 
-# keys under which dropout and noise keep the clean value of an output
-_CLEAN_SUFFIXES = ("-predrop", "-prenoise")
+
+def _is_clean_copy(name):
+    """Whether `name` is a key under which a stochastic regularizer keeps
+    the clean value of an output (``hid:out-predrop``); the suffixes come
+    from the registered stochastic classes themselves."""
+    suffixes = tuple(set(cls._suffix for cls in REGISTRY.values()
+                         if issubclass(cls, _Stochastic)))
+    return name.endswith(suffixes)
 
 
 def _snake_case(name):
@@ -135,7 +141,7 @@ def _select_outputs(patterns, outputs):
     """Names in `outputs` matching `patterns`, leaving out the clean copies
     kept by dropout and noise."""
     return [name for name in outputs if _matches(name, patterns)
-            and not name.endswith(_CLEAN_SUFFIXES)]
+            and not _is_clean_copy(name)]
 
 
 def _names_by_role(network):
@@ -292,7 +298,7 @@ class Regularizer(object):
 
     def matches_output(self, outputs, name):
         """Whether output `name` of the layer dict `outputs` is selected."""
-        if name.endswith(_CLEAN_SUFFIXES):
+        if _is_clean_copy(name):
             return False
         patterns = _as_patterns(self.pattern)
         if patterns is None:
@@ -697,7 +703,8 @@ def _jacobian_norm(h, x):
 
 class _Stochastic(Regularizer):
     """Replaces matching outputs with a randomly perturbed version and keeps
-    the clean value under ``"<name><suffix>"``."""
+    the clean value under ``"<name><suffix>"`` (each subclass sets
+    ``_suffix``)."""
 
     stochastic = True
 
