@@ -192,9 +192,11 @@ def plot(results, path, title):
     import matplotlib.pyplot as plt
 
     names = list(results)
-    colors = {name: "black" if name == "none" else "C%d" % (i % 10)
-              for i, name in enumerate(n for n in names if n != "none")}
-    colors.setdefault("none", "black")
+    # the unregularized run in thick black, the others in the cycle colours
+    others = [name for name in names if name != "none"]
+    colors = {name: "C%d" % (i % 10) for i, name in enumerate(others)}
+    colors["none"] = "black"
+    widths = {name: 2.5 if name == "none" else 1.5 for name in names}
     plt.rcParams.update({"font.size": 11})
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
     (test_ax, train_ax), (bar_ax, cdf_ax) = axes
@@ -203,11 +205,10 @@ def plot(results, path, title):
     best = min(min(r["curves"]["test"]) for r in results.values())
     for name, r in results.items():
         epochs = np.arange(1, len(r["curves"]["test"]) + 1)
-        width = 2.5 if name == "none" else 1.5
         test_ax.plot(epochs, r["curves"]["test"], color=colors[name],
-                     lw=width, label=name)
+                     lw=widths[name], label=name)
         train_ax.plot(epochs, r["curves"]["train"], color=colors[name],
-                      lw=width, label=name)
+                      lw=widths[name], label=name)
     # zoom on where the runs differ: from just under the best test loss to
     # well above the worst final one (the first epochs are off the top)
     test_ax.set_ylim(0.9 * best, best + 2.5 * (max(finals) - best) + 0.05)
@@ -245,7 +246,7 @@ def plot(results, path, title):
         magnitudes = r["magnitudes"]
         share = np.arange(1, len(magnitudes) + 1) / len(magnitudes)
         cdf_ax.plot(np.maximum(magnitudes, 1e-7), share, color=colors[name],
-                    lw=2.5 if name == "none" else 1.5, label=name)
+                    lw=widths[name], label=name)
     cdf_ax.axvline(NEAR_ZERO, color="0.5", ls=":", lw=1)
     cdf_ax.text(NEAR_ZERO, 0.97, " %g" % NEAR_ZERO, color="0.4",
                 va="top", fontsize=9)

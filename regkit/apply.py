@@ -22,8 +22,8 @@ import numbers
 import numpy as np
 
 from . import backend
-from .layers import (STANDARD_TAGS, Layer, _all_params, _as_layer_list,
-                     _check_tag_names, _unique, get_all_layers)
+from .layers import (Layer, _all_params, _as_layer_list, _check_tag_names,
+                     _tags_in_use, _unique, get_all_layers)
 from ._checks import (_describe, _is_collection, check_positive,
                       is_tensor_like)
 
@@ -148,10 +148,7 @@ def _check_penalty_kwargs(penalty, kwargs, layers, caller):
     refused = [key for key in kwargs if key not in takes]
     if not refused:
         return  # another binding problem: let the call report it
-    tags = set(STANDARD_TAGS)
-    for layer in get_all_layers(layers):
-        for have in layer.params.values():
-            tags.update(have)
+    tags = _tags_in_use(get_all_layers(layers))
     name = getattr(penalty, "__name__", repr(penalty))
     for key in refused:
         close = [key] if key in tags else difflib.get_close_matches(

@@ -733,16 +733,22 @@ def _check_tag_names(layers, tags, caller):
                if value and tag not in STANDARD_TAGS]
     if not unknown:
         return  # the common case: nothing to look up
-    carried = set(STANDARD_TAGS)
-    for layer in layers:
-        for have in layer.params.values():
-            carried.update(have)
+    carried = _tags_in_use(layers)
     unknown = [tag for tag in unknown if tag not in carried]
     if unknown:
         raise ValueError("%s: no parameter of the given layers carries the "
                          "tag %r, so %s=True would select nothing (tags in "
                          "use: %s)" % (caller, unknown[0], unknown[0],
                                        ", ".join(sorted(carried))))
+
+
+def _tags_in_use(layers):
+    """The standard tags and every tag a parameter of `layers` carries."""
+    carried = set(STANDARD_TAGS)
+    for layer in layers:
+        for have in layer.params.values():
+            carried.update(have)
+    return carried
 
 
 def _filter_tags(params, tags):
@@ -1049,7 +1055,7 @@ def layer_roles(layer_or_layers):
     ['input', 'hidden', 'output']
     """
     queried = _as_layer_list(layer_or_layers, "layer_roles")
-    return _roles(_network_layers(queried))
+    return _network_layers(queried)[1]
 
 
 def _input_layers(layer):
@@ -1061,17 +1067,20 @@ def _input_layers(layer):
 
 
 def _network_layers(queried, treat_as_input=None):
-    """The layers of the network below `queried`, walked from its output
-    layers: the same list (so the same automatic names) whether `queried`
-    holds the output layers or every layer of the model in any order."""
+    """(layers, roles) of the network below `queried`, walked from its
+    output layers: the same list (so the same automatic names) whether
+    `queried` holds the output layers or every layer of the model in any
+    order; roles maps each layer to its role, in the order of the list."""
     walked = get_all_layers(queried, treat_as_input)
     roles = _roles(walked)
     outputs = [layer for layer in walked if roles[layer] == "output"]
     if outputs == list(queried):
-        return walked
+        return walked, roles
     rewalked = get_all_layers(outputs, treat_as_input) if outputs else []
-    # a cycle can hide layers from every output layer: keep the first walk
-    return rewalked if set(rewalked) == set(walked) else walked
+    if set(rewalked) != set(walked):
+        # a cycle can hide layers from every output layer: keep the first walk
+        return walked, roles
+    return rewalked, OrderedDict((layer, roles[layer]) for layer in rewalked)
 
 
 def _roles(all_layers):
@@ -1123,7 +1132,7 @@ def named_params(layer_or_layers, unwrap_shared=True, **tags):
 
 def _named_params(layer_or_layers, unwrap_shared, tags, caller):
     """:func:`named_params` on behalf of `caller` (named in errors)."""
-    all_layers = _network_layers(_as_layer_list(layer_or_layers, caller))
+    all_layers = _network_layers(_as_layer_list(layer_or_layers, caller))[0]
     _check_tag_names(all_layers, tags, caller)
     names = layer_names(all_layers)
     result, seen = [], set()
@@ -1245,9 +1254,8 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
         regularizers = [r for r in regularizers
                         if not getattr(r, "stochastic", False)]
     given = _input_map(queried, inputs, caller)
-    all_layers = _network_layers(queried, treat_as_input=list(given))
+    all_layers, roles = _network_layers(queried, treat_as_input=list(given))
     names = layer_names(all_layers)
-    roles = _roles(all_layers)
     kwargs = dict(kwargs, deterministic=deterministic)
     layer_out = {}
     named = OrderedDict()

@@ -64,14 +64,15 @@ REGISTRY = OrderedDict()
 
 random_updates = backend.random_updates
 
+#: Suffixes of the keys under which stochastic regularizers keep the clean
+#: value of an output (``hid:out-predrop``); each stochastic class adds its
+#: own ``_suffix`` when it is defined.
+_CLEAN_SUFFIXES = set()
+
 
 def _is_clean_copy(name):
-    """Whether `name` is a key under which a stochastic regularizer keeps
-    the clean value of an output (``hid:out-predrop``); the suffixes come
-    from the registered stochastic classes themselves."""
-    suffixes = tuple(set(cls._suffix for cls in REGISTRY.values()
-                         if issubclass(cls, _Stochastic)))
-    return name.endswith(suffixes)
+    """Whether `name` is the key of a clean copy kept by dropout or noise."""
+    return any(name.endswith(suffix) for suffix in _CLEAN_SUFFIXES)
 
 
 def _snake_case(name):
@@ -707,6 +708,10 @@ class _Stochastic(Regularizer):
     ``_suffix``)."""
 
     stochastic = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _CLEAN_SUFFIXES.add(cls._suffix)
 
     def __init__(self, pattern=None, weight=0.0, rng=None):
         super(_Stochastic, self).__init__(pattern, weight)
