@@ -70,9 +70,9 @@ __all__ = [
 _CHOICES = ("theano", "pytensor")
 #: The distribution's name on the package registry ("regkit" there is an
 #: unrelated project); the import name is regkit.
-DISTRIBUTION = "regkit-nn"
+_DISTRIBUTION = "regkit-nn"
 _INSTALL_HINT = ('install one: pip install "%s[theano]" or '
-                 'pip install "%s[pytensor]"' % (DISTRIBUTION, DISTRIBUTION))
+                 'pip install "%s[pytensor]"' % (_DISTRIBUTION, _DISTRIBUTION))
 
 
 def _user_set_theano_ldflags(environ=os.environ):
