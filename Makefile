@@ -34,7 +34,7 @@ $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed
 # Build the sdist and the wheel and check their metadata (once per change
 # of the sources, however many targets need them).
 PACKAGE_SOURCES := setup.py pyproject.toml MANIFEST.in README.md LICENSE \
-	$(wildcard regkit/*.py)
+	$(wildcard regkit/*.py regkit/*/*.py)
 
 package: dist/.checked
 

@@ -1,10 +1,12 @@
 """regkit: regularization for symbolic Theano and PyTensor graphs.
 
 Penalties (:mod:`regkit.penalties`) turn a tensor into a scalar; the helpers
-in :mod:`regkit.apply` sum a penalty over tensors, layers or a whole
-network; :mod:`regkit.layers` is the tagged-parameter layer graph they walk.
-The backend (Theano or PyTensor) is chosen at import, see
-:mod:`regkit.backend`.
+in :mod:`regkit.regularization` sum a penalty over tensors, layers or a
+whole network; :mod:`regkit.layers` is the tagged-parameter layer graph they
+walk; :mod:`regkit.regularizers` are named, weighted terms and graph changes
+over it.  The backend (Theano or PyTensor) is chosen at import, see
+:mod:`regkit.backend`.  Every public name is handed on here, so scripts can
+use ``regkit.<name>`` throughout.
 
 Examples
 --------
@@ -19,13 +21,15 @@ from . import backend
 from .penalties import (l1, l2, elastic_net, group_lasso, orthogonality,
                         total_variation, kl_sparsity)
 from .constraints import norm_constraint, total_norm_constraint
-from .apply import (apply_penalty, regularize_layer_params,
-                    regularize_layer_params_weighted,
-                    regularize_network_params, sum_terms)
+from .init import (DEFAULT_SEED, GlorotUniform, Constant, get_rng, set_rng,
+                   spawn_seed_sequence)
+from .regularization import (apply_penalty, regularize_layer_params,
+                             regularize_layer_params_weighted,
+                             regularize_network_params, sum_terms)
 from .layers import (Layer, MergeLayer, InputLayer, DenseLayer,
-                     ElemwiseSumLayer, GlorotUniform, Constant, get_rng,
-                     set_rng, spawn_seed_sequence, layer_names, layer_roles,
-                     named_params, LayerOutputs, get_all_layers,
+                     ElemwiseSumLayer, STANDARD_TAGS, layer_names,
+                     layer_roles, named_params, LayerOutputs, NetworkOutputs,
+                     OutputHook, get_all_layers,
                      get_all_params, count_params, get_all_param_values,
                      set_all_param_values, get_output, get_outputs)
 from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
@@ -46,7 +50,9 @@ __all__ = [
     "sum_terms",
     "Layer", "MergeLayer", "InputLayer", "DenseLayer", "ElemwiseSumLayer",
     "GlorotUniform", "Constant", "get_rng", "set_rng", "spawn_seed_sequence",
-    "layer_names", "layer_roles", "named_params", "LayerOutputs",
+    "DEFAULT_SEED",
+    "STANDARD_TAGS", "layer_names", "layer_roles", "named_params",
+    "LayerOutputs", "NetworkOutputs", "OutputHook",
     "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values",
     "get_output", "get_outputs",

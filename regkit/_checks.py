@@ -100,13 +100,13 @@ def _check_fraction(value, caller, argname, strict=False):
     return value
 
 
-def check_positive(value, caller, argname, allow_zero=False):
+def _check_positive(value, caller, argname, allow_zero=False):
     """`value` as a float that is finite and positive (or zero, with
     `allow_zero`), or a TypeError / ValueError naming `argname`.
 
     Examples
     --------
-    >>> check_positive(3, "f", "max_norm")
+    >>> _check_positive(3, "f", "max_norm")
     3.0
     """
     value = _as_real(value, caller, argname)
@@ -117,7 +117,7 @@ def check_positive(value, caller, argname, allow_zero=False):
     return value
 
 
-def normalize_axes(axes, ndim, caller, argname="axis"):
+def _normalize_axes(axes, ndim, caller, argname="axis"):
     """`axes` (an int or a sequence of ints, negative counting from the end)
     as a sorted tuple of distinct axes of an `ndim`-d tensor.
 
@@ -130,7 +130,7 @@ def normalize_axes(axes, ndim, caller, argname="axis"):
 
     Examples
     --------
-    >>> normalize_axes(-1, 3, "f"), normalize_axes((2, 0), 3, "f")
+    >>> _normalize_axes(-1, 3, "f"), _normalize_axes((2, 0), 3, "f")
     ((2,), (0, 2))
     """
     items = axes if isinstance(axes, (tuple, list)) else [axes]
@@ -172,3 +172,20 @@ def _describe(value):
     if len(text) > 60:
         text = text[:57] + "..."
     return "%s %s" % (type(value).__name__, text)
+
+
+def _as_instances(value, cls, caller, argname, what):
+    """`value` (one instance of `cls` or an iterable of them) as a list,
+    or a TypeError naming `caller` and `argname`; `what` describes the
+    expected items in the message ("Regularizer objects")."""
+    if isinstance(value, cls):
+        return [value]
+    if not _is_collection(value):
+        raise TypeError("%s: %s must be a list of %s, got %r"
+                        % (caller, argname, what, value))
+    items = list(value)
+    for item in items:
+        if not isinstance(item, cls):
+            raise TypeError("%s: %s must be %s, got %r"
+                            % (caller, argname, what, item))
+    return items

@@ -19,12 +19,11 @@ see :class:`regkit.regularizers.MaxNorm`.
 import numpy as np
 
 from . import backend
-from .apply import sum_terms
 from ._checks import (_constant, _describe, _is_collection, _is_int,
-                      as_float_tensor, check_positive, normalize_axes)
+                      as_float_tensor, _check_positive, _normalize_axes)
+from .penalties import _safe_norm, _safe_sqrt
 
-__all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes",
-           "check_positive"]
+__all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes"]
 
 T = backend.tensor
 
@@ -111,8 +110,8 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
     """
     caller = "norm_constraint"
     x = as_float_tensor(tensor_var, caller, "tensor_var")
-    max_norm = check_positive(max_norm, caller, "max_norm")
-    epsilon = check_positive(epsilon, caller, "epsilon", allow_zero=True)
+    max_norm = _check_positive(max_norm, caller, "max_norm")
+    epsilon = _check_positive(epsilon, caller, "epsilon", allow_zero=True)
     if norm_axes is None:
         axes = default_norm_axes(x.ndim)
         if axes is None:
@@ -121,8 +120,8 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
                 "exist for 2- to 5-d tensors); pass norm_axes"
                 % (caller, x.ndim, x))
     else:
-        axes = normalize_axes(norm_axes, x.ndim, caller, "norm_axes")
-    norms = T.sqrt(T.sum(T.sqr(x), axis=axes, keepdims=True))
+        axes = _normalize_axes(norm_axes, x.ndim, caller, "norm_axes")
+    norms = _safe_norm(x, axes, keepdims=True)
     return x * _scale(norms, max_norm, epsilon, x.dtype)
 
 
@@ -172,9 +171,10 @@ def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7,
                for i, v in enumerate(tensor_vars)]
     if not tensors:
         raise ValueError("%s: tensor_vars must not be empty" % caller)
-    max_norm = check_positive(max_norm, caller, "max_norm")
-    epsilon = check_positive(epsilon, caller, "epsilon", allow_zero=True)
-    norm = T.sqrt(sum_terms(backend.sum_of_squares(x) for x in tensors))
+    max_norm = _check_positive(max_norm, caller, "max_norm")
+    epsilon = _check_positive(epsilon, caller, "epsilon", allow_zero=True)
+    norm = _safe_sqrt(backend.shallow_sum(
+        [backend.sum_of_squares(x) for x in tensors]))
     scale = _scale(norm, max_norm, epsilon, norm.dtype)
     scaled = [x * T.cast(scale, x.dtype) for x in tensors]
     return (scaled, norm) if return_norm else scaled

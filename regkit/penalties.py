@@ -3,7 +3,7 @@
 Every penalty takes one tensor (a symbolic variable, a shared variable or a
 numpy array) and returns a 0-d symbolic scalar of the same float dtype:
 float32 in, float32 out.  Extra arguments are keywords with defaults, so
-that :func:`regkit.apply.apply_penalty` can pass them through.
+that :func:`regkit.regularization.apply_penalty` can pass them through.
 
 Integer and boolean tensors are rejected with a TypeError: a penalty on
 integer values has no gradient, and summing them would silently change the
@@ -13,7 +13,7 @@ import numpy as np
 
 from . import backend
 from ._checks import (_check_fraction, _check_ndim, _constant,
-                      as_float_tensor, is_tensor_like, normalize_axes)
+                      as_float_tensor, is_tensor_like, _normalize_axes)
 
 __all__ = ["l1", "l2", "elastic_net", "group_lasso", "orthogonality",
            "total_variation", "kl_sparsity", "is_tensor_like",
@@ -208,12 +208,8 @@ def group_lasso(x, axis=-1):
     """
     x = as_float_tensor(x, "group_lasso")
     _check_ndim(x, 1, "group_lasso")
-    axes = normalize_axes(axis, x.ndim, "group_lasso")
-    squares = T.sum(T.sqr(x), axis=axes)
-    positive = T.gt(squares, _constant(0, x.dtype))
-    safe = T.switch(positive, squares, _constant(1, x.dtype))
-    norms = T.switch(positive, T.sqrt(safe), _constant(0, x.dtype))
-    return T.sum(norms)
+    axes = _normalize_axes(axis, x.ndim, "group_lasso")
+    return T.sum(_safe_norm(x, axes))
 
 
 def orthogonality(x):
@@ -299,3 +295,19 @@ def total_variation(x):
     cols = x[lead + (slice(None), slice(1, None))] \
         - x[lead + (slice(None), slice(None, -1))]
     return backend.sum_of_abs(rows) + backend.sum_of_abs(cols)
+
+
+def _safe_sqrt(squares):
+    """``sqrt(squares)`` for a non-negative tensor, with the subgradient 0
+    where `squares` is 0: sqrt's slope is infinite there, and a norm of
+    zero must not turn a gradient into NaN.  The one safe square root of
+    regkit (group norms, recurrent state norms, norm constraints)."""
+    positive = T.gt(squares, _constant(0, squares.dtype))
+    safe = T.switch(positive, squares, _constant(1, squares.dtype))
+    return T.switch(positive, T.sqrt(safe), _constant(0, squares.dtype))
+
+
+def _safe_norm(x, axis, keepdims=False):
+    """L2 norms of `x` along `axis`, with finite gradients at zero (see
+    :func:`_safe_sqrt`)."""
+    return _safe_sqrt(T.sum(T.sqr(x), axis=axis, keepdims=keepdims))

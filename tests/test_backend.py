@@ -7,6 +7,7 @@ import pytest
 
 import regkit
 from regkit import backend
+from regkit.backend import choice, random
 
 
 def test_name_matches_environment():
@@ -76,7 +77,7 @@ def test_sigmoid_and_softmax_values():
 
 
 def test_theano_flags_detection(tmp_path):
-    detect = backend._user_set_theano_ldflags
+    detect = choice._user_set_theano_ldflags
     empty_rc = str(tmp_path / "missing")
     assert not detect({"THEANORC": empty_rc})
     assert detect({"THEANO_FLAGS": "floatX=float32,blas.ldflags=-lblas",
@@ -95,31 +96,31 @@ def _fail():
 
 
 def test_neither_backend_gives_install_hint(monkeypatch):
-    monkeypatch.setattr(backend, "_import_theano", _fail)
-    monkeypatch.setattr(backend, "_import_pytensor", _fail)
+    monkeypatch.setattr(choice, "_import_theano", _fail)
+    monkeypatch.setattr(choice, "_import_pytensor", _fail)
     with pytest.raises(ImportError) as info:
-        backend._choose({})
+        choice._choose({})
     message = str(info.value)
     assert 'pip install "regkit-nn[theano]"' in message
     assert 'pip install "regkit-nn[pytensor]"' in message
 
 
 def test_requested_backend_missing(monkeypatch):
-    monkeypatch.setattr(backend, "_import_pytensor", _fail)
+    monkeypatch.setattr(choice, "_import_pytensor", _fail)
     with pytest.raises(ImportError,
                        match=r"REGKIT_BACKEND=pytensor.*regkit-nn\["):
-        backend._choose({"REGKIT_BACKEND": "pytensor"})
+        choice._choose({"REGKIT_BACKEND": "pytensor"})
 
 
 def test_unknown_backend_name():
     with pytest.raises(ImportError, match="'tensorflow'"):
-        backend._choose({"REGKIT_BACKEND": "tensorflow"})
+        choice._choose({"REGKIT_BACKEND": "tensorflow"})
 
 
 def test_falls_back_to_pytensor_when_theano_missing(monkeypatch):
-    monkeypatch.setattr(backend, "_import_theano", _fail)
-    monkeypatch.setattr(backend, "_import_pytensor", lambda: "lib")
-    assert backend._choose({}) == ("pytensor", "lib")
+    monkeypatch.setattr(choice, "_import_theano", _fail)
+    monkeypatch.setattr(choice, "_import_pytensor", lambda: "lib")
+    assert choice._choose({}) == ("pytensor", "lib")
 
 
 def test_import_is_silent_in_a_fresh_process():
@@ -246,7 +247,7 @@ def test_a_draw_is_computed_once_even_when_its_shape_is_needed(linker):
     out = backend.tensor.dot(dropped, dropped.T).sum() + dropped.shape[0]
     fn = backend.function([x], out, mode=backend.linker_modes()[linker],
                           updates=backend.random_updates(out))
-    draws = [n for n in fn.maker.fgraph.toposort() if backend._is_draw(n)]
+    draws = [n for n in fn.maker.fgraph.toposort() if random._is_draw(n)]
     assert len(draws) == 1
 
 
@@ -310,3 +311,15 @@ def test_pickled_function_runs_the_same_in_a_new_process(tmp_path):
     assert "object mode" not in loaded.stderr
     # the copy continues from the state it was saved in, like the original
     assert loaded.stdout.split() == saved.stdout.split()
+
+
+def test_kernels_defined_late_are_registered_at_once():
+    from regkit.backend import ops
+    calls = []
+    backend.sum_of_squares(np.ones(2))  # an Op entered a graph
+    try:
+        backend.linker_kernels(lambda: calls.append("defined"))
+        # PyTensor registers kernels; Theano's linkers need none
+        assert calls == (["defined"] if backend.NAME == "pytensor" else [])
+    finally:
+        ops._KERNEL_DEFINITIONS.pop()

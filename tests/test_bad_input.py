@@ -169,7 +169,7 @@ CASES = [
     (lambda: regkit.penalties.as_float_tensor(None, "f"), TypeError,
      "x must be a tensor"),
     (lambda: regkit.constraints.default_norm_axes("2"), TypeError, "ndim"),
-    (lambda: regkit.constraints.check_positive("1", "f", "max_norm"),
+    (lambda: regkit._checks._check_positive("1", "f", "max_norm"),
      TypeError, "max_norm"),
     (lambda: regkit.total_norm_constraint([], 1.0), ValueError,
      "tensor_vars"),

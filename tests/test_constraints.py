@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from regkit import backend
-from regkit.constraints import (check_positive, default_norm_axes,
-                                norm_constraint, total_norm_constraint)
+from regkit.constraints import (default_norm_axes, norm_constraint,
+                                total_norm_constraint)
 
 from conftest import evaluate
 
@@ -155,10 +155,3 @@ def test_gradient_through_constraint(rng):
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
-
-
-def test_check_positive():
-    assert check_positive(np.float32(2), "f", "a") == 2.0
-    assert check_positive(0, "f", "a", allow_zero=True) == 0.0
-    with pytest.raises(TypeError, match="f: a must be a number"):
-        check_positive(True, "f", "a")

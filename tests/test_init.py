@@ -1,20 +1,40 @@
-"""The top-level namespace hands on every public name of the package."""
+"""The package's namespaces and its import graph.
+
+The top level hands on every public name; each module's ``__all__`` lists
+exactly its public names; the old module paths keep working; and imports
+run one way only, down the layers described in docs/guide/architecture.rst.
+"""
+import ast
+import importlib
+import os
+import pkgutil
+
 import regkit
-from regkit import (apply, constraints, layers, nonlinearities, penalties,
-                    regularizers)
+from regkit import (apply, constraints, init, layers, nonlinearities,
+                    penalties, regularization, regularizers)
 
 # names that stay in their module: the nonlinearities (used as
 # regkit.nonlinearities.<name>, as in Lasagne), the tensor conversions for
-# people writing penalties, and the norm-constraint helpers
+# people writing penalties, and the norm-constraint helper
 STAY_IN_MODULE = {
     layers: set(nonlinearities.__all__),
     penalties: {"is_tensor_like", "as_float_tensor"},
-    constraints: {"default_norm_axes", "check_positive"},
+    constraints: {"default_norm_axes"},
 }
+
+PACKAGE_DIR = os.path.dirname(regkit.__file__)
+
+
+def _all_modules():
+    names = ["regkit"]
+    for info in pkgutil.walk_packages([PACKAGE_DIR], "regkit."):
+        names.append(info.name)
+    return names
 
 
 def test_every_public_name_is_reachable_from_regkit():
-    for module in (apply, constraints, layers, penalties, regularizers):
+    for module in (apply, constraints, init, layers, penalties,
+                   regularization, regularizers):
         wanted = set(module.__all__) - STAY_IN_MODULE.get(module, set())
         missing = sorted(n for n in wanted if not hasattr(regkit, n))
         assert not missing, (module.__name__, missing)
@@ -26,3 +46,114 @@ def test_every_public_name_is_reachable_from_regkit():
 def test_no_private_name_at_the_top():
     assert not [n for n in regkit.__all__
                 if n.startswith("_") and n != "__version__"]
+
+
+def test_every_module_lists_exactly_what_it_offers():
+    for name in _all_modules():
+        module = importlib.import_module(name)
+        listed = module.__all__
+        assert len(listed) == len(set(listed)), name
+        assert not [n for n in listed
+                    if n.startswith("_") and n != "__version__"], name
+        assert not [n for n in listed if not hasattr(module, n)], name
+        # public functions and classes defined here are listed (what a
+        # module merely imports for its own use is not)
+        defined = [n for n, value in vars(module).items()
+                   if not n.startswith("_") and callable(value)
+                   and getattr(value, "__module__", None) == name]
+        assert not sorted(set(defined) - set(listed)), name
+
+
+def test_old_module_paths_hand_on_the_moved_names():
+    # regkit.apply, regkit.layers.<name>, regkit.regularizers.<name> and
+    # regkit.backend.<name> still work for every name of the new modules
+    for name in apply.__all__:
+        assert getattr(apply, name) is getattr(regularization, name)
+    for package in (layers, regularizers, regkit.backend):
+        for name in _all_modules():
+            if not name.startswith(package.__name__ + "."):
+                continue
+            module = importlib.import_module(name)
+            for public in module.__all__:
+                assert getattr(package, public) is getattr(module, public), (
+                    name, public)
+
+
+# Each module may import only from modules of a lower rank: data flows
+# from the backend up to the regularizers, never back.
+RANKS = {
+    "regkit.backend.choice": 0,
+    "regkit.backend.graph": 1,
+    "regkit.backend.ops": 1,
+    "regkit.backend.random": 2,
+    "regkit.backend": 3,
+    "regkit._checks": 4,
+    "regkit.nonlinearities": 5,
+    "regkit.penalties": 5,
+    "regkit.init": 5,
+    "regkit.constraints": 6,
+    "regkit.layers.base": 7,
+    "regkit.layers.input": 8,
+    "regkit.layers.dense": 8,
+    "regkit.layers.merge": 8,
+    "regkit.layers.helper": 9,
+    "regkit.layers.outputs": 10,
+    "regkit.layers": 11,
+    "regkit.regularization": 12,
+    "regkit.apply": 13,
+    "regkit.regularizers.base": 14,
+    "regkit.regularizers.weights": 15,
+    "regkit.regularizers.activity": 15,
+    "regkit.regularizers.stochastic": 15,
+    "regkit.regularizers.updates": 15,
+    "regkit.regularizers.contractive": 16,
+    "regkit.regularizers.factory": 16,
+    "regkit.regularizers": 17,
+    "regkit": 18,
+}
+SYMBOLIC_LIBRARIES = {"theano", "pytensor", "numba", "jax", "jaxlib", "torch"}
+
+
+def _imports(name):
+    module = importlib.import_module(name)
+    is_package = module.__file__.endswith("__init__.py")
+    with open(module.__file__) as handle:
+        tree = ast.parse(handle.read())
+    package = name if is_package else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                yield node.module
+                continue
+            base = package.split(".")
+            base = base[:len(base) - (node.level - 1)]
+            target = ".".join(base + ([node.module] if node.module else []))
+            if node.module is None:  # from . import backend
+                for alias in node.names:
+                    yield target + "." + alias.name
+            else:
+                yield target
+
+
+def test_modules_import_only_downwards():
+    modules = _all_modules()
+    assert sorted(modules) == sorted(RANKS), "give new modules a rank"
+    for name in modules:
+        for target in _imports(name):
+            if not target.startswith("regkit"):
+                continue
+            while target not in RANKS:  # a name imported from a module
+                target = target.rpartition(".")[0]
+            assert RANKS[target] < RANKS[name], (name, "imports", target)
+
+
+def test_only_the_backend_imports_symbolic_libraries():
+    for name in _all_modules():
+        if name == "regkit.backend" or name.startswith("regkit.backend."):
+            continue
+        for target in _imports(name):
+            assert target.split(".")[0] not in SYMBOLIC_LIBRARIES, (
+                name, target)

@@ -689,8 +689,8 @@ def test_duplicate_layer_names_rejected():
         get_outputs(DenseLayer(l_in, 2, name="x"))
 
 
-class _Scale(object):
-    """A minimal object with the regularizer hooks."""
+class _Scale(L.OutputHook):
+    """A minimal graph hook: the protocol class, not a Regularizer."""
 
     def __init__(self, pattern, factor, stochastic=False):
         self.pattern, self.factor, self.stochastic = pattern, factor, stochastic
@@ -795,7 +795,7 @@ def test_two_output_layers_roles_and_names_from_all_layers():
 def test_layer_outputs_seen_by_modify_graph():
     seen = []
 
-    class Spy(object):
+    class Spy(L.OutputHook):
         def modify_graph(self, outputs):
             assert isinstance(outputs, L.LayerOutputs)
             seen.append((outputs.name, outputs.role, list(outputs)))
@@ -814,7 +814,7 @@ def test_layer_outputs_seen_by_modify_graph():
 def test_check_matches_called_once_per_graph():
     calls = []
 
-    class Checker(object):
+    class Checker(L.OutputHook):
         def modify_graph(self, outputs):
             pass
 
@@ -824,3 +824,32 @@ def test_check_matches_called_once_per_graph():
     _, _, out = _mlp()
     get_outputs(out, regularizers=[Checker()])
     assert calls == [["in:out", "hid:pre", "hid:out", "out:pre", "out:out"]]
+
+
+def test_get_outputs_keeps_names_and_roles_of_layers():
+    l_in, hid, out = _mlp()
+    outputs = get_outputs(out)
+    assert isinstance(outputs, L.NetworkOutputs)
+    assert dict(outputs.roles) == {"in": "input", "hid": "hidden",
+                                   "out": "output"}
+    assert dict(outputs.layers) == {"in": l_in, "hid": hid, "out": out}
+    assert outputs.names_by_role() == {"input": ["in"], "hidden": ["hid"],
+                                       "output": ["out"]}
+    import pickle
+    copy = pickle.loads(pickle.dumps(L.NetworkOutputs(
+        [("x:out", 1)], [("x", None)], [("x", "hidden")])))
+    assert (dict(copy), dict(copy.layers), dict(copy.roles)) == (
+        {"x:out": 1}, {"x": None}, {"x": "hidden"})
+    # given inputs cut the walk: names and roles are those of the layers
+    # actually built
+    given = get_outputs(out, inputs={hid: T.matrix()})
+    assert dict(given.roles) == {"hid": "hidden", "out": "output"}
+
+
+def test_graph_hooks_must_follow_the_protocol():
+    class NotAHook(object):
+        def modify_graph(self, outputs):
+            pass
+    _, _, out = _mlp()
+    with pytest.raises(TypeError, match="OutputHook"):
+        get_outputs(out, regularizers=[NotAHook()])

@@ -14,6 +14,7 @@ import pytest
 
 import regkit
 from regkit import backend
+from regkit.backend import random
 
 T = backend.tensor
 MODES = backend.linker_modes()
@@ -57,7 +58,7 @@ def _training(seed=0):
 
 def _draw_nodes(fn):
     return [node for node in fn.maker.fgraph.toposort()
-            if backend._is_draw(node)]
+            if random._is_draw(node)]
 
 
 def _losses(mode, steps=STEPS):

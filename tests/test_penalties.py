@@ -126,8 +126,8 @@ def test_kl_sparsity_gradient_and_clipping(rng):
 
 # -- the catalogue: elastic_net, group_lasso, orthogonality, total_variation --
 
-from regkit.penalties import (elastic_net, group_lasso, normalize_axes,
-                              orthogonality, total_variation)
+from regkit.penalties import (elastic_net, group_lasso, orthogonality,
+                              total_variation)
 
 
 def _group_lasso_np(a, axis=-1):
@@ -270,9 +270,3 @@ def test_orthogonality_of_orthonormal_filters(rng):
 def test_catalogue_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
-
-
-def test_normalize_axes():
-    assert normalize_axes(-1, 2, "f") == (1,)
-    assert normalize_axes([3, 0], 4, "f") == (0, 3)
-    assert normalize_axes(np.int64(1), 2, "f") == (1,)

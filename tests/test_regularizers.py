@@ -146,7 +146,7 @@ def test_contractive_closed_form_equals_general_path():
     l_in, hid, out = _net(nonlinearity=regkit.layers.tanh)
     outputs = get_outputs(out)
     closed = Contractive("hid:out").loss(out, outputs)
-    general = regkit.regularizers._jacobian_norm(outputs["hid:out"],
+    general = regkit.regularizers.contractive._jacobian_norm(outputs["hid:out"],
                                                  outputs["in:out"])
     values = evaluate([closed, general], {l_in.input_var: X})
     assert np.isclose(values[0], values[1], rtol=1e-8)
@@ -830,3 +830,34 @@ def test_from_kwargs_role_keywords_take_constructor_dicts():
     with pytest.raises(TypeError, match="hidden_noise chooses the pattern "
                        "itself; use noise="):
         from_kwargs(out, hidden_noise={"pattern": "x", "weight": 0.1})
+
+
+def test_output_regularizers_use_the_roles_get_outputs_kept(monkeypatch):
+    # get_outputs walked the network once and kept each layer's name and
+    # role: regularizers given its outputs do not walk it again
+    l_in = InputLayer((None, 3), name="in")
+    hid = DenseLayer(l_in, 4, name="hid")
+    out = DenseLayer(hid, 2, name="out")
+    outputs = get_outputs(out)
+    expected = {}
+    regs = [regkit.HiddenL1(weight=1.0), regkit.HiddenL2(weight=1.0),
+            regkit.KLSparsity(weight=1.0), Contractive(weight=1.0)]
+    data = np.random.default_rng(0).normal(size=(5, 3))
+    for reg in regs:
+        expected[type(reg)] = evaluate(reg.loss(out, outputs),
+                                       {l_in.input_var: data})
+
+    def walk(*args, **kwargs):
+        raise AssertionError("the network was walked again")
+    monkeypatch.setattr(regkit.layers.helper, "get_all_layers", walk)
+    monkeypatch.setattr(regkit.regularizers.contractive, "get_all_layers",
+                        walk)
+    for reg in regs:
+        value = evaluate(reg.loss(out, outputs), {l_in.input_var: data})
+        np.testing.assert_allclose(value, expected[type(reg)])
+    monkeypatch.undo()
+    # a plain dict carries no roles: the network is walked, same numbers
+    for reg in regs:
+        value = evaluate(reg.loss(out, dict(outputs)),
+                         {l_in.input_var: data})
+        np.testing.assert_allclose(value, expected[type(reg)])

@@ -1,0 +1,47 @@
+"""The one place where regkit meets Theano or PyTensor.
+
+The backend is chosen once, when this package is first imported (see
+:mod:`regkit.backend.choice`): ``REGKIT_BACKEND=theano`` or
+``REGKIT_BACKEND=pytensor`` selects one, otherwise Theano is used if it
+imports, else PyTensor.  Every other regkit module reaches the symbolic
+library through the names below, so every difference between the two
+backends, and every import of theano, pytensor, numba, jax or torch, lives
+in this package:
+
+* :mod:`~regkit.backend.choice`: the choice, the library's own names, and
+  every line that differs between Theano and PyTensor;
+* :mod:`~regkit.backend.graph`: the graph walk, static shapes and types,
+  shallow sums;
+* :mod:`~regkit.backend.ops`: regkit's reduction Ops and their kernels for
+  each linker;
+* :mod:`~regkit.backend.random`: generator-backed random draws and the
+  updates that advance them.
+
+Examples
+--------
+>>> from regkit import backend
+>>> backend.NAME in ("theano", "pytensor")
+True
+>>> x = backend.tensor.fmatrix("x")
+>>> backend.function([x], x.sum())([[1.0, 2.0]]).item()
+3.0
+"""
+from .choice import (NAME, Elemwise, SharedVariable, TensorConstant,
+                     TensorVariable, Variable, as_tensor_variable,
+                     c_linker_mode, clone_replace, config, floatX, function,
+                     grad, linker_modes, shared, sigmoid, softmax, tensor,
+                     verify_grad)
+from .graph import (ancestors, depends_on, graph_inputs, is_tensor,
+                    shallow_sum, static_shape, tensor_variable)
+from .ops import linker_kernels, register_kernels, sum_of_abs, sum_of_squares
+from .random import bernoulli, normal, random_updates
+
+__all__ = [
+    "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
+    "clone_replace", "graph_inputs", "tensor_variable", "static_shape",
+    "ancestors", "depends_on", "shallow_sum", "as_tensor_variable",
+    "Variable", "TensorVariable", "TensorConstant", "SharedVariable",
+    "sigmoid", "softmax", "verify_grad", "is_tensor", "Elemwise",
+    "bernoulli", "normal", "random_updates", "sum_of_squares", "sum_of_abs",
+    "c_linker_mode", "linker_modes", "linker_kernels", "register_kernels",
+]

@@ -1,0 +1,265 @@
+"""Which symbolic library regkit runs on, and the names taken from it.
+
+The backend is chosen once, when :mod:`regkit.backend` is first imported:
+
+1. ``REGKIT_BACKEND=theano`` or ``REGKIT_BACKEND=pytensor`` in the
+   environment selects that backend (and fails loudly if it is missing);
+2. otherwise Theano is used if it imports;
+3. otherwise PyTensor.
+
+This module holds every line that differs between Theano and PyTensor
+(marked ``# backend: theano only`` / ``# backend: pytensor only``); the
+other backend modules (:mod:`~regkit.backend.graph`,
+:mod:`~regkit.backend.ops`, :mod:`~regkit.backend.random`) are written
+once, on the names defined here.
+
+Theano 1.0.5 and numpy >= 1.22
+------------------------------
+``import theano`` asks ``numpy.distutils`` for BLAS link flags, which fails
+with numpy >= 1.22.  When the user has not set ``blas.ldflags`` themselves
+(in ``THEANO_FLAGS`` or a ``.theanorc`` file), regkit appends
+``blas.ldflags=`` to ``THEANO_FLAGS`` in ``os.environ`` before importing
+Theano (so child processes see the same setting).  Theano then calls BLAS
+through numpy's C API; the warning Theano logs about that choice is
+silenced, since regkit made it.  Set ``blas.ldflags`` yourself to link
+another BLAS.
+
+Examples
+--------
+>>> from regkit.backend import choice
+>>> choice.NAME in ("theano", "pytensor")
+True
+"""
+import configparser
+import logging
+import os
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
+    "clone_replace", "as_tensor_variable", "Variable", "TensorVariable",
+    "TensorConstant", "SharedVariable", "sigmoid", "softmax", "verify_grad",
+    "Elemwise", "c_linker_mode", "linker_modes",
+]
+
+_CHOICES = ("theano", "pytensor")
+#: The distribution's name on the package registry ("regkit" there is an
+#: unrelated project); the import name is regkit.
+_DISTRIBUTION = "regkit-nn"
+_INSTALL_HINT = ('install one: pip install "%s[theano]" or '
+                 'pip install "%s[pytensor]"' % (_DISTRIBUTION, _DISTRIBUTION))
+
+
+def _user_set_theano_ldflags(environ=os.environ):
+    """Whether the user configured Theano's ``blas.ldflags`` anywhere."""
+    for item in environ.get("THEANO_FLAGS", "").split(","):
+        key = item.split("=", 1)[0].strip()
+        if key in ("blas.ldflags", "blas__ldflags"):
+            return True
+    default_rc = "~/.theanorc" + os.pathsep + "~/.theanorc.txt"
+    for path in environ.get("THEANORC", default_rc).split(os.pathsep):
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(os.path.expanduser(path))
+        except configparser.Error:
+            continue  # Theano itself will report a broken config file
+        if parser.has_option("blas", "ldflags"):
+            return True
+    return False
+
+
+def _numpy_breaks_theano_blas():
+    major, minor = (int(part) for part in np.__version__.split(".")[:2])
+    return (major, minor) >= (1, 22)
+
+
+def _import_theano():  # backend: theano only
+    supplied = False
+    if _numpy_breaks_theano_blas() and not _user_set_theano_ldflags():
+        flags = os.environ.get("THEANO_FLAGS", "")
+        os.environ["THEANO_FLAGS"] = ",".join(
+            part for part in (flags, "blas.ldflags=") if part)
+        supplied = True
+    blas_logger = logging.getLogger("theano.tensor.blas")
+    old_level = blas_logger.level
+    if supplied:
+        blas_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            # Theano 1.0.5 uses numpy aliases and numpy.distutils, both
+            # deprecated; nothing a regkit user can act on.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import theano
+            import theano.tensor
+            import theano.tensor.nnet
+            import theano.gradient
+            import theano.gof.graph
+    finally:
+        blas_logger.setLevel(old_level)
+    return theano
+
+
+def _import_pytensor():  # backend: pytensor only
+    import pytensor
+    import pytensor.tensor
+    import pytensor.gradient
+    import pytensor.graph.traversal
+    return pytensor
+
+
+def _choose(environ=os.environ):
+    wanted = environ.get("REGKIT_BACKEND", "").strip().lower()
+    if wanted and wanted not in _CHOICES:
+        raise ImportError(
+            "REGKIT_BACKEND must be 'theano' or 'pytensor', got %r"
+            % environ["REGKIT_BACKEND"])
+    if wanted:
+        importer = _import_theano if wanted == "theano" else _import_pytensor
+        try:
+            return wanted, importer()
+        except ImportError as exc:
+            raise ImportError(
+                "REGKIT_BACKEND=%s but %s cannot be imported (%s); %s"
+                % (wanted, wanted, exc, _INSTALL_HINT)) from exc
+    try:
+        return "theano", _import_theano()
+    except ImportError:
+        pass
+    try:
+        return "pytensor", _import_pytensor()
+    except ImportError:
+        raise ImportError(
+            "regkit needs Theano or PyTensor and neither is installed; "
+            + _INSTALL_HINT) from None
+
+
+NAME, _lib = _choose()
+
+config = _lib.config
+floatX = config.floatX
+shared = _lib.shared
+function = _lib.function
+grad = _lib.grad
+tensor = _lib.tensor
+as_tensor_variable = tensor.as_tensor_variable
+verify_grad = _lib.gradient.verify_grad
+Elemwise = tensor.elemwise.Elemwise
+_vector_length = tensor.get_vector_length
+
+if NAME == "theano":  # backend: theano only
+    from theano.compile import SharedVariable
+    from theano.gof.graph import Variable
+    from theano.tensor import TensorConstant, TensorVariable
+
+    from theano.gof import Apply as _Apply, Op as _Op
+    _COp = _Op  # Theano's Op takes C code itself
+    from theano.gof.type import generic as _generic
+
+    sigmoid = tensor.nnet.sigmoid
+    _sign = tensor.sgn
+
+    def softmax(x):
+        return tensor.nnet.softmax(x)
+
+    def _tensor_type(dtype, ndim):
+        return tensor.TensorType(dtype, (False,) * ndim)
+
+    def _broadcastable_type(dtype, broadcastable):
+        return tensor.TensorType(dtype, tuple(broadcastable))
+
+    def _generator_type(rng):
+        return _generic()
+
+    _RANDOM_OPS = ()  # Theano's own streams update themselves
+
+    def clone_replace(output, replace):
+        return _lib.clone(output, replace=replace)
+
+    def _type_shape(var):
+        # Theano's types record only which dimensions are broadcastable
+        # (size 1)
+        return tuple(1 if flag else None for flag in var.broadcastable)
+
+else:  # backend: pytensor only
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.basic import Variable
+    from pytensor.graph.replace import clone_replace as _clone_replace
+    from pytensor.tensor.variable import TensorConstant, TensorVariable
+
+    from pytensor.graph.basic import Apply as _Apply
+    from pytensor.graph.op import Op as _Op
+    from pytensor.link.c.op import COp as _COp
+    from pytensor.tensor.random.op import RandomVariable
+
+    sigmoid = tensor.sigmoid
+    _sign = tensor.sign
+
+    def softmax(x):
+        return tensor.special.softmax(x, axis=-1)
+
+    def _tensor_type(dtype, ndim):
+        return tensor.TensorType(dtype, shape=(None,) * ndim)
+
+    def _broadcastable_type(dtype, broadcastable):
+        return tensor.TensorType(
+            dtype, shape=tuple(1 if flag else None for flag in broadcastable))
+
+    def _generator_type(rng):
+        return rng.type()
+
+    _RANDOM_OPS = (RandomVariable,)  # users' own draws need updates too
+
+    def clone_replace(output, replace):
+        return _clone_replace(output, replace=replace)
+
+    def _type_shape(var):
+        return tuple(var.type.shape)
+
+softmax.__doc__ = "Softmax over the last axis of a matrix."
+clone_replace.__doc__ = ("Copy of the graph `output` with the variables in "
+                         "the dict `replace` swapped for their values.")
+
+
+def linker_modes():
+    """Every way this backend can compile a function, by name.
+
+    Returns
+    -------
+    dict
+        Name -> value for ``function(..., mode=...)``.  Theano: ``"cvm"``
+        (its default: C code where an Op has it), ``"py"`` (Python
+        implementations only) and ``"FAST_COMPILE"``.  PyTensor:
+        ``"numba"`` (its default), ``"cvm"`` and ``"FAST_COMPILE"``.
+        regkit gives the same numbers under each (see the Backends page).
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> "cvm" in backend.linker_modes()
+    True
+    """
+    modes = {"cvm": c_linker_mode()}
+    if NAME == "theano":  # backend: theano only
+        modes["py"] = _lib.compile.mode.Mode(linker="py")
+    else:  # backend: pytensor only
+        modes = dict(numba=None, **modes)
+    modes["FAST_COMPILE"] = "FAST_COMPILE"
+    return modes
+
+
+def c_linker_mode():
+    """A compilation mode with the default optimizations and the C linker
+    (``cvm``), for ``function(..., mode=...)``.  On PyTensor the default
+    linker is Numba; this is the way to compile with C instead.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x = backend.tensor.vector()
+    >>> float(backend.function([x], x.sum(), mode=backend.c_linker_mode())(
+    ...     [1.0, 2.0]))
+    3.0
+    """
+    return _lib.compile.mode.Mode(linker="cvm")

@@ -1,0 +1,187 @@
+"""The graph helpers every regkit module uses: one walk over a graph, the
+static shapes and types of tensors, and sums that stay shallow.
+
+Examples
+--------
+>>> import numpy as np
+>>> from regkit import backend
+>>> W = backend.shared(np.ones((2, 2)), name="W")
+>>> backend.depends_on(backend.tensor.sum(W * 2), W)
+True
+"""
+from .choice import (TensorConstant, Variable, _broadcastable_type,
+                     _type_shape, tensor)
+
+__all__ = ["ancestors", "depends_on", "graph_inputs", "tensor_variable",
+           "static_shape", "is_tensor", "shallow_sum"]
+
+#: How many terms :func:`shallow_sum` adds in one node.
+_FAN_IN = 32
+
+
+def ancestors(outputs, blockers=()):
+    """Every variable the graphs of `outputs` depend on, each once.
+
+    The one graph walk of regkit: an explicit stack (no recursion limit),
+    linear in the size of the graph.
+
+    Parameters
+    ----------
+    outputs : iterable of Variable
+    blockers : iterable of Variable
+        Variables whose own inputs are not walked (they are still listed).
+
+    Returns
+    -------
+    list of Variable
+        In depth-first pre-order: `outputs` in order, the inputs of each
+        operation from left to right.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x, y = backend.tensor.vectors("x", "y")
+    >>> total = x + y
+    >>> [v.name for v in backend.ancestors([total]) if v.name]
+    ['x', 'y']
+    >>> len(backend.ancestors([total], blockers=[total]))
+    1
+    """
+    blockers = set(blockers)
+    seen, stack, order = set(), list(reversed(list(outputs))), []
+    while stack:
+        var = stack.pop()
+        if var in seen:
+            continue
+        seen.add(var)
+        order.append(var)
+        if var.owner is not None and var not in blockers:
+            stack.extend(reversed(var.owner.inputs))
+    return order
+
+
+def depends_on(expr, var):
+    """Whether the graph of `expr` reads `var` (or is `var`).
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x, y = backend.tensor.vectors("x", "y")
+    >>> backend.depends_on(2 * x, x), backend.depends_on(2 * x, y)
+    (True, False)
+    """
+    return any(each is var for each in ancestors([expr]))
+
+
+def graph_inputs(outputs):
+    """The variables that the graphs of `outputs` start from, in order.
+
+    Parameters
+    ----------
+    outputs : list of Variable
+
+    Returns
+    -------
+    list of Variable
+        Inputs, shared variables and constants, each once, in the order of
+        their first appearance in a depth-first walk that takes `outputs`
+        in order and the inputs of every operation from left to right
+        (Lasagne's order: ``dot(W1, W2)`` gives ``[W1, W2]``).  The order is
+        the same on both backends, whose own functions differ.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> W1 = backend.shared(np.ones((2, 2)), name="W1")
+    >>> W2 = backend.shared(np.ones((2, 2)), name="W2")
+    >>> [v.name for v in backend.graph_inputs([backend.tensor.dot(W1, W2)])]
+    ['W1', 'W2']
+    """
+    return [var for var in ancestors(outputs) if var.owner is None]
+
+
+def tensor_variable(dtype, broadcastable, name=None):
+    """A new symbolic tensor of `dtype`, of size 1 along the dimensions
+    where `broadcastable` is True (which broadcast against any size).
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x = backend.tensor_variable("float64", [True, False], "x")
+    >>> x.broadcastable, x.name
+    ((True, False), 'x')
+    """
+    return _broadcastable_type(dtype, broadcastable)(name)
+
+
+def static_shape(var):
+    """The sizes of the dimensions of `var` known before it is computed.
+
+    Parameters
+    ----------
+    var : TensorVariable
+
+    Returns
+    -------
+    tuple of int or None
+        A constant's shape; otherwise the sizes its type records, None
+        where unknown (PyTensor types may record any size, Theano types
+        only the size 1 of broadcastable dimensions).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> backend.static_shape(backend.as_tensor_variable(np.ones((2, 3))))
+    (2, 3)
+    >>> backend.static_shape(backend.tensor.matrix())
+    (None, None)
+    """
+    if isinstance(var, TensorConstant):
+        return tuple(var.data.shape)
+    return _type_shape(var)
+
+
+def is_tensor(value):
+    """Whether `value` is a symbolic tensor (variable, shared or constant).
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> backend.is_tensor(backend.tensor.matrix())
+    True
+    >>> backend.is_tensor([1.0, 2.0])
+    False
+    """
+    return isinstance(value, Variable) and hasattr(value, "ndim") \
+        and hasattr(value, "dtype")
+
+
+def shallow_sum(terms):
+    """The sum of a list of scalars (symbolic or numbers) as a tree of
+    additions at most ``log_32(len(terms))`` deep (see
+    :func:`regkit.regularization.sum_terms`, which checks its terms and
+    calls this); ``0`` for an empty list.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> backend.shallow_sum([1.0, 2.0, 3.0])
+    6.0
+    """
+    level = list(terms)
+    if not level:
+        return 0
+    while len(level) > 1:
+        level = [_add(level[i:i + _FAN_IN])
+                 for i in range(0, len(level), _FAN_IN)]
+    return level[0]
+
+
+def _add(chunk):
+    if len(chunk) == 1:
+        return chunk[0]
+    if any(is_tensor(term) for term in chunk):
+        return tensor.sum(tensor.stack(chunk))
+    return sum(chunk[1:], chunk[0])

@@ -1,0 +1,43 @@
+"""A minimal layer graph whose parameters carry tags.
+
+This is the part of Lasagne's layer API that regularization needs: layers
+that register their parameters with tags (``trainable``, ``regularizable``
+or any name of your own), a walk over the graph below a layer, and the
+symbolic outputs of the graph, named so that regularizers can choose them.
+
+* :mod:`~regkit.layers.base`: :class:`Layer`, :class:`MergeLayer` and
+  parameter creation;
+* :mod:`~regkit.layers.input`, :mod:`~regkit.layers.dense`,
+  :mod:`~regkit.layers.merge`: the layers;
+* :mod:`~regkit.layers.helper`: the graph walk, parameters by tag and by
+  name, layer names and roles;
+* :mod:`~regkit.layers.outputs`: the named outputs and the hook protocol
+  regularizers implement.
+
+The initialisers and the layer RNG (:mod:`regkit.init`) and the
+nonlinearities are handed on here too, as they were before the package was
+split.
+"""
+from ..init import (DEFAULT_SEED, Constant, GlorotUniform, get_rng, set_rng,
+                    spawn_seed_sequence)
+from ..nonlinearities import (identity, linear, rectify, sigmoid, softmax,
+                              tanh)
+from .base import Layer, MergeLayer
+from .dense import DenseLayer
+from .helper import (STANDARD_TAGS, count_params, get_all_layers,
+                     get_all_param_values, get_all_params, layer_names,
+                     layer_roles, named_params, set_all_param_values)
+from .input import InputLayer
+from .merge import ElemwiseSumLayer
+from .outputs import (LayerOutputs, NetworkOutputs, OutputHook, get_output,
+                      get_outputs)
+
+__all__ = [
+    "Layer", "MergeLayer", "InputLayer", "DenseLayer", "ElemwiseSumLayer",
+    "GlorotUniform", "Constant", "get_rng", "set_rng", "spawn_seed_sequence",
+    "DEFAULT_SEED", "get_all_layers", "get_all_params", "count_params",
+    "get_all_param_values", "set_all_param_values", "STANDARD_TAGS",
+    "layer_names", "layer_roles", "named_params", "LayerOutputs",
+    "NetworkOutputs", "OutputHook", "get_output", "get_outputs",
+    "rectify", "sigmoid", "tanh", "softmax", "identity", "linear",
+]

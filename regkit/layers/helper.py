@@ -1,0 +1,434 @@
+"""Walking a layer graph: its layers, their parameters (by tag and by
+name), and the names and roles of its layers.
+
+Layer names
+-----------
+A layer without a name gets an automatic one from :func:`layer_names`: its
+class name, lowercased, without the ``Layer`` suffix, and a 1-based count
+of the layers of that kind in the order of :func:`get_all_layers`
+(``input1``, ``dense1``, ``dense2``).  The names depend only on the
+network's structure, so they are the same in every run and every process.
+"""
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import backend
+from .._checks import _is_collection
+from .base import Layer, _filter_tags, _unique, _unwrap
+from .input import InputLayer
+
+__all__ = ["get_all_layers", "get_all_params", "count_params",
+           "get_all_param_values", "set_all_param_values", "layer_names",
+           "layer_roles", "named_params", "STANDARD_TAGS"]
+
+
+#: The tags :meth:`Layer.add_param` gives every parameter unless told not to.
+STANDARD_TAGS = ("trainable", "regularizable")
+
+
+def _check_tag_names(layers, tags, caller):
+    """Reject ``tag=True`` on a name no parameter of `layers` carries.
+
+    Such a filter selects nothing, so a misspelt tag
+    (``regularisable=True``) would give an empty list and a zero penalty
+    without a word.  The standard tags are always accepted (a network may
+    have no trainable parameters left), and so is ``tag=False`` on any
+    name: it excludes nothing, which generic code relies on
+    (``frozen=False`` in a script that only some networks freeze).
+    """
+    unknown = [tag for tag, value in tags.items()
+               if value and tag not in STANDARD_TAGS]
+    if not unknown:
+        return  # the common case: nothing to look up
+    carried = _tags_in_use(layers)
+    unknown = [tag for tag in unknown if tag not in carried]
+    if unknown:
+        raise ValueError("%s: no parameter of the given layers carries the "
+                         "tag %r, so %s=True would select nothing (tags in "
+                         "use: %s)" % (caller, unknown[0], unknown[0],
+                                       ", ".join(sorted(carried))))
+
+
+def _tags_in_use(layers):
+    """The standard tags and every tag a parameter of `layers` carries."""
+    carried = set(STANDARD_TAGS)
+    for layer in layers:
+        for have in layer.params.values():
+            carried.update(have)
+    return carried
+
+
+def _as_layer_list(layer_or_layers, caller, argname="layer"):
+    if isinstance(layer_or_layers, Layer):
+        return [layer_or_layers]
+    if isinstance(layer_or_layers, np.ndarray) \
+            or backend.is_tensor(layer_or_layers) \
+            or not _is_collection(layer_or_layers):
+        raise TypeError("%s: %s must be a Layer or a list of layers, got %r"
+                        % (caller, argname, layer_or_layers))
+    layers = list(layer_or_layers)
+    for item in layers:
+        if not isinstance(item, Layer):
+            raise TypeError("%s: %s must contain only layers, got %r"
+                            % (caller, argname, item))
+    return layers
+
+
+def get_all_layers(layer, treat_as_input=None):
+    """Every layer below `layer` (a layer or a list), each after its inputs.
+
+    The order is Lasagne's: a depth-first walk that takes the queried layers
+    in the order given and the inputs of a merge layer in their order, and
+    emits a layer once all its inputs have been emitted.  It runs on an
+    explicit stack (no recursion limit), in time linear in the size of the
+    graph, and stops on cycles: a layer met again while its inputs are
+    still being walked is emitted at that point.
+
+    Parameters
+    ----------
+    layer : Layer or list of Layer
+    treat_as_input : iterable of Layer, optional
+        Layers whose inputs are not walked (they are still returned).
+
+    Returns
+    -------
+    list of Layer
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_in = InputLayer((None, 3), name="in")
+    >>> l_hid = DenseLayer(l_in, 4, name="hid")
+    >>> l_out = DenseLayer(l_hid, 2, name="out")
+    >>> [l.name for l in get_all_layers(l_out)]
+    ['in', 'hid', 'out']
+    >>> [l.name for l in get_all_layers(l_out, treat_as_input=[l_hid])]
+    ['hid', 'out']
+    """
+    queried = _as_layer_list(layer, "get_all_layers")
+    expanded = set()  # layers whose inputs have been pushed
+    if treat_as_input is not None:
+        expanded.update(_as_layer_list(treat_as_input, "get_all_layers",
+                                       "treat_as_input"))
+    emitted = set()
+    result = []
+    stack = queried[::-1]  # the next layer to look at is stack[-1]
+    while stack:
+        current = stack[-1]
+        if current is None:  # an input given only by its shape
+            stack.pop()
+        elif current not in expanded:
+            expanded.add(current)
+            stack.extend(reversed(_input_layers(current)))
+        else:
+            stack.pop()
+            if current not in emitted:
+                emitted.add(current)
+                result.append(current)
+    return result
+
+
+def get_all_params(layer, unwrap_shared=True, **tags):
+    """The parameters of every layer below `layer`, each once.
+
+    Parameters
+    ----------
+    layer : Layer or list of Layer
+    unwrap_shared : bool
+        See :meth:`Layer.get_params`.
+    **tags : bool
+        Tag filter, see :meth:`Layer.get_params`.
+
+    Returns
+    -------
+    list of variables, in the order of :func:`get_all_layers` and then of
+    registration.
+
+    Raises
+    ------
+    ValueError
+        For ``tag=True`` on a tag name that no parameter below `layer`
+        carries, other than the standard ``trainable`` and
+        ``regularizable``: such a filter would select nothing, which is
+        almost always a misspelt tag.  ``tag=False`` is accepted for any
+        name (it excludes nothing).  The same check guards
+        :func:`count_params`, :func:`get_all_param_values`,
+        :func:`set_all_param_values` and :func:`named_params`.
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_in = InputLayer((None, 3))
+    >>> l_out = DenseLayer(DenseLayer(l_in, 4, name="hid"), 2, name="out")
+    >>> [p.name for p in get_all_params(l_out, regularizable=True)]
+    ['hid.W', 'out.W']
+    """
+    return _all_params(layer, unwrap_shared, tags, "get_all_params")
+
+
+def _all_params(layer_or_layers, unwrap_shared, tags, caller):
+    """:func:`get_all_params` on behalf of `caller` (named in errors)."""
+    all_layers = get_all_layers(layer_or_layers)
+    _check_tag_names(all_layers, tags, caller)
+    params = []
+    for each in all_layers:
+        params.extend(each.get_params(unwrap_shared=unwrap_shared, **tags))
+    return _unique(params)
+
+
+def count_params(layer, **tags):
+    """The number of scalar values in the parameters below `layer`.
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
+    >>> count_params(l_out), count_params(l_out, regularizable=True)
+    (8, 6)
+    """
+    return sum(int(np.prod(p.get_value(borrow=True).shape))
+               for p in _all_params(layer, True, tags, "count_params"))
+
+
+def get_all_param_values(layer, **tags):
+    """The values (numpy arrays) of the parameters below `layer`.
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
+    >>> [v.shape for v in get_all_param_values(l_out)]
+    [(3, 2), (2,)]
+    """
+    return [p.get_value()
+            for p in _all_params(layer, True, tags, "get_all_param_values")]
+
+
+def set_all_param_values(layer, values, **tags):
+    """Set the parameters below `layer` from a list of arrays.
+
+    Every value is checked before any parameter is changed: on a count or
+    shape mismatch nothing is set.  Values are cast to each parameter's
+    dtype.
+
+    Raises
+    ------
+    ValueError
+        If the number of values or any shape does not match.
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
+    >>> set_all_param_values(l_out, [np.ones((3, 2)), np.zeros(2)])
+    >>> float(l_out.W.get_value().sum())
+    6.0
+    """
+    params = _all_params(layer, True, tags, "set_all_param_values")
+    if not _is_collection(values) or not hasattr(values, "__len__"):
+        raise TypeError("set_all_param_values: values must be a list of "
+                        "arrays, got %r" % (values,))
+    if len(values) != len(params):
+        raise ValueError("set_all_param_values: got %d values for %d "
+                         "parameters" % (len(values), len(params)))
+    arrays = []
+    for param, value in zip(params, values):
+        array = np.asarray(value)
+        shape = param.get_value(borrow=True).shape
+        if array.shape != shape:
+            raise ValueError("set_all_param_values: value for %s has shape "
+                             "%r, expected %r" % (param, array.shape, shape))
+        arrays.append(array.astype(param.dtype))
+    for param, array in zip(params, arrays):
+        param.set_value(array)
+
+
+def layer_names(layers):
+    """The name of each layer: its own, or a stable automatic one.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        Usually ``get_all_layers(network)``.
+
+    Returns
+    -------
+    OrderedDict
+        Layer -> name.  An unnamed layer is called after its class
+        (lowercased, without ``Layer``) and a 1-based count of the layers
+        of that class in `layers`, skipping names already taken.
+
+    Raises
+    ------
+    ValueError
+        If two layers have the same name.
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_in = InputLayer((None, 3))
+    >>> l_out = DenseLayer(DenseLayer(l_in, 4), 2, name="out")
+    >>> list(layer_names(get_all_layers(l_out)).values())
+    ['input1', 'dense1', 'out']
+    """
+    layers = _as_layer_list(layers, "layer_names", "layers")
+    taken = {}
+    for layer in layers:
+        if layer.name is None:
+            continue
+        if layer.name in taken and taken[layer.name] is not layer:
+            raise ValueError("layer_names: two layers are named %r: %r and %r"
+                             % (layer.name, taken[layer.name], layer))
+        taken[layer.name] = layer
+    counts = {}
+    names = OrderedDict()
+    for layer in layers:
+        if layer.name is not None:
+            names[layer] = layer.name
+            continue
+        base = type(layer).__name__.lower()
+        if base.endswith("layer") and len(base) > len("layer"):
+            base = base[:-len("layer")]
+        while True:
+            counts[base] = counts.get(base, 0) + 1
+            name = "%s%d" % (base, counts[base])
+            if name not in taken:
+                break
+        taken[name] = layer
+        names[layer] = name
+    return names
+
+
+#: The roles :func:`layer_roles` gives layers.
+_ROLES = ("input", "hidden", "output")
+
+
+def layer_roles(layer_or_layers):
+    """The role of every layer below the given layer(s).
+
+    Parameters
+    ----------
+    layer_or_layers : Layer or list of Layer
+        The network's output layer(s), or all its layers (as theanets
+        passes them to ``Regularizer.loss``): the roles come from the
+        graph, so both give the same answer.
+
+    Returns
+    -------
+    OrderedDict
+        Layer -> ``"input"`` (an :class:`InputLayer`), ``"output"`` (a layer
+        that no other layer of the walked graph takes as input) or
+        ``"hidden"`` (everything else), in the order of
+        :func:`get_all_layers`.
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_in = InputLayer((None, 3))
+    >>> l_hid = DenseLayer(l_in, 4)
+    >>> l_out = DenseLayer(l_hid, 2)
+    >>> list(layer_roles(l_out).values())
+    ['input', 'hidden', 'output']
+    >>> list(layer_roles([l_in, l_hid, l_out]).values())
+    ['input', 'hidden', 'output']
+    """
+    queried = _as_layer_list(layer_or_layers, "layer_roles")
+    return _network_layers(queried)[1]
+
+
+def _input_layers(layer):
+    """The layers `layer` reads (None for an input given by its shape)."""
+    inputs = getattr(layer, "input_layers", None)
+    if inputs is None:
+        inputs = [getattr(layer, "input_layer", None)]
+    return inputs
+
+
+def _network_layers(queried, treat_as_input=None):
+    """(layers, roles) of the network below `queried`, walked from its
+    output layers: the same list (so the same automatic names) whether
+    `queried` holds the output layers or every layer of the model in any
+    order; roles maps each layer to its role, in the order of the list."""
+    walked = get_all_layers(queried, treat_as_input)
+    roles = _roles(walked)
+    outputs = [layer for layer in walked if roles[layer] == "output"]
+    if outputs == list(queried):
+        return walked, roles
+    rewalked = get_all_layers(outputs, treat_as_input) if outputs else []
+    if set(rewalked) != set(walked):
+        # a cycle can hide layers from every output layer: keep the first walk
+        return walked, roles
+    return rewalked, OrderedDict((layer, roles[layer]) for layer in rewalked)
+
+
+def _roles(all_layers):
+    """Layer -> role for the layers of one walked graph (see
+    :func:`layer_roles`)."""
+    consumed = set()
+    for layer in all_layers:
+        if not isinstance(layer, InputLayer):
+            consumed.update(_input_layers(layer))
+    roles = OrderedDict()
+    for layer in all_layers:
+        if isinstance(layer, InputLayer):
+            roles[layer] = "input"
+        else:
+            roles[layer] = "hidden" if layer in consumed else "output"
+    return roles
+
+
+def named_params(layer_or_layers, unwrap_shared=True, **tags):
+    """The parameters below the given layer(s) with their full names.
+
+    Parameters
+    ----------
+    layer_or_layers : Layer or list of Layer
+    unwrap_shared : bool
+        Replace an expression parameter by the shared variables inside it
+        (each carries the expression's name).
+    **tags : bool
+        Tag filter, see :meth:`Layer.get_params`.
+
+    Returns
+    -------
+    list of (name, parameter)
+        In the order of :func:`get_all_params`, each parameter once (under
+        the first name it was met with).  The name is
+        ``"<layer name>.<param name>"``, with the automatic name of an
+        unnamed layer (:func:`layer_names`); a parameter registered without
+        a name is called by its position in its layer (``"dense1.0"``).
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
+    >>> [name for name, _ in named_params(l_out)]
+    ['dense1.W', 'dense1.b']
+    """
+    return _named_params(layer_or_layers, unwrap_shared, tags,
+                         "named_params")
+
+
+def _named_params(layer_or_layers, unwrap_shared, tags, caller):
+    """:func:`named_params` on behalf of `caller` (named in errors)."""
+    all_layers = _network_layers(_as_layer_list(layer_or_layers, caller))[0]
+    _check_tag_names(all_layers, tags, caller)
+    names = layer_names(all_layers)
+    result, seen = [], set()
+    for layer in all_layers:
+        kept = set(_filter_tags(layer.params, tags))
+        for index, param in enumerate(layer.params):
+            if param not in kept:
+                continue
+            short = layer.param_names.get(param)
+            if short is None:
+                short = str(index)
+            elif layer.name is not None:
+                short = short[len(layer.name) + 1:]
+            name = "%s.%s" % (names[layer], short)
+            for var in _unwrap([param], unwrap_shared):
+                if var not in seen:
+                    seen.add(var)
+                    result.append((name, var))
+    return result

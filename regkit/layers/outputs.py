@@ -1,0 +1,324 @@
+"""The named outputs of a network, and the hooks that change them.
+
+:func:`get_outputs` names every output ``"<layer name>:<output>"``: every
+layer has ``"<name>:out"``, a :class:`~regkit.layers.DenseLayer` also
+``"<name>:pre"`` (the activation before its nonlinearity), with the
+automatic names of :func:`~regkit.layers.layer_names` for unnamed layers.
+While it builds the graph it calls the hooks of the regularizers it is
+given, through the small protocol :class:`OutputHook`: this module
+defines what it calls, and :class:`regkit.Regularizer` implements it, so
+layers never import regularizers.
+
+Examples
+--------
+>>> from regkit import InputLayer, DenseLayer, get_outputs
+>>> outs = get_outputs(DenseLayer(InputLayer((None, 3), name="in"), 2,
+...                               name="out"))
+>>> list(outs), outs.roles["out"]
+(['in:out', 'out:pre', 'out:out'], 'output')
+"""
+from collections import OrderedDict
+
+from .. import backend
+from .._checks import _as_instances
+from .base import Layer, MergeLayer, _check_shape
+from .helper import (_ROLES, _as_layer_list, _network_layers,
+                     get_all_layers, layer_names)
+from .input import InputLayer
+
+__all__ = ["OutputHook", "LayerOutputs", "NetworkOutputs", "get_output",
+           "get_outputs"]
+
+
+class OutputHook(object):
+    """What :func:`get_output` and :func:`get_outputs` call on the
+    regularizers they are given: the protocol between layers and
+    regularizers.
+
+    :class:`regkit.Regularizer` implements it; a graph change that is not a
+    regularizer (no pattern, no weight) can subclass it directly.
+
+    Attributes
+    ----------
+    stochastic : bool
+        True for hooks that draw random numbers: they are not called when
+        the graph is built with ``deterministic=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_output
+    >>> class Double(OutputHook):
+    ...     def modify_graph(self, outputs):
+    ...         if outputs.role == "hidden":
+    ...             outputs[outputs.name + ":out"] *= 2
+    >>> l_in = InputLayer((None, 1))
+    >>> net = DenseLayer(DenseLayer(l_in, 1, W=np.ones((1, 1))), 1,
+    ...                  W=np.ones((1, 1)), nonlinearity=None)
+    >>> float(get_output(net, regularizers=[Double()]).eval(
+    ...     {l_in.input_var: np.ones((1, 1))})[0, 0])
+    2.0
+    """
+
+    stochastic = False
+
+    def modify_graph(self, outputs):
+        """Change one layer's named outputs in place, before later layers
+        read them; no change by default.
+
+        Parameters
+        ----------
+        outputs : LayerOutputs
+            The outputs of one layer (keys ``"<layer>:out"``...), with the
+            attributes ``layer``, ``name`` and ``role`` of that layer.
+        """
+
+    def check_matches(self, named):
+        """Called once the whole graph is built, with the
+        :class:`NetworkOutputs`; a hook that should have changed something
+        warns here if it did not.  Nothing by default."""
+
+
+def _as_hooks(hooks, caller):
+    """`hooks` (one :class:`OutputHook` or an iterable of them) as a list,
+    or a TypeError naming `caller`."""
+    return _as_instances(hooks, OutputHook, caller, "regularizers",
+                         "Regularizer objects (or other OutputHook objects "
+                         "with a modify_graph method)")
+
+
+class LayerOutputs(OrderedDict):
+    """The named outputs of one layer, as regularizers see them.
+
+    A dict ``"<layer name>:<output>" -> expression`` that also tells which
+    layer it belongs to: attributes ``layer``, ``name`` (the layer's name)
+    and ``role`` (``"input"``, ``"hidden"`` or ``"output"``, see
+    :func:`layer_roles`).  A regularizer's ``modify_graph`` may replace
+    values and add keys.
+
+    Examples
+    --------
+    >>> outs = LayerOutputs(None, "hid", "hidden", [("hid:out", 1)])
+    >>> outs.name, outs.role, dict(outs)
+    ('hid', 'hidden', {'hid:out': 1})
+    """
+
+    def __init__(self, layer, name, role, items=()):
+        if not isinstance(name, str):
+            raise TypeError("LayerOutputs: name must be a string, got %r"
+                            % (name,))
+        if role not in _ROLES:
+            raise ValueError("LayerOutputs: role must be one of %s, got %r"
+                             % (", ".join(_ROLES), role))
+        super(LayerOutputs, self).__init__(items)
+        self.layer, self.name, self.role = layer, name, role
+
+    def __reduce__(self):
+        return (type(self), (self.layer, self.name, self.role,
+                             list(self.items())))
+
+class NetworkOutputs(OrderedDict):
+    """Every named output of a network (what :func:`get_outputs` returns):
+    an ordered dict ``"<layer name>:<output>" -> expression`` that also
+    keeps, for each layer, its name and role.
+
+    Attributes
+    ----------
+    layers : OrderedDict
+        Layer name -> layer, in the order of the walk.
+    roles : OrderedDict
+        Layer name -> ``"input"``, ``"hidden"`` or ``"output"``.
+
+    Examples
+    --------
+    >>> outs = NetworkOutputs()
+    >>> outs.add(LayerOutputs(None, "hid", "hidden", [("hid:out", 1)]))
+    >>> dict(outs), dict(outs.roles)
+    ({'hid:out': 1}, {'hid': 'hidden'})
+    """
+
+    def __init__(self, items=(), layers=(), roles=()):
+        super(NetworkOutputs, self).__init__(items)
+        self.layers = OrderedDict(layers)
+        self.roles = OrderedDict(roles)
+
+    def add(self, layer_outputs):
+        """Add one layer's :class:`LayerOutputs` (its outputs, its name and
+        its role)."""
+        self.update(layer_outputs)
+        self.layers[layer_outputs.name] = layer_outputs.layer
+        self.roles[layer_outputs.name] = layer_outputs.role
+
+    def names_by_role(self):
+        """Role -> the names of the layers with that role, in order."""
+        by_role = OrderedDict((role, []) for role in _ROLES)
+        for name, role in self.roles.items():
+            by_role[role].append(name)
+        return by_role
+
+    def __reduce__(self):
+        return (type(self), (list(self.items()), list(self.layers.items()),
+                             list(self.roles.items())))
+
+
+def _input_map(queried, inputs, caller):
+    """Layer -> given symbolic input, from the `inputs` argument."""
+    if inputs is None:
+        return {}
+    if isinstance(inputs, dict):
+        given = {}
+        for key, expr in inputs.items():
+            if not isinstance(key, Layer):
+                raise TypeError("%s: the keys of inputs must be layers, got "
+                                "%r" % (caller, key))
+            given[key] = _as_input_expr(expr, key, caller)
+        return given
+    input_layers = [layer for layer in get_all_layers(queried)
+                    if isinstance(layer, InputLayer)]
+    if len(input_layers) != 1:
+        raise ValueError(
+            "%s: inputs is one expression but the network has %d input "
+            "layers (%r); pass a dict {input layer: expression}"
+            % (caller, len(input_layers), input_layers))
+    return {input_layers[0]: _as_input_expr(inputs, input_layers[0], caller)}
+
+
+def _as_input_expr(expr, layer, caller):
+    try:
+        expr = backend.as_tensor_variable(expr)
+    except Exception as exc:
+        raise TypeError("%s: the input for %r must be a symbolic tensor or "
+                        "an array, got %r (%s)" % (caller, layer, expr, exc))
+    _check_shape(expr, layer.output_shape, caller,
+                 "the input for %r" % (layer,))
+    return expr
+
+
+def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
+                   kwargs, caller):
+    """Walk the graph once; return (queried layers, layer -> output,
+    name -> output for every named output)."""
+    queried = _as_layer_list(layer_or_layers, caller, "layer_or_layers")
+    regularizers = _as_hooks(regularizers, caller)
+    if deterministic:
+        regularizers = [r for r in regularizers if not r.stochastic]
+    given = _input_map(queried, inputs, caller)
+    all_layers, roles = _network_layers(queried, treat_as_input=list(given))
+    names = layer_names(all_layers)
+    kwargs = dict(kwargs, deterministic=deterministic)
+    layer_out = {}
+    named = NetworkOutputs()
+    for layer in all_layers:
+        if layer in given:
+            outs = OrderedDict(out=given[layer])
+        elif isinstance(layer, InputLayer):
+            outs = OrderedDict(out=layer.input_var)
+        else:
+            if isinstance(layer, MergeLayer):
+                sources = layer.input_layers
+            else:
+                sources = [layer.input_layer]
+            missing = [s for s in sources if s is None]
+            if missing:
+                raise ValueError(
+                    "%s: %r was built from a shape, not a layer; pass its "
+                    "input in inputs={layer: expression}" % (caller, layer))
+            values = [layer_out[s] for s in sources]
+            arg = values if isinstance(layer, MergeLayer) else values[0]
+            outs = layer.get_outputs_for(arg, **kwargs)
+            if "out" not in outs:
+                raise ValueError("%s: %s.get_outputs_for must return a dict "
+                                 "with the key 'out', got keys %r"
+                                 % (caller, type(layer).__name__, list(outs)))
+        prefix = names[layer]
+        outs = LayerOutputs(layer, prefix, roles[layer],
+                            (("%s:%s" % (prefix, key), value)
+                             for key, value in outs.items()))
+        for reg in regularizers:
+            reg.modify_graph(outs)
+        layer_out[layer] = outs["%s:out" % prefix]
+        named.add(outs)
+    for reg in regularizers:
+        reg.check_matches(named)
+    return queried, layer_out, named
+
+
+def get_output(layer_or_layers, inputs=None, regularizers=(),
+               deterministic=False, **kwargs):
+    """The symbolic output of one layer or of several.
+
+    Parameters
+    ----------
+    layer_or_layers : Layer or list of Layer
+    inputs : None, expression or dict
+        ``None``: every :class:`InputLayer` uses its ``input_var``.  One
+        expression: the input of the network's only input layer.  A dict
+        ``{layer: expression}``: use the expression as that layer's output
+        (the layers below it are not walked).
+    regularizers : list of Regularizer (or of OutputHook)
+        Their ``modify_graph`` hook runs on each layer's named outputs
+        before later layers read them (dropout, noise); see
+        :class:`OutputHook`.
+    deterministic : bool
+        True builds the inference graph: stochastic regularizers leave the
+        graph unchanged.  Also passed on to every layer's
+        ``get_output_for``.
+    **kwargs
+        Passed on to every layer's ``get_output_for``.
+
+    Returns
+    -------
+    A symbolic expression, or a list of them if a list of layers was given.
+
+    Raises
+    ------
+    TypeError
+        A dict key that is not a layer, an input that is not a tensor.
+    ValueError
+        One expression for a network with several input layers, an input
+        with the wrong number of dimensions, a layer built from a shape
+        whose input is not given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_in = InputLayer((None, 3))
+    >>> l_out = DenseLayer(l_in, 2, W=np.ones((3, 2)), nonlinearity=None)
+    >>> get_output(l_out).eval({l_in.input_var: np.ones((1, 3))})
+    array([[3., 3.]])
+    """
+    queried, layer_out, _ = _build_outputs(
+        layer_or_layers, inputs, regularizers, deterministic, kwargs,
+        "get_output")
+    outputs = [layer_out[layer] for layer in queried]
+    return outputs[0] if isinstance(layer_or_layers, Layer) else outputs
+
+
+def get_outputs(layer_or_layers, inputs=None, regularizers=(),
+                deterministic=False, **kwargs):
+    """Every named output of the network, after the regularizers ran.
+
+    Takes the same arguments as :func:`get_output`.  Keys are
+    ``"<layer name>:out"`` for every layer below `layer_or_layers` and
+    ``"<layer name>:pre"`` for dense layers, with automatic names for
+    unnamed layers (see :func:`layer_names`); regularizers may add keys
+    such as ``"hid:out-predrop"``.
+
+    Returns
+    -------
+    NetworkOutputs
+        An ordered dict name -> symbolic expression, in the order of
+        :func:`get_all_layers`, that also knows each layer's name and role
+        (so regularizers given it do not walk the network again).
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer
+    >>> l_in = InputLayer((None, 3), name="in")
+    >>> l_out = DenseLayer(l_in, 2, name="out")
+    >>> list(get_outputs(l_out))
+    ['in:out', 'out:pre', 'out:out']
+    """
+    return _build_outputs(layer_or_layers, inputs, regularizers,
+                          deterministic, kwargs, "get_outputs")[2]

@@ -1,0 +1,159 @@
+"""Penalties on the outputs of layers (activity regularization)."""
+from .. import backend
+from ..penalties import _safe_norm, kl_sparsity
+from ..regularization import sum_terms
+from .._checks import _check_fraction
+from .base import Regularizer
+
+__all__ = ["HiddenL1", "HiddenL2", "KLSparsity", "RecurrentNorm",
+           "RecurrentState"]
+
+T = backend.tensor
+
+
+def _batch_size(h):
+    return T.cast(h.shape[0], h.dtype)
+
+
+class _OutputPenalty(Regularizer):
+    """Sum over the matching outputs of ``term(output)``."""
+
+    def term(self, h, name, layers, outputs):
+        raise NotImplementedError
+
+    def loss(self, layers, outputs):
+        names = self.output_names(layers, outputs)
+        return sum_terms(self.term(outputs[name], name, layers, outputs)
+                         for name in names)
+
+
+class HiddenL1(_OutputPenalty):
+    """Mean over examples of the summed absolute activations.
+
+    ``loss = sum(abs(h)) / batch`` for each matching output ``h`` (axis 0 is
+    the batch), so the term does not grow with the batch size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> l_in = InputLayer((None, 2), name="in")
+    >>> hid = DenseLayer(l_in, 3, W=np.ones((2, 3)), name="hid")
+    >>> out = DenseLayer(hid, 1, name="out")
+    >>> term = HiddenL1(weight=0.1).loss(out, get_outputs(out))
+    >>> float(term.eval({l_in.input_var: np.ones((4, 2))}))
+    6.0
+    """
+
+    aliases = ("hidden_sparsity",)
+
+    def term(self, h, name, layers, outputs):
+        return T.sum(abs(h)) / _batch_size(h)
+
+
+class HiddenL2(_OutputPenalty):
+    """Mean over examples of the summed squared activations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> net = DenseLayer(DenseLayer(InputLayer((None, 2), name="in"), 2,
+    ...                             W=np.eye(2), name="hid"), 1, name="out")
+    >>> outputs = get_outputs(net, np.array([[1.0, 2.0], [3.0, 0.0]]))
+    >>> float(HiddenL2().loss(net, outputs).eval())  # (5 + 9) / 2
+    7.0
+    """
+
+    def term(self, h, name, layers, outputs):
+        return T.sum(T.sqr(h)) / _batch_size(h)
+
+
+class KLSparsity(_OutputPenalty):
+    """KL divergence between `target` and each unit's batch-mean activation.
+
+    See :func:`regkit.penalties.kl_sparsity`; meant for outputs in [0, 1]
+    such as sigmoid units.
+
+    Parameters
+    ----------
+    pattern, weight
+        See :class:`Regularizer`.
+    target : float
+        Desired mean activation, strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> from regkit.nonlinearities import sigmoid
+    >>> net = DenseLayer(DenseLayer(InputLayer((None, 2)), 3,
+    ...                             nonlinearity=sigmoid, name="hid"), 1)
+    >>> outputs = get_outputs(net, np.zeros((4, 2)))  # every mean is 0.5
+    >>> round(float(KLSparsity(target=0.5).loss(net, outputs).eval()), 6)
+    0.0
+    """
+
+    def __init__(self, pattern=None, weight=0.0, target=0.05):
+        super(KLSparsity, self).__init__(pattern, weight)
+        self.target = _check_fraction(target, "KLSparsity", "target",
+                                      strict=True)
+
+    def get_config(self):
+        config = super(KLSparsity, self).get_config()
+        config["target"] = self.target
+        return config
+
+    def term(self, h, name, layers, outputs):
+        return kl_sparsity(h, target=self.target)
+
+
+class _RecurrentPenalty(_OutputPenalty):
+
+    def term(self, h, name, layers, outputs):
+        if h.ndim != 3:
+            raise ValueError("%s: output %r must be (batch, time, features), "
+                             "got %d dimensions" % (type(self).__name__, name,
+                                                    h.ndim))
+        return T.mean(self.step_term(h[:, 1:], h[:, :-1]))
+
+
+class RecurrentNorm(_RecurrentPenalty):
+    """Squared change of the state norm between consecutive steps.
+
+    ``mean over batch and the T-1 steps of (||h_t|| - ||h_{t-1}||)**2``
+    (Krueger and Memisevic, "Regularizing RNNs by stabilizing
+    activations", 2016).  A norm of zero has the subgradient 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer
+    >>> states = InputLayer((None, 3, 2), name="rnn")  # (batch, time, units)
+    >>> h = np.array([[[3.0, 4.0], [0.0, 1.0], [0.0, 2.0]]])
+    >>> outputs = {"rnn:out": h}
+    >>> float(RecurrentNorm("rnn:out").loss(states, outputs).eval())
+    8.5
+    """
+
+    def step_term(self, now, before):
+        return T.sqr(_safe_norm(now, -1) - _safe_norm(before, -1))
+
+
+class RecurrentState(_RecurrentPenalty):
+    """Squared distance between consecutive states.
+
+    ``mean over batch and the T-1 steps of ||h_t - h_{t-1}||**2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import InputLayer
+    >>> states = InputLayer((None, 3, 2), name="rnn")
+    >>> h = np.array([[[3.0, 4.0], [0.0, 1.0], [0.0, 2.0]]])
+    >>> float(RecurrentState("rnn:out").loss(states, {"rnn:out": h}).eval())
+    9.5
+    """
+
+    def step_term(self, now, before):
+        return T.sum(T.sqr(now - before), axis=-1)

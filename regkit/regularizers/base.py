@@ -1,0 +1,325 @@
+"""Regularizers: named, weighted terms and graph changes, theanets style.
+
+A :class:`Regularizer` has a glob ``pattern`` choosing what it applies to and
+a ``weight``, and implements one of two hooks:
+
+* ``loss(layers, outputs)``: an unweighted scalar term for the loss
+  (weight penalties, activity penalties);
+* ``modify_graph(outputs)``: changes a layer's named outputs while the graph
+  is built by :func:`regkit.layers.get_outputs` (dropout, noise).
+
+Patterns are shell globs matched case-sensitively with
+:func:`fnmatch.fnmatchcase`, one string or a sequence of strings, against
+parameter names (``"hid1.W"``, see :func:`regkit.layers.named_params`) or
+output names (``"hid1:out"``, ``"hid1:pre"``).  ``pattern=None`` is the
+subclass default: every parameter for weight penalties, the ``:out`` of
+every hidden layer (neither an input layer nor an output layer of the
+network) for activity penalties, dropout and noise.  A pattern that matches
+nothing warns (UserWarning) and contributes exactly zero.
+
+What ``weight`` means depends on the class: the coefficient of a penalty
+term, the drop probability of
+:class:`~regkit.regularizers.BernoulliDropout` (0 <= p < 1), the
+standard deviation of :class:`~regkit.regularizers.GaussianNoise`.
+
+Every subclass, including yours, is registered under its lowercased name
+and its snake_case name (``WeightL2``: ``"weightl2"``, ``"weight_l2"``),
+plus the names in its ``aliases`` (a class whose name starts with an
+underscore is a private base and is not registered); :func:`~regkit.regularizers.from_kwargs`
+and :func:`~regkit.regularizers.deserialize` build regularizers from those
+names only.
+"""
+from collections import OrderedDict
+import fnmatch
+import logging
+import re
+import warnings
+
+from .._checks import _as_instances, _check_positive
+from ..layers.helper import _ROLES, _named_params, layer_names, layer_roles
+from ..layers.outputs import NetworkOutputs, OutputHook
+from ..regularization import _check_tags
+
+__all__ = ["Regularizer", "REGISTRY"]
+
+logger = logging.getLogger("regkit")
+
+#: Registered name -> Regularizer subclass.
+REGISTRY = OrderedDict()
+
+#: Suffixes of the keys under which stochastic regularizers keep the clean
+#: value of an output (``hid:out-predrop``); each stochastic class adds its
+#: own ``_suffix`` when it is defined.
+_CLEAN_SUFFIXES = set()
+
+
+def _is_clean_copy(name):
+    """Whether `name` is the key of a clean copy kept by dropout or noise."""
+    return any(name.endswith(suffix) for suffix in _CLEAN_SUFFIXES)
+
+
+def _snake_case(name):
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+    name = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", name)
+    return name.lower()
+
+
+def _register(cls):
+    if cls.__name__.startswith("_"):
+        return  # private base classes are not regularizers of their own
+    keys = [_snake_case(cls.__name__), cls.__name__.lower()]
+    keys.extend(cls.__dict__.get("aliases", ()))
+    ident = (cls.__module__, cls.__qualname__)
+    for key in keys:
+        known = REGISTRY.get(key)
+        if known is not None and (known.__module__,
+                                  known.__qualname__) != ident:
+            raise ValueError(
+                "regularizer name %r is taken by %s.%s; give %s another "
+                "class name" % (key, known.__module__, known.__qualname__,
+                                cls.__qualname__))
+    for key in keys:
+        REGISTRY[key] = cls
+    cls.registry_name = keys[0]
+
+
+def _as_patterns(pattern, argname="pattern"):
+    """None, or a tuple of non-empty glob strings."""
+    if pattern is None:
+        return None
+    if isinstance(pattern, str):
+        patterns = (pattern,)
+    elif isinstance(pattern, (list, tuple)):
+        patterns = tuple(pattern)
+    else:
+        raise TypeError("%s must be a string or a sequence of strings, got %r"
+                        % (argname, pattern))
+    if not patterns:
+        raise ValueError("%s must not be empty" % argname)
+    for item in patterns:
+        if not isinstance(item, str):
+            raise TypeError("%s must contain only strings, got %r"
+                            % (argname, item))
+        if not item:
+            raise ValueError("%s must not contain an empty string: %r"
+                             % (argname, pattern))
+    return patterns
+
+
+def _matches(name, patterns):
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _resolve(pattern, default_roles, network, outputs=None):
+    """The globs of `pattern`, or the ``:out`` of every layer of the
+    network with one of `default_roles` when `pattern` is None (the roles
+    that `outputs` carries when it comes from get_outputs, else those of a
+    walk of `network`)."""
+    patterns = _as_patterns(pattern)
+    if patterns is not None:
+        return patterns
+    by_role = _names_by_role(network, outputs)
+    return tuple("%s:out" % name for role in default_roles
+                 for name in by_role[role])
+
+
+def _select_outputs(patterns, outputs):
+    """Names in `outputs` matching `patterns`, leaving out the clean copies
+    kept by dropout and noise."""
+    return [name for name in outputs if _matches(name, patterns)
+            and not _is_clean_copy(name)]
+
+
+def _names_by_role(network, outputs=None):
+    """Role -> names of the layers with that role: from `outputs` when
+    get_outputs built it (no second walk), else from `network`."""
+    if isinstance(outputs, NetworkOutputs):
+        return outputs.names_by_role()
+    roles = layer_roles(network)
+    names = layer_names(list(roles))
+    by_role = {role: [] for role in _ROLES}
+    for layer, role in roles.items():
+        by_role[role].append(names[layer])
+    return by_role
+
+
+class Regularizer(OutputHook):
+    """Base class of every regularizer.
+
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Glob(s) choosing the parameters or outputs this regularizer applies
+        to; None means the subclass default.
+    weight : float
+        Non-negative and finite: the coefficient of the term, or the
+        probability or standard deviation of a stochastic regularizer.
+
+    Attributes
+    ----------
+    default_roles : tuple of str
+        For output regularizers, the layer roles whose ``:out`` the default
+        pattern selects (``("hidden",)``).
+    stochastic : bool
+        True for regularizers that draw random numbers; they leave the graph
+        alone when it is built with ``deterministic=True``.
+
+    Examples
+    --------
+    A regularizer of your own implements ``loss`` or ``modify_graph``; it is
+    registered under its names as soon as the class exists:
+
+    >>> import regkit
+    >>> T = regkit.backend.tensor
+    >>> class OutputNorm(regkit.Regularizer):
+    ...     default_roles = ("output",)
+    ...     def loss(self, layers, outputs):
+    ...         names = self.output_names(layers, outputs)
+    ...         return regkit.sum_terms(T.sum(T.sqr(outputs[name]))
+    ...                                 for name in names)
+    >>> regkit.REGISTRY["output_norm"] is OutputNorm
+    True
+    """
+
+    default_roles = ("hidden",)
+    aliases = ()
+    registry_name = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _register(cls)
+
+    def __init__(self, pattern=None, weight=0.0):
+        patterns = _as_patterns(pattern, "%s: pattern" % type(self).__name__)
+        self.pattern = pattern if isinstance(pattern, str) or pattern is None \
+            else patterns
+        self.weight = self._check_weight(weight)
+
+    def _check_weight(self, weight):
+        return _check_positive(weight, type(self).__name__, "weight",
+                              allow_zero=True)
+
+    def __repr__(self):
+        config = ", ".join("%s=%r" % item for item in self.get_config().items())
+        return "%s(%s)" % (type(self).__name__, config)
+
+    def get_config(self):
+        """The constructor arguments as a plain dict (see :func:`serialize`)."""
+        pattern = self.pattern
+        if isinstance(pattern, tuple):
+            pattern = list(pattern)
+        return {"pattern": pattern, "weight": self.weight}
+
+    def log(self):
+        """Log one line (level INFO, logger ``regkit``) describing this."""
+        logger.info("%s (weight %g) on %s", type(self).__name__, self.weight,
+                    "default pattern" if self.pattern is None
+                    else repr(self.pattern))
+
+    def loss(self, layers, outputs):
+        """The unweighted loss term; 0 for a regularizer without one.
+
+        Parameters
+        ----------
+        layers : Layer or list of Layer
+            The network's output layer(s), or all the layers of the model
+            (theanets' convention): roles come from the graph, so both
+            select the same parameters and outputs.
+        outputs : dict
+            Named outputs, from :func:`regkit.layers.get_outputs`.
+        """
+        return 0
+
+    def modify_updates(self, updates):
+        """Change the parameter updates in place; no change by default.
+
+        Called by :func:`apply_update_hooks` after the updates are built
+        (e.g. by SGD), once per training function; a constraint such as
+        :class:`MaxNorm` replaces the new value of each parameter it
+        applies to.
+
+        Parameters
+        ----------
+        updates : ParamUpdates
+            An ordered dict parameter -> new value, whose ``network``
+            attribute is the network's output layer(s) (None when the hook
+            is called on a plain dict).
+        """
+
+    # -- pattern helpers ---------------------------------------------------
+
+    def patterns(self, layers, outputs=None):
+        """The globs this regularizer uses on the network `layers` (whose
+        roles `outputs`, from get_outputs, already knows)."""
+        return _resolve(self.pattern, self.default_roles, layers, outputs)
+
+    def _no_match(self, what, argname="pattern", value=None):
+        warnings.warn("%s: %s %r matches no %s; it adds nothing"
+                      % (type(self).__name__, argname,
+                         self.pattern if value is None else value, what),
+                      UserWarning, stacklevel=3)
+
+    def output_names(self, layers, outputs):
+        """Names of the outputs in `outputs` this regularizer applies to
+        (warns if there are none).
+
+        Parameters
+        ----------
+        layers : Layer or list of Layer
+            The network's output layer(s), or all the layers of the model
+            (theanets' convention): roles come from the graph, so both
+            select the same parameters and outputs.
+        outputs : dict
+            Named outputs, from :func:`regkit.layers.get_outputs`.
+        """
+        names = _select_outputs(self.patterns(layers, outputs), outputs)
+        if not names:
+            self._no_match("output")
+        return names
+
+    def matches_output(self, outputs, name):
+        """Whether output `name` of the layer dict `outputs` is selected."""
+        if _is_clean_copy(name):
+            return False
+        patterns = _as_patterns(self.pattern)
+        if patterns is None:
+            return outputs.role in self.default_roles \
+                and name == "%s:out" % outputs.name
+        return _matches(name, patterns)
+
+
+def _as_regularizers(regularizers, caller):
+    """`regularizers` (one or a list) as a list, or a TypeError."""
+    return _as_instances(regularizers, Regularizer, caller, "regularizers",
+                         "Regularizer objects")
+
+
+class _ParamRegularizer(Regularizer):
+    """Applies to the parameters with the given tags whose names match."""
+
+    def __init__(self, pattern=None, weight=0.0, tags=None):
+        super(_ParamRegularizer, self).__init__(pattern, weight)
+        if tags is None:
+            tags = {"regularizable": True}
+        self.tags = _check_tags(tags, type(self).__name__)
+
+    def get_config(self):
+        config = super(_ParamRegularizer, self).get_config()
+        config["tags"] = dict(self.tags)
+        return config
+
+    def named_params(self, layers):
+        """(name, parameter) pairs this regularizer applies to (warns if
+        there are none)."""
+        patterns = _as_patterns(self.pattern) or ("*",)
+        chosen = [(name, param)
+                  for name, param in _named_params(
+                      layers, True, self.tags, type(self).__name__)
+                  if _matches(name, patterns)]
+        if not chosen:
+            self._no_match("parameter")
+        return chosen
+
+    def params(self, layers):
+        """The parameters (shared variables) this regularizer applies to."""
+        return [param for _, param in self.named_params(layers)]

@@ -1,0 +1,151 @@
+"""The contractive penalty: the Jacobian of outputs with respect to
+inputs, exact per example, in closed form where a dense layer allows it."""
+from .. import backend
+from ..layers.dense import DenseLayer
+from ..layers.helper import get_all_layers, layer_names
+from ..layers.outputs import NetworkOutputs
+from ..regularization import sum_terms
+from .activity import _OutputPenalty, _batch_size
+from .base import _as_patterns, _resolve, _select_outputs
+
+__all__ = ["Contractive"]
+
+T = backend.tensor
+
+
+class Contractive(_OutputPenalty):
+    """Squared Frobenius norm of each example's Jacobian, batch-averaged.
+
+    ``loss = mean_i ||d h_i / d x_i||_F**2`` for each matching output ``h``
+    and each output ``x`` chosen by `wrt` that ``h`` depends on (Rifai et
+    al., "Contractive auto-encoders", 2011).  This is the exact per-example
+    Jacobian, not the gradient of the batch mean that theanets computes.
+
+    For a :class:`~regkit.layers.DenseLayer` whose input is ``x`` and whose
+    output is an elementwise function of its activation ``a`` (any
+    elementwise nonlinearity, with or without dropout or noise), the closed
+    form ``sum_ij (dh_ij/da_ij)**2 * ||W[:, j]||**2 / batch`` is used.  Any
+    other output takes a general path that repeats each example once per
+    unit of the output and differentiates each copy through its own unit
+    (``units`` times the work of one pass, no scan); it assumes that
+    examples do not interact (no batch normalization between `x` and
+    `h`).
+
+    Parameters
+    ----------
+    pattern, weight
+        See :class:`Regularizer`.
+    wrt : str, sequence of str or None
+        Glob(s) of the outputs to differentiate by; None means the outputs
+        of the input layers.
+
+    Examples
+    --------
+    A linear hidden layer ``h = x W`` has the Jacobian ``W.T`` for every
+    example, so the term is the sum of squares of ``W``:
+
+    >>> import numpy as np
+    >>> from regkit import InputLayer, DenseLayer, get_outputs, backend
+    >>> l_in = InputLayer((None, 2), name="in")
+    >>> hid = DenseLayer(l_in, 2, W=np.array([[1.0, 2.0], [0.0, 3.0]]),
+    ...                  nonlinearity=None, name="hid")
+    >>> net = DenseLayer(hid, 1, name="out")
+    >>> outputs = get_outputs(net)
+    >>> term = Contractive("hid:out").loss(net, outputs)
+    >>> float(term.eval({l_in.input_var: np.ones((3, 2), backend.floatX)}))
+    14.0
+    """
+
+    def __init__(self, pattern=None, weight=0.0, wrt=None):
+        super(Contractive, self).__init__(pattern, weight)
+        patterns = _as_patterns(wrt, "Contractive: wrt")
+        self.wrt = wrt if isinstance(wrt, str) or wrt is None else patterns
+
+    def get_config(self):
+        config = super(Contractive, self).get_config()
+        config["wrt"] = list(self.wrt) if isinstance(self.wrt, tuple) \
+            else self.wrt
+        return config
+
+    def _wrt_names(self, layers, outputs):
+        names = _select_outputs(
+            _resolve(self.wrt, ("input",), layers, outputs), outputs)
+        if not names:
+            self._no_match("output", "wrt", self.wrt)
+        return names
+
+    def loss(self, layers, outputs):
+        chosen = self.output_names(layers, outputs)
+        if not chosen:
+            return 0
+        # resolved once for all the chosen outputs: from get_outputs' own
+        # record of the walk, or (for a plain dict) by walking the network
+        if isinstance(outputs, NetworkOutputs):
+            by_name = outputs.layers
+        else:
+            by_name = {value: key for key, value in layer_names(
+                get_all_layers(layers)).items()}
+        names = {layer: name for name, layer in by_name.items()}
+        wrt_names = self._wrt_names(layers, outputs)
+        return sum_terms(self._term(outputs[name], name, outputs, names,
+                                    by_name, wrt_names) for name in chosen)
+
+    @staticmethod
+    def _term(h, name, outputs, names, by_name, wrt_names):
+        prefix = name.rsplit(":", 1)[0]
+        layer = by_name.get(prefix)
+        terms = []
+        for wrt_name in wrt_names:
+            x = outputs[wrt_name]
+            if not backend.depends_on(h, x):
+                continue
+            closed = None
+            if isinstance(layer, DenseLayer) and layer.input_layer is not None \
+                    and wrt_name == "%s:out" % names[layer.input_layer]:
+                closed = _dense_jacobian_norm(h, outputs.get(prefix + ":pre"),
+                                              layer.W)
+            terms.append(closed if closed is not None
+                         else _jacobian_norm(h, x))
+        return sum_terms(terms)
+
+
+def _dense_jacobian_norm(h, pre, W):
+    """Closed form for ``h = g(pre)``, ``pre = dot(x, W) + b`` with `g`
+    elementwise; None when `h` is not an elementwise function of `pre`."""
+    if pre is None or not _elementwise_between(h, pre):
+        return None
+    slope = backend.grad(T.sum(h), pre)  # dh_ij / dpre_ij
+    column_norms = T.sum(T.sqr(W), axis=0)
+    return T.sum(T.sqr(slope) * column_norms) / _batch_size(h)
+
+
+def _elementwise_between(h, a):
+    """Whether every operation from `a` up to `h` is elementwise."""
+    for var in backend.ancestors([h], blockers=[a]):
+        if var is a or var.owner is None:
+            continue
+        if not isinstance(var.owner.op, backend.Elemwise) \
+                and backend.depends_on(var, a):
+            return False
+    return True
+
+
+def _jacobian_norm(h, x):
+    """sum_i ||d h_i / d x_i||_F^2 / batch without a loop over units.
+
+    Each example is repeated once per unit of `h`; copy ``j`` of example
+    ``i`` is differentiated only through unit ``j``, so the gradient with
+    respect to the repeated input holds every row of every example's
+    Jacobian.  This costs one forward and backward pass over ``batch *
+    units`` rows and assumes that examples do not interact.
+    """
+    flat = h.reshape((h.shape[0], -1))
+    units = flat.shape[1]
+    stand_in = x.type()  # the repeated input, substituted at the end
+    copies = backend.clone_replace(flat, {x: stand_in})
+    rows = T.arange(copies.shape[0])
+    own_unit = T.sum(copies[rows, rows % units])
+    squares = T.sum(T.sqr(backend.grad(own_unit, stand_in)))
+    repeated = T.repeat(x, units, axis=0)
+    return backend.clone_replace(squares, {stand_in: repeated}) \
+        / _batch_size(h)

@@ -1,0 +1,223 @@
+"""Building regularizers from keywords and from plain dicts, and summing
+their terms into one penalty."""
+from collections.abc import Mapping
+import difflib
+import inspect
+import warnings
+
+from ..layers.helper import _as_layer_list
+from ..regularization import _weighted_sum
+from .base import REGISTRY, Regularizer, _as_regularizers, _names_by_role
+from .stochastic import BernoulliDropout, GaussianNoise
+
+__all__ = ["from_kwargs", "total_penalty", "serialize", "deserialize"]
+
+
+_ROLE_KEYWORDS = {
+    "input_dropout": (BernoulliDropout, "input"),
+    "hidden_dropout": (BernoulliDropout, "hidden"),
+    "output_dropout": (BernoulliDropout, "output"),
+    "input_noise": (GaussianNoise, "input"),
+    "hidden_noise": (GaussianNoise, "hidden"),
+    "output_noise": (GaussianNoise, "output"),
+}
+_GLOB_KEYWORDS = {"dropout": BernoulliDropout, "noise": GaussianNoise}
+_GLOB_NAME = {cls: key for key, cls in _GLOB_KEYWORDS.items()}
+
+
+def from_kwargs(network, **kwargs):
+    """Build a list of regularizers from keyword arguments.
+
+    Parameters
+    ----------
+    network : Layer or list of Layer
+        The network's output layer(s), or all its layers; role keywords are
+        resolved on it.
+    **kwargs
+        ``input_dropout``, ``hidden_dropout``, ``output_dropout`` (drop
+        probability of the ``:out`` of the layers with that role),
+        ``input_noise``, ``hidden_noise``, ``output_noise`` (noise
+        standard deviation; or, for any of these six, a dict of
+        constructor arguments such as ``{"weight": 0.5, "rng": 3}``),
+        ``dropout={glob: p}``, ``noise={glob: std}``,
+        and any registry name with a weight or a dict of constructor
+        arguments (``weight_l2=1e-4``, ``kl_sparsity={"weight": 0.1,
+        "target": 0.1}``).  A value of None is skipped.
+
+    Returns
+    -------
+    list of Regularizer, in keyword order.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword (the message names the closest valid one), or a
+        value of the wrong kind.
+
+    Examples
+    --------
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.DenseLayer(
+    ...     regkit.InputLayer((None, 4)), 8, name="hid"), 2, name="out")
+    >>> regs = from_kwargs(net, weight_l2=1e-4, hidden_dropout=0.5)
+    >>> [type(r).__name__ for r in regs], regs[1].pattern
+    (['WeightL2', 'BernoulliDropout'], ('hid:out',))
+    """
+    roles = _names_by_role(network)
+    result = []
+    for key, value in kwargs.items():
+        if value is None:
+            continue
+        if key in _ROLE_KEYWORDS:
+            cls, role = _ROLE_KEYWORDS[key]
+            patterns = ["%s:out" % name for name in roles[role]]
+            if not patterns:
+                warnings.warn("from_kwargs: %s=%r but the network has no %s "
+                              "layer" % (key, value, role), UserWarning,
+                              stacklevel=2)
+                continue
+            if isinstance(value, Mapping):
+                if "pattern" in value:
+                    raise TypeError("from_kwargs: %s chooses the pattern "
+                                    "itself; use %s={glob: ...} or the class "
+                                    "to give one" % (key, _GLOB_NAME[cls]))
+                result.append(_construct(cls, value, "from_kwargs: " + key,
+                                         patterns))
+            else:
+                result.append(cls(patterns, value))
+        elif key in _GLOB_KEYWORDS:
+            if not isinstance(value, Mapping):
+                raise TypeError("from_kwargs: %s must be a dict {glob: value},"
+                                " got %r" % (key, value))
+            for glob, weight in value.items():
+                result.append(_GLOB_KEYWORDS[key](glob, weight))
+        elif key in REGISTRY:
+            cls = REGISTRY[key]
+            if isinstance(value, Mapping):
+                result.append(_construct(cls, value, "from_kwargs: " + key))
+            else:
+                result.append(cls(weight=value))
+        else:
+            valid = sorted(set(REGISTRY) | set(_ROLE_KEYWORDS)
+                           | set(_GLOB_KEYWORDS))
+            raise TypeError("from_kwargs: unknown regularizer keyword %r%s"
+                            % (key, _did_you_mean(key, valid)))
+    for reg in result:
+        reg.log()
+    return result
+
+
+def _did_you_mean(word, choices):
+    close = difflib.get_close_matches(str(word), choices, n=1)
+    return ("; did you mean %r?" % close[0]) if close else ""
+
+
+def _construct(cls, args, source, *positional):
+    """``cls(*positional, **args)``; an argument `cls` does not take raises
+    a TypeError that names `source`, where `args` came from."""
+    params = list(inspect.signature(cls).parameters.values())
+    if any(param.kind == param.VAR_KEYWORD for param in params):
+        return cls(*positional, **args)  # takes any keyword: let it judge
+    accepted = [param.name for param in params
+                if param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                  param.KEYWORD_ONLY)][len(positional):]
+    for name in args:
+        if name not in accepted:
+            raise TypeError("%s got %r, which %s does not take (it takes "
+                            "%s)%s" % (
+                                source, name, cls.__name__, ", ".join(accepted),
+                                _did_you_mean(name, accepted)))
+    return cls(*positional, **args)
+
+
+def total_penalty(regularizers, network, outputs):
+    """``sum(weight * loss)`` over the regularizers.
+
+    Parameters
+    ----------
+    regularizers : list of Regularizer
+    network : Layer or list of Layer
+        The network's output layer(s), or all its layers.
+    outputs : dict
+        Named outputs from :func:`regkit.layers.get_outputs` (built with
+        the same regularizers, so that activity terms see the training
+        graph).
+
+    Returns
+    -------
+    A symbolic scalar (``0`` if no regularizer has a loss term).  Weights
+    are cast to the dtype of each term.
+
+    Examples
+    --------
+    >>> from regkit import WeightL1, WeightL2
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 2,
+    ...                         W=np.ones((2, 2)))
+    >>> regs = [WeightL2(weight=0.5), WeightL1(weight=0.25)]
+    >>> outputs = regkit.get_outputs(net, regularizers=regs)
+    >>> float(total_penalty(regs, net, outputs).eval())
+    3.0
+    """
+    regularizers = _as_regularizers(regularizers, "total_penalty")
+    network = _as_layer_list(network, "total_penalty", "network")
+    if not isinstance(outputs, Mapping):
+        raise TypeError("total_penalty: outputs must be the dict that "
+                        "get_outputs returns, got %r" % (outputs,))
+    pairs = []
+    for reg in regularizers:
+        term = reg.loss(network, outputs)  # its warnings even at weight 0
+        if reg.weight != 0:
+            pairs.append((reg.weight, term))
+    return _weighted_sum(pairs)
+
+
+def serialize(reg):
+    """A plain dict ``{"name": <registry name>, "config": get_config()}``.
+
+    Examples
+    --------
+    >>> from regkit import WeightL2
+    >>> serialize(WeightL2("*.W", 1e-4))["name"]
+    'weight_l2'
+    """
+    if not isinstance(reg, Regularizer):
+        raise TypeError("serialize: expected a Regularizer, got %r" % (reg,))
+    return {"name": type(reg).registry_name, "config": reg.get_config()}
+
+
+def deserialize(data):
+    """Build a regularizer from :func:`serialize`'s dict.
+
+    Only registered classes are built; nothing named in `data` is imported
+    or evaluated, so a dict from an untrusted source cannot run code
+    (unlike a pickle: never unpickle regularizers or networks from a source
+    you do not trust).
+
+    Raises
+    ------
+    ValueError
+        If the name is not registered (dotted paths included).
+    TypeError
+        If `data` is not such a dict.
+
+    Examples
+    --------
+    >>> reg = deserialize({"name": "weight_decay", "config": {"weight": 0.1}})
+    >>> type(reg).__name__, reg.weight
+    ('WeightL2', 0.1)
+    """
+    if not isinstance(data, Mapping) or "name" not in data:
+        raise TypeError("deserialize: data must be a dict with 'name' and "
+                        "'config', got %r" % (data,))
+    name = data["name"]
+    config = data.get("config") or {}
+    if not isinstance(name, str) or name not in REGISTRY:
+        raise ValueError("deserialize: %r is not a registered regularizer "
+                         "name" % (name,))
+    if not isinstance(config, Mapping):
+        raise TypeError("deserialize: config must be a dict, got %r"
+                        % (config,))
+    return _construct(REGISTRY[name], config,
+                      "deserialize: %r" % name)

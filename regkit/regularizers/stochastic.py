@@ -1,0 +1,130 @@
+"""Graph changes that draw random numbers: dropout and noise.
+
+Each one replaces the outputs it selects by a perturbed copy and keeps the
+clean value under ``"<name><suffix>"`` (``"hid:out-predrop"``); it leaves
+the graph alone when it is built with ``deterministic=True``.  Pass
+``random_updates(outputs)`` to the training function so that each call
+draws afresh.
+"""
+import numpy as np
+
+from .. import backend
+from .._checks import _is_int
+from ..init import spawn_seed_sequence
+from .base import Regularizer, _CLEAN_SUFFIXES
+
+__all__ = ["BernoulliDropout", "GaussianNoise"]
+
+
+class _Stochastic(Regularizer):
+    """Replaces matching outputs with a randomly perturbed version and keeps
+    the clean value under ``"<name><suffix>"`` (each subclass sets
+    ``_suffix``)."""
+
+    stochastic = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _CLEAN_SUFFIXES.add(cls._suffix)
+
+    def __init__(self, pattern=None, weight=0.0, rng=None):
+        super(_Stochastic, self).__init__(pattern, weight)
+        if rng is not None and (not _is_int(rng) or rng < 0):
+            raise TypeError("%s: rng must be None or a non-negative int "
+                            "seed, got %r" % (type(self).__name__, rng))
+        self.rng = None if rng is None else int(rng)
+        # one independent child per draw (numpy's SeedSequence.spawn)
+        self._seeds = spawn_seed_sequence() if rng is None \
+            else np.random.SeedSequence(self.rng)
+        self._hits = 0
+
+    def get_config(self):
+        config = super(_Stochastic, self).get_config()
+        config["rng"] = self.rng
+        return config
+
+    def check_matches(self, named):
+        hits, self._hits = self._hits, 0
+        if not hits:
+            self._no_match("output")
+
+    def _seed(self):
+        return self._seeds.spawn(1)[0]
+
+    def modify_graph(self, outputs):
+        names = [n for n in outputs if self.matches_output(outputs, n)]
+        self._hits += len(names)
+        if self.weight == 0:
+            return
+        for name in names:
+            value = outputs[name]
+            outputs[name + self._suffix] = value
+            outputs[name] = self.perturb(value)
+
+
+class BernoulliDropout(_Stochastic):
+    """Inverted dropout: zero each value with probability ``weight``.
+
+    While training, kept values are scaled by ``1 / (1 - p)`` so that the
+    expected output is unchanged and the inference graph
+    (``deterministic=True``) needs no rescaling.
+
+    Parameters
+    ----------
+    pattern : see :class:`Regularizer`
+    weight : float
+        Drop probability, ``0 <= p < 1``.
+    rng : int or None
+        Seed.  ``None`` (the default) takes an independent stream from
+        regkit's root seed sequence (see :func:`regkit.set_rng`), so two
+        regularizers built without a seed never draw the same masks.  Each
+        draw gets its own generator, spawned from ``SeedSequence(rng)`` in
+        the order the draws are built: the same seed and the same graph
+        give the same masks in any process (and two regularizers given the
+        same seed draw the same masks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> l_in = regkit.InputLayer((None, 100), name="in")
+    >>> out = regkit.DenseLayer(l_in, 1, name="out")
+    >>> drop = BernoulliDropout("in:out", weight=0.5, rng=1)
+    >>> outputs = regkit.get_outputs(out, regularizers=[drop])
+    >>> fn = regkit.backend.function([l_in.input_var], outputs["in:out"],
+    ...                              updates=regkit.random_updates(outputs))
+    >>> sorted(set(fn(np.ones((2, 100))).ravel().tolist()))
+    [0.0, 2.0]
+    """
+
+    _suffix = "-predrop"
+
+    def _check_weight(self, weight):
+        weight = super(BernoulliDropout, self)._check_weight(weight)
+        if weight >= 1:
+            raise ValueError("BernoulliDropout: weight (the drop probability) "
+                             "must be below 1, got %r" % (weight,))
+        return weight
+
+    def perturb(self, value):
+        keep = 1.0 - self.weight
+        mask = backend.bernoulli(value.shape, keep, value.dtype, self._seed())
+        return value * mask * np.asarray(1.0 / keep, dtype=value.dtype)
+
+
+class GaussianNoise(_Stochastic):
+    """Additive Gaussian noise with standard deviation ``weight``.
+
+    Examples
+    --------
+    >>> import regkit
+    >>> noise = GaussianNoise(weight=0.1)
+    >>> noise.stochastic, noise.get_config()["rng"]
+    (True, None)
+    """
+
+    _suffix = "-prenoise"
+
+    def perturb(self, value):
+        noise = backend.normal(value.shape, value.dtype, self._seed())
+        return value + noise * np.asarray(self.weight, dtype=value.dtype)

@@ -1,0 +1,208 @@
+"""Hooks on the parameter updates: constraints applied after each step."""
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import numpy as np
+
+from .. import backend
+from .._checks import _is_collection, _is_int, _check_positive
+from ..constraints import default_norm_axes, norm_constraint
+from ..layers.helper import _as_layer_list
+from .base import _ParamRegularizer, _as_patterns, _as_regularizers, _matches
+
+__all__ = ["ParamUpdates", "apply_update_hooks", "MaxNorm"]
+
+
+class ParamUpdates(OrderedDict):
+    """An ordered dict parameter -> new value, that knows its network.
+
+    What :meth:`Regularizer.modify_updates` receives from
+    :func:`apply_update_hooks`; it can be passed to ``function(...,
+    updates=...)`` as it is.
+
+    Parameters
+    ----------
+    updates : dict or sequence of (parameter, new value) pairs
+    network : Layer, list of Layer or None
+        The network's output layer(s); parameter names and tags are looked
+        up on it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> W = backend.shared(np.ones(2), name="W")
+    >>> list(ParamUpdates([(W, W * 2)]).keys())
+    [W]
+    """
+
+    def __init__(self, updates=(), network=None):
+        super(ParamUpdates, self).__init__()
+        if isinstance(updates, Mapping):
+            pairs = list(updates.items())
+        elif not _is_collection(updates):
+            raise TypeError("updates must be a dict or a list of (parameter, "
+                            "new value) pairs, got %r" % (updates,))
+        else:
+            pairs = list(updates)
+        for index, pair in enumerate(pairs):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError("updates: item %d must be a (parameter, new "
+                                "value) pair, got %r" % (index, pair))
+            param, value = pair
+            if not isinstance(param, backend.SharedVariable):
+                raise TypeError("updates: item %d must update a shared "
+                                "variable, got %r" % (index, param))
+            ndim = np.ndim(value) if not backend.is_tensor(value) \
+                else value.ndim
+            if ndim != param.ndim:
+                raise ValueError("updates: the new value of %s (item %d) has "
+                                 "%d dimensions, expected %d" % (
+                                     param, index, ndim, param.ndim))
+            self[param] = value
+        if network is not None:
+            _as_layer_list(network, "ParamUpdates", "network")  # checks only
+        self.network = network
+
+    def __reduce__(self):
+        return (type(self), (list(self.items()), self.network))
+
+
+def apply_update_hooks(regularizers, network, updates):
+    """Run every regularizer's :meth:`~Regularizer.modify_updates` hook on
+    a copy of `updates`.
+
+    Parameters
+    ----------
+    regularizers : list of Regularizer
+    network : Layer or list of Layer
+        The network's output layer(s), or all its layers.
+    updates : dict or sequence of (parameter, new value) pairs
+        The training updates, e.g. from SGD; not changed.
+
+    Returns
+    -------
+    ParamUpdates
+        An ordered dict parameter -> new value, to pass to ``function``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
+    ...                         W=np.array([[3.0], [4.0]]), name="out")
+    >>> W = net.W
+    >>> updates = apply_update_hooks([MaxNorm(weight=1.0)], net, [(W, W)])
+    >>> updates[W].eval().round(3).tolist()
+    [[0.6], [0.8]]
+    """
+    result = ParamUpdates(updates, network)
+    for reg in _as_regularizers(regularizers, "apply_update_hooks"):
+        reg.modify_updates(result)
+    return result
+
+
+class MaxNorm(_ParamRegularizer):
+    """Max-norm constraint on the matching parameters' updates.
+
+    After each update, the incoming weight vector of each unit (each filter
+    of a 3- to 5-D parameter) is rescaled so that its L2 norm is at most
+    ``weight``; see :func:`regkit.constraints.norm_constraint`.  It adds
+    no loss term: it acts through :meth:`modify_updates`, so apply it with
+    :func:`apply_update_hooks`.
+
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Globs over parameter names; None: every parameter with the `tags`
+        that has 2 to 5 dimensions (biases are left alone).  A parameter
+        chosen by an explicit pattern must have 2 to 5 dimensions unless
+        `norm_axes` is given.
+    weight : float
+        The maximum norm, positive (3 to 4 is usual with dropout,
+        Srivastava et al. 2014).
+    norm_axes : int, sequence of int or None
+        Passed to :func:`~regkit.constraints.norm_constraint`.
+    tags : dict or None
+        Tag filter; default ``{"regularizable": True}``.
+    epsilon : float
+        Passed to :func:`~regkit.constraints.norm_constraint`.
+
+    Notes
+    -----
+    When the hook is called on a plain dict instead of through
+    :func:`apply_update_hooks`, there is no network to look names and tags
+    up on: the pattern is matched against each shared variable's own
+    ``name`` and tags are not checked.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
+    ...                         W=np.array([[3.0], [4.0]]), name="out")
+    >>> regs = regkit.from_kwargs(net, max_norm=2.0)
+    >>> regs[0].max_norm
+    2.0
+    >>> new = apply_update_hooks(regs, net, {net.W: net.W * 10})
+    >>> float(np.sqrt((new[net.W].eval() ** 2).sum())) <= 2.0
+    True
+    """
+
+    def __init__(self, pattern=None, weight=3.0, norm_axes=None, tags=None,
+                 epsilon=1e-7):
+        super(MaxNorm, self).__init__(pattern, weight, tags)
+        if norm_axes is not None:
+            items = norm_axes if isinstance(norm_axes, (list, tuple)) \
+                else (norm_axes,)
+            if not items or any(not _is_int(a) for a in items):
+                raise TypeError("MaxNorm: norm_axes must be None, an int or "
+                                "a non-empty sequence of ints, got %r"
+                                % (norm_axes,))
+            norm_axes = tuple(int(a) for a in items)
+        self.norm_axes = norm_axes
+        self.epsilon = _check_positive(epsilon, "MaxNorm", "epsilon",
+                                      allow_zero=True)
+
+    @property
+    def max_norm(self):
+        """The bound (the same number as ``weight``)."""
+        return self.weight
+
+    def _check_weight(self, weight):
+        weight = super(MaxNorm, self)._check_weight(weight)
+        if weight == 0:
+            raise ValueError("MaxNorm: weight (the maximum norm) must be "
+                             "positive, got 0.0")
+        return weight
+
+    def get_config(self):
+        config = super(MaxNorm, self).get_config()
+        axes = self.norm_axes
+        config["norm_axes"] = None if axes is None else list(axes)
+        config["epsilon"] = self.epsilon
+        return config
+
+    def _chosen(self, updates):
+        network = getattr(updates, "network", None)
+        if network is not None:
+            return self.named_params(network)
+        patterns = _as_patterns(self.pattern)
+        return [(param.name, param) for param in updates
+                if patterns is None or (param.name is not None
+                                        and _matches(param.name, patterns))]
+
+    def modify_updates(self, updates):
+        for name, param in self._chosen(updates):
+            if param not in updates:
+                continue
+            if self.norm_axes is None and default_norm_axes(
+                    param.ndim) is None:
+                if self.pattern is None:
+                    continue  # biases and scalars: not max-norm material
+                raise ValueError(
+                    "MaxNorm: parameter %r has %d dimensions; give "
+                    "norm_axes, or a pattern that leaves it out"
+                    % (name, param.ndim))
+            updates[param] = norm_constraint(updates[param], self.weight,
+                                             self.norm_axes, self.epsilon)
