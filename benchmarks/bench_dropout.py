@@ -78,7 +78,7 @@ def sgd_step(dropout, batch=1024, width=2048):
     rng = np.random.default_rng(0)
     x = backend.shared(rng.standard_normal((batch, 1024), dtype=np.float32))
     y = backend.shared(rng.integers(0, 10, batch).astype("int32"))
-    regkit.layers.set_rng(0)
+    regkit.set_rng(0)
     l_in = InputLayer((None, 1024), input_var=T.fmatrix("x"), name="in")
     hid1 = DenseLayer(l_in, width, name="hid1")
     hid2 = DenseLayer(hid1, width, name="hid2")

@@ -18,9 +18,9 @@ def step_function(with_penalty):
     rng = np.random.default_rng(0)
     l_in = InputLayer((None, 1024), input_var=T.fmatrix("x"))
     layer = l_in
-    for units, nonlinearity in [(4096, regkit.layers.rectify),
-                                (4096, regkit.layers.rectify),
-                                (10, regkit.layers.softmax)]:
+    for units, nonlinearity in [(4096, regkit.nonlinearities.rectify),
+                                (4096, regkit.nonlinearities.rectify),
+                                (10, regkit.nonlinearities.softmax)]:
         fan_in = layer.output_shape[1]
         W = (rng.standard_normal((fan_in, units), dtype=np.float32)
              * np.float32(np.sqrt(2.0 / fan_in)))

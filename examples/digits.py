@@ -66,7 +66,7 @@ def load_data(train_size, seed):
 
 
 def build_network(seed, hidden=256):
-    regkit.layers.set_rng(seed)
+    regkit.set_rng(seed)
     l_in = regkit.InputLayer((None, 64), name="in")
     l_hid1 = regkit.DenseLayer(l_in, hidden, name="hid1")
     l_hid2 = regkit.DenseLayer(l_hid1, hidden, name="hid2")

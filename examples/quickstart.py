@@ -20,7 +20,7 @@ T = backend.tensor
 
 
 def build(num_inputs, num_hidden, seed):
-    regkit.layers.set_rng(seed)
+    regkit.set_rng(seed)
     l_in = regkit.InputLayer((None, num_inputs), name="in")
     l_hid = regkit.DenseLayer(l_in, num_hidden, name="hid")
     l_out = regkit.DenseLayer(l_hid, 1, nonlinearity=None, name="out")

@@ -157,3 +157,25 @@ def test_only_the_backend_imports_symbolic_libraries():
         for target in _imports(name):
             assert target.split(".")[0] not in SYMBOLIC_LIBRARIES, (
                 name, target)
+
+
+def test_api_pages_list_every_name_of_the_split_packages():
+    docs = os.path.join(os.path.dirname(PACKAGE_DIR), "docs", "api")
+    for package in (layers, regularizers, regkit.backend):
+        page = os.path.join(docs, package.__name__.split(".")[1] + ".rst")
+        if not os.path.exists(page):  # an installed copy without the docs
+            continue
+        with open(page) as handle:
+            text = handle.read()
+        for name in _all_modules():
+            if not name.startswith(package.__name__ + "."):
+                continue
+            assert ".. automodule:: %s" % name in text, name
+            module = importlib.import_module(name)
+            for public in module.__all__:
+                value = getattr(module, public)
+                if not getattr(value, "__module__", "").startswith("regkit"):
+                    continue  # the backend library's own objects
+                if getattr(value, "__module__", "") != name:
+                    continue  # handed on from another module
+                assert ":: %s\n" % public in text, (name, public)
