@@ -4,8 +4,17 @@ regkit checks its arguments where they come in (issue 7); this prints how
 long building the symbolic graph takes (no compiling) for thousands of
 tensors and layers, so that the cost of those checks stays visible.
 
+The second table builds deep MLPs with the role-default regularizers of
+``from_kwargs(net, hidden_l1=..., hidden_dropout=...)`` (``get_outputs``
+with them, then ``total_penalty``): regkit's share of that work must grow
+linearly with depth (goal: at most 5x from 600 to 2,400 layers).  The
+"plain" column is ``get_outputs`` without regularizers, the backend's own
+cost of building the layers' graph, for comparison.
+
 Run: python benchmarks/bench_build.py
 """
+import time
+
 import numpy as np
 
 import regkit
@@ -35,6 +44,41 @@ def main():
     table(["graph", "build ms"],
           [[label, best_time(build, repeat=5) * 1e3]
            for label, build in cases])
+    depth_table()
+
+
+def _deep(depth):
+    net = regkit.InputLayer((None, 4))
+    for _ in range(depth):
+        net = regkit.DenseLayer(net, 4)
+    return net
+
+
+def _seconds(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _regularized(net):
+    regs = regkit.from_kwargs(net, hidden_l1=1e-4, hidden_dropout=0.5)
+    outputs = regkit.get_outputs(net, regularizers=regs)
+    return regkit.total_penalty(regs, net, outputs)
+
+
+def depth_table():
+    header("Depth: role-default regularizers (hidden_l1, hidden_dropout)")
+    rows, times = [], {}
+    for depth in (600, 1200, 2400, 5000):
+        net = _deep(depth)
+        plain = _seconds(lambda: regkit.get_outputs(net))
+        times[depth] = _seconds(lambda: _regularized(net))
+        rows.append([depth, plain, times[depth],
+                     times[depth] / times[600] * 600 / depth])
+    table(["layers", "plain get_outputs s", "regularized s",
+           "time per layer vs 600"], rows)
+    print("ratio 2,400 / 600 layers: %.2fx (goal: at most 5x)"
+          % (times[2400] / times[600]))
 
 
 if __name__ == "__main__":

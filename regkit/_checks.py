@@ -9,6 +9,7 @@ own penalties (:func:`is_tensor_like`, :func:`as_float_tensor`).
 """
 from collections.abc import Mapping
 import numbers
+import reprlib
 
 import numpy as np
 
@@ -62,6 +63,21 @@ def as_float_tensor(x, caller, argname="x"):
             "%s: %s must have a float dtype, got %s %r; cast it first "
             "(penalties on integers have no gradient)"
             % (caller, argname, x.dtype, x))
+    return _check_supported_float(x, caller, argname)
+
+
+#: The float dtypes regkit computes in.
+SUPPORTED_FLOATS = ("float32", "float64")
+
+
+def _check_supported_float(x, caller, argname="x"):
+    """`x` if its dtype is float32 or float64; a TypeError for float16
+    (which neither backend's linkers handle throughout: PyTensor's Numba
+    linker fails to compile it, and dropout fails at run time)."""
+    if x.dtype.startswith("float") and x.dtype not in SUPPORTED_FLOATS:
+        raise TypeError("%s: %s has dtype %s; regkit supports %s (cast it "
+                        "to float32)" % (caller, argname, x.dtype,
+                                         " and ".join(SUPPORTED_FLOATS)))
     return x
 
 
@@ -83,7 +99,13 @@ def _as_real(value, caller, argname, expected="a number"):
             value, (numbers.Real, np.floating, np.integer)):
         raise TypeError("%s: %s must be %s, got %s"
                         % (caller, argname, expected, _describe(value)))
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the float range (10**400)
+        raise ValueError("%s: %s must be finite, got an int beyond the "
+                         "float range (about 10**%d)" % (
+                             caller, argname,
+                             int(int(value).bit_length() * 0.30103)))
 
 
 def _check_fraction(value, caller, argname, strict=False):
@@ -135,20 +157,20 @@ def _normalize_axes(axes, ndim, caller, argname="axis"):
     """
     items = axes if isinstance(axes, (tuple, list)) else [axes]
     if not items:
-        raise ValueError("%s: %s must name at least one axis, got %r"
-                         % (caller, argname, axes))
+        raise ValueError("%s: %s must name at least one axis, got %s"
+                         % (caller, argname, _describe(axes)))
     result = []
     for item in items:
         if not _is_int(item):
             raise TypeError("%s: %s must be an int or a sequence of ints, "
                             "got %s" % (caller, argname, _describe(axes)))
         if not -ndim <= item < ndim:
-            raise ValueError("%s: %s %r is out of range for a %d-d tensor"
-                             % (caller, argname, axes, ndim))
+            raise ValueError("%s: %s %s is out of range for a %d-d tensor"
+                             % (caller, argname, _short(axes), ndim))
         result.append(int(item) % ndim)
     if len(set(result)) != len(result):
-        raise ValueError("%s: %s %r names an axis twice"
-                         % (caller, argname, axes))
+        raise ValueError("%s: %s %s names an axis twice"
+                         % (caller, argname, _short(axes)))
     return tuple(sorted(result))
 
 
@@ -167,11 +189,27 @@ def _is_collection(value):
         and hasattr(value, "__iter__")
 
 
-def _describe(value):
-    text = repr(value)
+#: Bounded reprs for messages: user data may be huge or deeply nested.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
+
+
+def _short(value):
+    """A repr of `value` for an error message, at most about 60
+    characters, however large or deeply nested `value` is."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        text = "<%s object>" % type(value).__name__
     if len(text) > 60:
         text = text[:57] + "..."
-    return "%s %s" % (type(value).__name__, text)
+    return text
+
+
+def _describe(value):
+    """``"<type> <short repr>"`` of `value`, for error messages."""
+    return "%s %s" % (type(value).__name__, _short(value))
 
 
 def _as_instances(value, cls, caller, argname, what):
@@ -181,11 +219,22 @@ def _as_instances(value, cls, caller, argname, what):
     if isinstance(value, cls):
         return [value]
     if not _is_collection(value):
-        raise TypeError("%s: %s must be a list of %s, got %r"
-                        % (caller, argname, what, value))
+        raise TypeError("%s: %s must be a list of %s, got %s"
+                        % (caller, argname, what, _describe(value)))
     items = list(value)
     for item in items:
         if not isinstance(item, cls):
-            raise TypeError("%s: %s must be %s, got %r"
-                            % (caller, argname, what, item))
+            raise TypeError("%s: %s must be %s, got %s"
+                            % (caller, argname, what, _describe(item)))
     return items
+
+
+def _check_tag_values(tags, caller):
+    """`tags` (tag name -> wanted) with every value a bool, or a TypeError:
+    ``regularizable="false"`` would otherwise select the regularizable
+    parameters."""
+    for key, value in tags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError("%s: the value of tag %r must be True or False, "
+                            "got %s" % (caller, key, _describe(value)))
+    return {key: bool(value) for key, value in tags.items()}

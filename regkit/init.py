@@ -20,7 +20,7 @@ Examples
 """
 import numpy as np
 
-from ._checks import _as_real, _describe, _is_int, _check_positive
+from ._checks import _as_real, _check_positive, _describe, _is_int, _short
 
 __all__ = ["GlorotUniform", "Constant", "get_rng", "set_rng",
            "spawn_seed_sequence", "DEFAULT_SEED"]
@@ -91,6 +91,9 @@ def _as_generator(rng, caller):
     """`rng` (an int seed, a numpy Generator or a RandomState) as a
     generator, or a TypeError."""
     if _is_int(rng):
+        if rng < 0:
+            raise ValueError("%s: an int seed must be non-negative, got %d"
+                             % (caller, rng))
         rng = np.random.default_rng(int(rng))
     if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
         raise TypeError("%s: rng must be an int seed, a numpy Generator or a "
@@ -132,7 +135,7 @@ class GlorotUniform(object):
     def __call__(self, shape):
         if len(shape) < 2:
             raise ValueError("GlorotUniform: shape must have at least 2 "
-                             "dimensions, got %r" % (shape,))
+                             "dimensions, got %s" % _short(shape))
         if len(shape) == 2:
             fan_in, fan_out = shape
         else:

@@ -95,7 +95,9 @@ def kl_sparsity(h, target=0.05):
     ----------
     h : tensor
         Activations of shape ``(examples, units...)`` with values in [0, 1]
-        (e.g. sigmoid outputs).
+        (e.g. sigmoid outputs).  An empty batch raises ValueError when its
+        size is known while the graph is built; one that is empty only at
+        run time gives NaN (the mean of nothing).
     target : float
         The desired mean activation, strictly between 0 and 1.
 
@@ -116,6 +118,10 @@ def kl_sparsity(h, target=0.05):
     if h.ndim < 1:
         raise ValueError("kl_sparsity: h must have an examples axis, got a "
                          "0-d tensor")
+    if backend.static_shape(h)[0] == 0:
+        raise ValueError("kl_sparsity: h has no examples (axis 0 has size "
+                         "0), so there is no mean activation")
+
     def const(value):
         return _constant(value, h.dtype)
     eps = float(np.finfo(h.dtype).eps)
@@ -309,5 +315,20 @@ def _safe_sqrt(squares):
 
 def _safe_norm(x, axis, keepdims=False):
     """L2 norms of `x` along `axis`, with finite gradients at zero (see
-    :func:`_safe_sqrt`)."""
-    return _safe_sqrt(T.sum(T.sqr(x), axis=axis, keepdims=keepdims))
+    :func:`_safe_sqrt`) and no overflow: each group is multiplied by the
+    inverse of its largest magnitude before squaring (``1e20`` squared
+    overflows float32), and the norm by that magnitude again."""
+    # the norm does not change with the scale, so no gradient is taken
+    # through it (one through 1 / scale would overflow as well)
+    scale = backend.disconnected_grad(T.max(abs(x), axis=axis,
+                                            keepdims=True))
+    inverse = backend.disconnected_grad(T.switch(
+        T.gt(scale, _constant(0, x.dtype)), _constant(1, x.dtype) / scale,
+        _constant(1, x.dtype)))
+    norms = _safe_sqrt(T.sum(T.sqr(x * inverse), axis=axis,
+                             keepdims=True)) * scale
+    if keepdims:
+        return norms
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = tuple(a % x.ndim for a in axes)
+    return norms.dimshuffle([i for i in range(x.ndim) if i not in axes])

@@ -28,7 +28,7 @@ from . import backend
 from .layers.base import Layer, _unique
 from .layers.helper import (_all_params, _as_layer_list, _check_tag_names,
                             _tags_in_use, get_all_layers)
-from ._checks import (_describe, _is_collection, _check_positive,
+from ._checks import (_check_tag_values, _describe, _is_collection, _check_positive,
                       is_tensor_like)
 
 __all__ = ["apply_penalty", "regularize_layer_params",
@@ -161,7 +161,7 @@ def _check_tags(tags, caller):
         if not isinstance(key, str):
             raise TypeError("%s: tag names must be strings, got %s"
                             % (caller, _describe(key)))
-    return dict(tags)
+    return _check_tag_values(tags, caller)
 
 
 def apply_penalty(tensor_or_tensors, penalty, **kwargs):

@@ -30,9 +30,9 @@ from .choice import (NAME, Elemwise, SharedVariable, TensorConstant,
                      TensorVariable, Variable, as_tensor_variable,
                      c_linker_mode, clone_replace, config, floatX, function,
                      grad, linker_modes, shared, sigmoid, softmax, tensor,
-                     verify_grad)
-from .graph import (ancestors, depends_on, graph_inputs, is_tensor,
-                    shallow_sum, static_shape, tensor_variable)
+                     verify_grad, disconnected_grad)
+from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
+                    is_tensor, shallow_sum, static_shape, tensor_variable)
 from .ops import linker_kernels, register_kernels, sum_of_abs, sum_of_squares
 from .random import bernoulli, normal, random_updates
 
@@ -41,7 +41,9 @@ __all__ = [
     "clone_replace", "graph_inputs", "tensor_variable", "static_shape",
     "ancestors", "depends_on", "shallow_sum", "as_tensor_variable",
     "Variable", "TensorVariable", "TensorConstant", "SharedVariable",
-    "sigmoid", "softmax", "verify_grad", "is_tensor", "Elemwise",
-    "bernoulli", "normal", "random_updates", "sum_of_squares", "sum_of_abs",
+    "sigmoid", "softmax", "verify_grad", "disconnected_grad", "is_tensor",
+    "Elemwise",
+    "full_rank_constant", "bernoulli", "normal", "random_updates",
+    "sum_of_squares", "sum_of_abs",
     "c_linker_mode", "linker_modes", "linker_kernels", "register_kernels",
 ]

@@ -41,7 +41,7 @@ __all__ = [
     "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
     "clone_replace", "as_tensor_variable", "Variable", "TensorVariable",
     "TensorConstant", "SharedVariable", "sigmoid", "softmax", "verify_grad",
-    "Elemwise", "c_linker_mode", "linker_modes",
+    "Elemwise", "disconnected_grad", "c_linker_mode", "linker_modes",
 ]
 
 _CHOICES = ("theano", "pytensor")
@@ -145,6 +145,7 @@ grad = _lib.grad
 tensor = _lib.tensor
 as_tensor_variable = tensor.as_tensor_variable
 verify_grad = _lib.gradient.verify_grad
+disconnected_grad = _lib.gradient.disconnected_grad
 Elemwise = tensor.elemwise.Elemwise
 _vector_length = tensor.get_vector_length
 
@@ -171,6 +172,9 @@ if NAME == "theano":  # backend: theano only
 
     def _generator_type(rng):
         return _generic()
+
+    def _shared_generator(rng):
+        return shared(rng)  # Theano's generic shared variable cannot borrow
 
     _RANDOM_OPS = ()  # Theano's own streams update themselves
 
@@ -208,6 +212,10 @@ else:  # backend: pytensor only
 
     def _generator_type(rng):
         return rng.type()
+
+    def _shared_generator(rng):
+        # a new generator, owned by the shared variable: no copy needed
+        return shared(rng, borrow=True)
 
     _RANDOM_OPS = (RandomVariable,)  # users' own draws need updates too
 

@@ -9,11 +9,13 @@ Examples
 >>> backend.depends_on(backend.tensor.sum(W * 2), W)
 True
 """
+import numpy as np
+
 from .choice import (TensorConstant, Variable, _broadcastable_type,
                      _type_shape, tensor)
 
 __all__ = ["ancestors", "depends_on", "graph_inputs", "tensor_variable",
-           "static_shape", "is_tensor", "shallow_sum"]
+           "static_shape", "is_tensor", "shallow_sum", "full_rank_constant"]
 
 #: How many terms :func:`shallow_sum` adds in one node.
 _FAN_IN = 32
@@ -60,8 +62,9 @@ def ancestors(outputs, blockers=()):
     return order
 
 
-def depends_on(expr, var):
-    """Whether the graph of `expr` reads `var` (or is `var`).
+def depends_on(expr, var, blockers=()):
+    """Whether the graph of `expr` reads `var` (or is `var`), not looking
+    below `blockers` (see :func:`ancestors`).
 
     Examples
     --------
@@ -70,7 +73,7 @@ def depends_on(expr, var):
     >>> backend.depends_on(2 * x, x), backend.depends_on(2 * x, y)
     (True, False)
     """
-    return any(each is var for each in ancestors([expr]))
+    return any(each is var for each in ancestors([expr], blockers))
 
 
 def graph_inputs(outputs):
@@ -185,3 +188,19 @@ def _add(chunk):
     if any(is_tensor(term) for term in chunk):
         return tensor.sum(tensor.stack(chunk))
     return sum(chunk[1:], chunk[0])
+
+
+def full_rank_constant(value, dtype, ndim):
+    """`value` as a constant of `dtype` with `ndim` broadcastable
+    dimensions: multiplying a tensor by it needs no broadcasting Op
+    (``DimShuffle``), whose creation dominates the cost of building deep
+    graphs.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> backend.full_rank_constant(0.5, "float32", 2).broadcastable
+    (True, True)
+    """
+    return tensor.as_tensor_variable(
+        np.asarray(value, dtype=dtype).reshape((1,) * ndim))

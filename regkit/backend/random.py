@@ -20,9 +20,9 @@ import copy
 import numpy as np
 
 from .choice import (SharedVariable, Variable, _Apply, _RANDOM_OPS,
-                     _generator_type, _lib, _tensor_type, _vector_length,
-                     shared, tensor)
-from .graph import ancestors
+                     _generator_type, _lib, _shared_generator, _tensor_type,
+                     _vector_length, tensor)
+from .graph import ancestors, full_rank_constant
 from .ops import _RegkitOp, linker_kernels, register_kernels
 
 __all__ = ["bernoulli", "normal", "random_updates"]
@@ -60,7 +60,8 @@ def bernoulli(shape, p, dtype, seed_sequence):
     (True, dtype('float32'))
     """
     uniform = _draw("uniform", shape, dtype, seed_sequence)
-    return tensor.cast(tensor.lt(uniform, np.asarray(p, dtype)), dtype)
+    return tensor.cast(tensor.lt(uniform, full_rank_constant(
+        p, dtype, uniform.ndim)), dtype)
 
 
 def normal(shape, dtype, seed_sequence):
@@ -197,7 +198,7 @@ def _numba_draw_kernel():  # backend: pytensor only
 
 
 def _draw(kind, shape, dtype, seed_sequence):
-    rng = shared(np.random.default_rng(seed_sequence))
+    rng = _shared_generator(np.random.default_rng(seed_sequence))
     ndim = len(shape) if isinstance(shape, (tuple, list)) \
         else _vector_length(shape)
     return _NumpyDraw(kind, dtype, ndim)(rng, shape)[1]

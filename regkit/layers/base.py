@@ -20,7 +20,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import backend
-from .._checks import _is_int
+from .._checks import _check_tag_values, _is_int, _short
 
 __all__ = ["Layer", "MergeLayer"]
 
@@ -100,6 +100,23 @@ class Layer(object):
         self.name = _check_name(name, type(self).__name__)
         self.params = OrderedDict()
         self.param_names = OrderedDict()
+
+    @property
+    def name(self):
+        """The layer's name (or None); parameter names are prefixed with
+        it, so it cannot change once a parameter was added."""
+        return self.__dict__.get("_name", self.__dict__.get("name"))
+
+    @name.setter
+    def name(self, value):
+        owner = type(self).__name__
+        value = _check_name(value, owner)
+        if self.__dict__.get("params") and value != self.name:
+            raise ValueError(
+                "%s: cannot rename layer %r to %r after its parameters were "
+                "added (their names carry the layer's name); give the name "
+                "when building the layer" % (owner, self.name, value))
+        self.__dict__["_name"] = value
 
     def __repr__(self):
         return "%s(name=%r, output_shape=%r)" % (
@@ -209,6 +226,7 @@ class Layer(object):
         >>> [p.name for p in layer.get_params(regularizable=True)]
         ['W']
         """
+        _check_tag_values(tags, "%s.get_params" % type(self).__name__)
         return _unique(_unwrap(_filter_tags(self.params, tags), unwrap_shared))
 
 
@@ -295,7 +313,16 @@ def _create_param(spec, shape, name, owner):
     if isinstance(spec, np.ndarray):
         array = spec
     elif callable(spec):
-        array = np.asarray(spec(shape), dtype=backend.floatX)
+        try:
+            array = np.asarray(spec(shape))
+        except Exception as exc:
+            kind = type(exc) if isinstance(exc, (TypeError, ValueError)) \
+                else ValueError
+            raise kind("%s: the initializer %s for %r failed on shape %r: "
+                       "%s: %s" % (owner, _short(spec), name, shape,
+                                   type(exc).__name__, exc)) from exc
+        if array.dtype.kind in "biuf":
+            array = array.astype(backend.floatX)
     else:
         raise TypeError("%s: spec for %r must be a numpy array, a shared "
                         "variable, a symbolic expression or a callable, got "

@@ -14,7 +14,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import backend
-from .._checks import _is_collection
+from .._checks import _check_tag_values, _is_collection
 from .base import Layer, _filter_tags, _unique, _unwrap
 from .input import InputLayer
 
@@ -37,6 +37,7 @@ def _check_tag_names(layers, tags, caller):
     name: it excludes nothing, which generic code relies on
     (``frozen=False`` in a script that only some networks freeze).
     """
+    _check_tag_values(tags, caller)
     unknown = [tag for tag, value in tags.items()
                if value and tag not in STANDARD_TAGS]
     if not unknown:
@@ -67,6 +68,10 @@ def _as_layer_list(layer_or_layers, caller, argname="layer"):
             or not _is_collection(layer_or_layers):
         raise TypeError("%s: %s must be a Layer or a list of layers, got %r"
                         % (caller, argname, layer_or_layers))
+    if iter(layer_or_layers) is layer_or_layers:
+        raise TypeError("%s: %s is a one-shot iterator (%s); pass a list of "
+                        "layers: regkit walks a network more than once"
+                        % (caller, argname, type(layer_or_layers).__name__))
     layers = list(layer_or_layers)
     for item in layers:
         if not isinstance(item, Layer):
@@ -232,16 +237,49 @@ def set_all_param_values(layer, values, **tags):
     if len(values) != len(params):
         raise ValueError("set_all_param_values: got %d values for %d "
                          "parameters" % (len(values), len(params)))
-    arrays = []
-    for param, value in zip(params, values):
-        array = np.asarray(value)
-        shape = param.get_value(borrow=True).shape
-        if array.shape != shape:
-            raise ValueError("set_all_param_values: value for %s has shape "
-                             "%r, expected %r" % (param, array.shape, shape))
-        arrays.append(array.astype(param.dtype))
+    arrays = [_checked_value(param, value, index)
+              for index, (param, value) in enumerate(zip(params, values))]
     for param, array in zip(params, arrays):
         param.set_value(array)
+
+
+def _checked_value(param, value, index):
+    """`value` as an array of the dtype of `param`, or an error naming
+    the parameter: the same shape, finite, within the dtype's range, and
+    of a kind the dtype keeps (no imaginary part dropped, no fraction cut
+    off an integer)."""
+    caller = "set_all_param_values"
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError("%s: values[%d] for %s is not an array (%s)"
+                        % (caller, index, param, exc)) from None
+    if array.dtype.kind not in "biufc":
+        raise TypeError("%s: values[%d] for %s must be a numeric array, got "
+                        "dtype %s" % (caller, index, param, array.dtype))
+    shape = param.get_value(borrow=True).shape
+    if array.shape != shape:
+        raise ValueError("%s: value for %s has shape %r, expected %r"
+                         % (caller, param, array.shape, shape))
+    target = np.dtype(param.dtype)
+    if array.dtype.kind == "c" and target.kind != "c":
+        raise ValueError("%s: value for %s is complex, but the parameter is "
+                         "%s" % (caller, param, target))
+    if array.dtype.kind in "fc" and not np.isfinite(array).all():
+        raise ValueError("%s: value for %s holds NaN or infinity"
+                         % (caller, param))
+    if target.kind in "iu" and array.dtype.kind == "f" \
+            and (array != np.round(array)).any():
+        raise ValueError("%s: value for %s has fractional values, but the "
+                         "parameter is %s" % (caller, param, target))
+    if array.size and target.kind in "iuf" and array.dtype.kind in "iuf":
+        info = np.iinfo(target) if target.kind in "iu" else np.finfo(target)
+        low, high = array.min(), array.max()
+        if low < info.min or high > info.max:
+            raise ValueError("%s: value for %s spans [%g, %g], beyond the "
+                             "range of %s" % (caller, param, low, high,
+                                              target))
+    return array.astype(target)
 
 
 def layer_names(layers):

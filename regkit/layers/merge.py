@@ -3,6 +3,8 @@ import numbers
 
 import numpy as np
 
+from .. import backend
+from .._checks import _as_real
 from .base import MergeLayer
 
 __all__ = ["ElemwiseSumLayer"]
@@ -16,7 +18,10 @@ class ElemwiseSumLayer(MergeLayer):
     incomings : sequence of Layer or tuple
         Inputs of matching shapes.
     coeffs : float or sequence of float
-        One coefficient for all inputs, or one per input.
+        One coefficient for all inputs, or one per input; finite real
+        numbers.  Integer inputs stay integers under integer coefficients;
+        a fractional coefficient makes the sum ``floatX`` (the coefficient
+        is never truncated).
     name : str, optional
 
     Examples
@@ -40,10 +45,11 @@ class ElemwiseSumLayer(MergeLayer):
             raise ValueError("ElemwiseSumLayer: coeffs has %d values for %d "
                              "incomings" % (len(coeffs), n))
         for c in coeffs:
-            if isinstance(c, bool) or not isinstance(
-                    c, (numbers.Number, np.number)):
-                raise TypeError("ElemwiseSumLayer: coeffs must be numbers, "
-                                "got %r" % (c,))
+            value = _as_real(c, "ElemwiseSumLayer", "coeffs",
+                             "a sequence of real numbers")
+            if not np.isfinite(value):
+                raise ValueError("ElemwiseSumLayer: coeffs must be finite, "
+                                 "got %r" % (value,))
         self.coeffs = coeffs
         self.get_output_shape_for(self.input_shapes)  # validate shapes
 
@@ -64,6 +70,11 @@ class ElemwiseSumLayer(MergeLayer):
         total = None
         for coeff, x in zip(self.coeffs, inputs):
             if coeff != 1:
+                if x.dtype[:3] in ("int", "uin", "boo") \
+                        and float(coeff) != int(coeff):
+                    # a fractional coefficient on integers: compute in
+                    # floatX rather than truncate the coefficient
+                    x = backend.tensor.cast(x, backend.floatX)
                 x = x * np.asarray(coeff, dtype=x.dtype)
             total = x if total is None else total + x
         return total

@@ -172,6 +172,11 @@ def _input_map(queried, inputs, caller):
                 raise TypeError("%s: the keys of inputs must be layers, got "
                                 "%r" % (caller, key))
             given[key] = _as_input_expr(expr, key, caller)
+        walked = set(get_all_layers(queried))
+        outside = [key for key in given if key not in walked]
+        if outside:
+            raise ValueError("%s: inputs names %r, which is not a layer of "
+                             "the network" % (caller, outside[0]))
         return given
     input_layers = [layer for layer in get_all_layers(queried)
                     if isinstance(layer, InputLayer)]
@@ -209,6 +214,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
     layer_out = {}
     named = NetworkOutputs()
     for layer in all_layers:
+        values = []  # the layer's inputs
         if layer in given:
             outs = OrderedDict(out=given[layer])
         elif isinstance(layer, InputLayer):
@@ -223,6 +229,11 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                 raise ValueError(
                     "%s: %r was built from a shape, not a layer; pass its "
                     "input in inputs={layer: expression}" % (caller, layer))
+            unbuilt = [s for s in sources if s not in layer_out]
+            if unbuilt:  # only a cycle reads a layer not built yet
+                raise ValueError(
+                    "%s: the layers form a cycle: %r reads %r, which depends "
+                    "on it" % (caller, layer, unbuilt[0]))
             values = [layer_out[s] for s in sources]
             arg = values if isinstance(layer, MergeLayer) else values[0]
             outs = layer.get_outputs_for(arg, **kwargs)
@@ -234,13 +245,39 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
         outs = LayerOutputs(layer, prefix, roles[layer],
                             (("%s:%s" % (prefix, key), value)
                              for key, value in outs.items()))
+        original = list(outs.items())
         for reg in regularizers:
             reg.modify_graph(outs)
+        _propagate_changes(outs, original, values)
         layer_out[layer] = outs["%s:out" % prefix]
         named.add(outs)
     for reg in regularizers:
         reg.check_matches(named)
     return queried, layer_out, named
+
+
+def _propagate_changes(outs, original, inputs):
+    """Make the hooks' changes of a layer's intermediate outputs reach its
+    later outputs.
+
+    A hook that replaces ``"hid:pre"`` (noise on the activation) must change
+    ``"hid:out"``, which the layer computed from the clean activation: each
+    output the layer returned is rebuilt on the replaced values of the
+    others (``clone_replace``), on top of any change a hook made to it
+    directly (dropout on ``"hid:out"`` then applies to the noisy
+    activation).  Keys the hooks added (the clean copies) stay as they are.
+    The search stops at the layer's `inputs`, so it costs the size of one
+    layer's graph, not of the network below it.
+    """
+    changed = [(key, old) for key, old in original if outs[key] is not old]
+    if not changed:
+        return
+    for key, _ in original:
+        replace = {old: outs[other] for other, old in changed
+                   if other != key}
+        if replace and any(backend.depends_on(outs[key], old, inputs)
+                           for old in replace):
+            outs[key] = backend.clone_replace(outs[key], replace)
 
 
 def get_output(layer_or_layers, inputs=None, regularizers=(),

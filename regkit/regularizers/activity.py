@@ -2,7 +2,7 @@
 from .. import backend
 from ..penalties import _safe_norm, kl_sparsity
 from ..regularization import sum_terms
-from .._checks import _check_fraction
+from .._checks import _check_fraction, _check_supported_float
 from .base import Regularizer
 
 __all__ = ["HiddenL1", "HiddenL2", "KLSparsity", "RecurrentNorm",
@@ -23,8 +23,9 @@ class _OutputPenalty(Regularizer):
 
     def loss(self, layers, outputs):
         names = self.output_names(layers, outputs)
-        return sum_terms(self.term(outputs[name], name, layers, outputs)
-                         for name in names)
+        return sum_terms(self.term(_check_supported_float(
+            backend.as_tensor_variable(outputs[name]), type(self).__name__,
+            "output %r" % name), name, layers, outputs) for name in names)
 
 
 class HiddenL1(_OutputPenalty):

@@ -30,12 +30,13 @@ and :func:`~regkit.regularizers.deserialize` build regularizers from those
 names only.
 """
 from collections import OrderedDict
+import difflib
 import fnmatch
 import logging
 import re
 import warnings
 
-from .._checks import _as_instances, _check_positive
+from .._checks import _as_instances, _check_positive, _describe, _short
 from ..layers.helper import _ROLES, _named_params, layer_names, layer_roles
 from ..layers.outputs import NetworkOutputs, OutputHook
 from ..regularization import _check_tags
@@ -92,22 +93,36 @@ def _as_patterns(pattern, argname="pattern"):
     elif isinstance(pattern, (list, tuple)):
         patterns = tuple(pattern)
     else:
-        raise TypeError("%s must be a string or a sequence of strings, got %r"
-                        % (argname, pattern))
+        raise TypeError("%s must be a string or a sequence of strings, got %s"
+                        % (argname, _describe(pattern)))
     if not patterns:
         raise ValueError("%s must not be empty" % argname)
     for item in patterns:
         if not isinstance(item, str):
-            raise TypeError("%s must contain only strings, got %r"
-                            % (argname, item))
+            raise TypeError("%s must contain only strings, got %s"
+                            % (argname, _describe(item)))
         if not item:
             raise ValueError("%s must not contain an empty string: %r"
                              % (argname, pattern))
     return patterns
 
 
-def _matches(name, patterns):
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+def _matcher(patterns):
+    """A function ``name -> bool`` telling whether `name` matches one of
+    the globs `patterns` (case-sensitive, like
+    :func:`fnmatch.fnmatchcase`), in time independent of how many patterns
+    there are: names without wildcards are looked up in a set, the others
+    compiled into one regular expression."""
+    literals = frozenset(p for p in patterns if not _WILDCARDS & set(p))
+    globs = [p for p in patterns if p not in literals]
+    if not globs:
+        return literals.__contains__
+    regex = re.compile("|".join("(?:%s)" % fnmatch.translate(p)
+                                for p in globs))
+    return lambda name: name in literals or regex.match(name) is not None
+
+
+_WILDCARDS = frozenset("*?[")
 
 
 def _resolve(pattern, default_roles, network, outputs=None):
@@ -126,7 +141,8 @@ def _resolve(pattern, default_roles, network, outputs=None):
 def _select_outputs(patterns, outputs):
     """Names in `outputs` matching `patterns`, leaving out the clean copies
     kept by dropout and noise."""
-    return [name for name in outputs if _matches(name, patterns)
+    match = _matcher(patterns)
+    return [name for name in outputs if match(name)
             and not _is_clean_copy(name)]
 
 
@@ -188,6 +204,45 @@ class Regularizer(OutputHook):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _register(cls)
+
+    @classmethod
+    def is_registered(cls, name):
+        """Whether `name` is a registered regularizer name (theanets'
+        registry API; case-insensitive, like :meth:`build`).
+
+        Examples
+        --------
+        >>> import regkit
+        >>> regkit.Regularizer.is_registered("weight_l2")
+        True
+        """
+        return isinstance(name, str) and name.lower() in REGISTRY
+
+    @classmethod
+    def build(cls, name, *args, **kwargs):
+        """Build the regularizer registered as `name` (theanets' API), with
+        the given constructor arguments.
+
+        Raises
+        ------
+        ValueError
+            If `name` is not registered (the message names the closest
+            registered name).
+
+        Examples
+        --------
+        >>> import regkit
+        >>> reg = regkit.Regularizer.build("weight_l2", "*.W", 1e-4)
+        >>> type(reg).__name__, reg.weight
+        ('WeightL2', 0.0001)
+        """
+        if not cls.is_registered(name):
+            close = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
+            raise ValueError("Regularizer.build: %s is not a registered "
+                             "regularizer name%s" % (
+                                 _short(name), "; did you mean %r?" % close[0]
+                                 if close else ""))
+        return REGISTRY[name.lower()](*args, **kwargs)
 
     def __init__(self, pattern=None, weight=0.0):
         patterns = _as_patterns(pattern, "%s: pattern" % type(self).__name__)
@@ -281,11 +336,19 @@ class Regularizer(OutputHook):
         """Whether output `name` of the layer dict `outputs` is selected."""
         if _is_clean_copy(name):
             return False
-        patterns = _as_patterns(self.pattern)
-        if patterns is None:
+        if self.pattern is None:
             return outputs.role in self.default_roles \
                 and name == "%s:out" % outputs.name
-        return _matches(name, patterns)
+        return self._pattern_matcher()(name)
+
+    def _pattern_matcher(self):
+        """The matcher of ``self.pattern``, built once per pattern value
+        (``pattern`` may be reassigned after construction)."""
+        cached = self.__dict__.get("_matcher_cache")
+        if cached is None or cached[0] is not self.pattern:
+            cached = (self.pattern, _matcher(_as_patterns(self.pattern)))
+            self.__dict__["_matcher_cache"] = cached
+        return cached[1]
 
 
 def _as_regularizers(regularizers, caller):
@@ -311,11 +374,11 @@ class _ParamRegularizer(Regularizer):
     def named_params(self, layers):
         """(name, parameter) pairs this regularizer applies to (warns if
         there are none)."""
-        patterns = _as_patterns(self.pattern) or ("*",)
-        chosen = [(name, param)
-                  for name, param in _named_params(
-                      layers, True, self.tags, type(self).__name__)
-                  if _matches(name, patterns)]
+        named = _named_params(layers, True, self.tags, type(self).__name__)
+        if self.pattern is not None:
+            match = self._pattern_matcher()
+            named = [(name, param) for name, param in named if match(name)]
+        chosen = named
         if not chosen:
             self._no_match("parameter")
         return chosen

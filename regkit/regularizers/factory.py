@@ -5,6 +5,9 @@ import difflib
 import inspect
 import warnings
 
+import numpy as np
+
+from .._checks import _describe, _is_int, _short
 from ..layers.helper import _as_layer_list
 from ..regularization import _weighted_sum
 from .base import REGISTRY, Regularizer, _as_regularizers, _names_by_role
@@ -25,7 +28,7 @@ _GLOB_KEYWORDS = {"dropout": BernoulliDropout, "noise": GaussianNoise}
 _GLOB_NAME = {cls: key for key, cls in _GLOB_KEYWORDS.items()}
 
 
-def from_kwargs(network, **kwargs):
+def from_kwargs(network, regularizers=None, rng=None, **kwargs):
     """Build a list of regularizers from keyword arguments.
 
     Parameters
@@ -43,10 +46,19 @@ def from_kwargs(network, **kwargs):
         and any registry name with a weight or a dict of constructor
         arguments (``weight_l2=1e-4``, ``kl_sparsity={"weight": 0.1,
         "target": 0.1}``).  A value of None is skipped.
+    regularizers : list of Regularizer, dict or None
+        theanets' keyword: Regularizer objects, which come first in the
+        result, or a dict ``{keyword: value}`` merged with the other
+        keywords (a keyword given both ways is a TypeError).
+    rng : int or None
+        Seeds every stochastic regularizer built here that is not given an
+        ``rng`` of its own: each gets its own seed, spawned from
+        ``SeedSequence(rng)`` in keyword order, so they never draw the same
+        masks and the whole set repeats with the same `rng`.
 
     Returns
     -------
-    list of Regularizer, in keyword order.
+    list of Regularizer, the given objects first, then in keyword order.
 
     Raises
     ------
@@ -63,8 +75,28 @@ def from_kwargs(network, **kwargs):
     >>> [type(r).__name__ for r in regs], regs[1].pattern
     (['WeightL2', 'BernoulliDropout'], ('hid:out',))
     """
-    roles = _names_by_role(network)
+    network = _as_layer_list(network, "from_kwargs", "network")
     result = []
+    if isinstance(regularizers, Mapping):
+        both = sorted(set(regularizers) & set(kwargs))
+        if both:
+            raise TypeError("from_kwargs: %r is given both as a keyword and "
+                            "in regularizers" % both[0])
+        kwargs = dict(regularizers, **kwargs)
+    elif regularizers is not None:
+        result.extend(_as_regularizers(regularizers, "from_kwargs"))
+    if rng is not None and (not _is_int(rng) or rng < 0):
+        raise TypeError("from_kwargs: rng must be None or a non-negative int "
+                        "seed, got %s" % _describe(rng))
+    seeds = None if rng is None else np.random.SeedSequence(int(rng))
+    roles = _names_by_role(network)
+
+    def build(cls, args, source, *positional):
+        args = dict(args)
+        if seeds is not None and cls.stochastic and args.get("rng") is None:
+            args["rng"] = int(seeds.spawn(1)[0].generate_state(1)[0])
+        result.append(_construct(cls, args, source, *positional))
+
     for key, value in kwargs.items():
         if value is None:
             continue
@@ -81,22 +113,20 @@ def from_kwargs(network, **kwargs):
                     raise TypeError("from_kwargs: %s chooses the pattern "
                                     "itself; use %s={glob: ...} or the class "
                                     "to give one" % (key, _GLOB_NAME[cls]))
-                result.append(_construct(cls, value, "from_kwargs: " + key,
-                                         patterns))
+                build(cls, value, "from_kwargs: " + key, patterns)
             else:
-                result.append(cls(patterns, value))
+                build(cls, {"weight": value}, "from_kwargs: " + key, patterns)
         elif key in _GLOB_KEYWORDS:
             if not isinstance(value, Mapping):
                 raise TypeError("from_kwargs: %s must be a dict {glob: value},"
-                                " got %r" % (key, value))
+                                " got %s" % (key, _describe(value)))
             for glob, weight in value.items():
-                result.append(_GLOB_KEYWORDS[key](glob, weight))
+                build(_GLOB_KEYWORDS[key], {"weight": weight},
+                      "from_kwargs: " + key, glob)
         elif key in REGISTRY:
             cls = REGISTRY[key]
-            if isinstance(value, Mapping):
-                result.append(_construct(cls, value, "from_kwargs: " + key))
-            else:
-                result.append(cls(weight=value))
+            build(cls, value if isinstance(value, Mapping)
+                  else {"weight": value}, "from_kwargs: " + key)
         else:
             valid = sorted(set(REGISTRY) | set(_ROLE_KEYWORDS)
                            | set(_GLOB_KEYWORDS))
@@ -123,9 +153,10 @@ def _construct(cls, args, source, *positional):
                                   param.KEYWORD_ONLY)][len(positional):]
     for name in args:
         if name not in accepted:
-            raise TypeError("%s got %r, which %s does not take (it takes "
+            raise TypeError("%s got %s, which %s does not take (it takes "
                             "%s)%s" % (
-                                source, name, cls.__name__, ", ".join(accepted),
+                                source, _short(name), cls.__name__,
+                                ", ".join(accepted),
                                 _did_you_mean(name, accepted)))
     return cls(*positional, **args)
 
@@ -164,7 +195,7 @@ def total_penalty(regularizers, network, outputs):
     network = _as_layer_list(network, "total_penalty", "network")
     if not isinstance(outputs, Mapping):
         raise TypeError("total_penalty: outputs must be the dict that "
-                        "get_outputs returns, got %r" % (outputs,))
+                        "get_outputs returns, got %s" % _describe(outputs))
     pairs = []
     for reg in regularizers:
         term = reg.loss(network, outputs)  # its warnings even at weight 0
@@ -183,7 +214,8 @@ def serialize(reg):
     'weight_l2'
     """
     if not isinstance(reg, Regularizer):
-        raise TypeError("serialize: expected a Regularizer, got %r" % (reg,))
+        raise TypeError("serialize: expected a Regularizer, got %s"
+                        % _describe(reg))
     return {"name": type(reg).registry_name, "config": reg.get_config()}
 
 
@@ -210,14 +242,16 @@ def deserialize(data):
     """
     if not isinstance(data, Mapping) or "name" not in data:
         raise TypeError("deserialize: data must be a dict with 'name' and "
-                        "'config', got %r" % (data,))
+                        "'config', got %s" % _describe(data))
     name = data["name"]
-    config = data.get("config") or {}
+    config = data.get("config")
+    if config is None:
+        config = {}
     if not isinstance(name, str) or name not in REGISTRY:
-        raise ValueError("deserialize: %r is not a registered regularizer "
-                         "name" % (name,))
+        raise ValueError("deserialize: %s is not a registered regularizer "
+                         "name" % _short(name))
     if not isinstance(config, Mapping):
-        raise TypeError("deserialize: config must be a dict, got %r"
-                        % (config,))
+        raise TypeError("deserialize: config must be a dict, got %s"
+                        % _describe(config))
     return _construct(REGISTRY[name], config,
                       "deserialize: %r" % name)

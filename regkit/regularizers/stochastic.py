@@ -9,7 +9,7 @@ draws afresh.
 import numpy as np
 
 from .. import backend
-from .._checks import _is_int
+from .._checks import _check_supported_float, _describe, _is_int
 from ..init import spawn_seed_sequence
 from .base import Regularizer, _CLEAN_SUFFIXES
 
@@ -31,7 +31,8 @@ class _Stochastic(Regularizer):
         super(_Stochastic, self).__init__(pattern, weight)
         if rng is not None and (not _is_int(rng) or rng < 0):
             raise TypeError("%s: rng must be None or a non-negative int "
-                            "seed, got %r" % (type(self).__name__, rng))
+                            "seed, got %s" % (type(self).__name__,
+                                              _describe(rng)))
         self.rng = None if rng is None else int(rng)
         # one independent child per draw (numpy's SeedSequence.spawn)
         self._seeds = spawn_seed_sequence() if rng is None \
@@ -57,7 +58,8 @@ class _Stochastic(Regularizer):
         if self.weight == 0:
             return
         for name in names:
-            value = outputs[name]
+            value = _check_supported_float(outputs[name], type(self).__name__,
+                                           "output %r" % name)
             outputs[name + self._suffix] = value
             outputs[name] = self.perturb(value)
 
@@ -109,7 +111,8 @@ class BernoulliDropout(_Stochastic):
     def perturb(self, value):
         keep = 1.0 - self.weight
         mask = backend.bernoulli(value.shape, keep, value.dtype, self._seed())
-        return value * mask * np.asarray(1.0 / keep, dtype=value.dtype)
+        return value * mask * backend.full_rank_constant(
+            1.0 / keep, value.dtype, value.ndim)
 
 
 class GaussianNoise(_Stochastic):
@@ -127,4 +130,5 @@ class GaussianNoise(_Stochastic):
 
     def perturb(self, value):
         noise = backend.normal(value.shape, value.dtype, self._seed())
-        return value + noise * np.asarray(self.weight, dtype=value.dtype)
+        return value + noise * backend.full_rank_constant(
+            self.weight, value.dtype, value.ndim)

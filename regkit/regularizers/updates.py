@@ -1,14 +1,17 @@
 """Hooks on the parameter updates: constraints applied after each step."""
 from collections import OrderedDict
 from collections.abc import Mapping
+import numbers
 
 import numpy as np
 
 from .. import backend
-from .._checks import _is_collection, _is_int, _check_positive
+from .._checks import (_check_positive, _describe, _is_collection, _is_int,
+                       is_tensor_like)
 from ..constraints import default_norm_axes, norm_constraint
+from ..layers.base import Layer
 from ..layers.helper import _as_layer_list
-from .base import _ParamRegularizer, _as_patterns, _as_regularizers, _matches
+from .base import _ParamRegularizer, _as_regularizers
 
 __all__ = ["ParamUpdates", "apply_update_hooks", "MaxNorm"]
 
@@ -42,17 +45,28 @@ class ParamUpdates(OrderedDict):
             pairs = list(updates.items())
         elif not _is_collection(updates):
             raise TypeError("updates must be a dict or a list of (parameter, "
-                            "new value) pairs, got %r" % (updates,))
+                            "new value) pairs, got %s" % _describe(updates))
         else:
             pairs = list(updates)
         for index, pair in enumerate(pairs):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError("updates: item %d must be a (parameter, new "
-                                "value) pair, got %r" % (index, pair))
+                                "value) pair, got %s"
+                                % (index, _describe(pair)))
             param, value = pair
             if not isinstance(param, backend.SharedVariable):
                 raise TypeError("updates: item %d must update a shared "
-                                "variable, got %r" % (index, param))
+                                "variable, got %s"
+                                % (index, _describe(param)))
+            if param in self:
+                raise ValueError("updates: %s is updated twice (items %d and "
+                                 "%d); give one new value per parameter"
+                                 % (param, list(self).index(param), index))
+            if isinstance(value, bool) or not (
+                    is_tensor_like(value) or isinstance(value, numbers.Real)):
+                raise TypeError("updates: the new value of %s (item %d) must "
+                                "be a tensor or a number, got %s"
+                                % (param, index, _describe(value)))
             ndim = np.ndim(value) if not backend.is_tensor(value) \
                 else value.ndim
             if ndim != param.ndim:
@@ -60,8 +74,8 @@ class ParamUpdates(OrderedDict):
                                  "%d dimensions, expected %d" % (
                                      param, index, ndim, param.ndim))
             self[param] = value
-        if network is not None:
-            _as_layer_list(network, "ParamUpdates", "network")  # checks only
+        if network is not None and not isinstance(network, Layer):
+            network = _as_layer_list(network, "ParamUpdates", "network")
         self.network = network
 
     def __reduce__(self):
@@ -96,6 +110,8 @@ def apply_update_hooks(regularizers, network, updates):
     >>> updates[W].eval().round(3).tolist()
     [[0.6], [0.8]]
     """
+    if not isinstance(network, Layer):
+        network = _as_layer_list(network, "apply_update_hooks", "network")
     result = ParamUpdates(updates, network)
     for reg in _as_regularizers(regularizers, "apply_update_hooks"):
         reg.modify_updates(result)
@@ -157,8 +173,8 @@ class MaxNorm(_ParamRegularizer):
                 else (norm_axes,)
             if not items or any(not _is_int(a) for a in items):
                 raise TypeError("MaxNorm: norm_axes must be None, an int or "
-                                "a non-empty sequence of ints, got %r"
-                                % (norm_axes,))
+                                "a non-empty sequence of ints, got %s"
+                                % _describe(norm_axes))
             norm_axes = tuple(int(a) for a in items)
         self.norm_axes = norm_axes
         self.epsilon = _check_positive(epsilon, "MaxNorm", "epsilon",
@@ -187,10 +203,11 @@ class MaxNorm(_ParamRegularizer):
         network = getattr(updates, "network", None)
         if network is not None:
             return self.named_params(network)
-        patterns = _as_patterns(self.pattern)
+        if self.pattern is None:
+            return [(param.name, param) for param in updates]
+        match = self._pattern_matcher()
         return [(param.name, param) for param in updates
-                if patterns is None or (param.name is not None
-                                        and _matches(param.name, patterns))]
+                if param.name is not None and match(param.name)]
 
     def modify_updates(self, updates):
         for name, param in self._chosen(updates):
