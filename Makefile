@@ -86,6 +86,8 @@ $(VENV)/docs/.installed: setup.py requirements/pytensor.txt requirements/docs.tx
 docs: $(VENV)/docs/.installed
 	REGKIT_BACKEND=pytensor $(VENV)/docs/bin/sphinx-build -W --keep-going \
 		-b html docs docs/_build/html
+	REGKIT_BACKEND=pytensor $(VENV)/docs/bin/sphinx-build -W --keep-going -q \
+		-b doctest docs docs/_build/doctest
 
 clean:
 	rm -rf $(VENV) build dist docs/_build *.egg-info

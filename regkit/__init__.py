@@ -18,6 +18,7 @@ Examples
 6.0
 """
 from . import backend
+from . import apply  # noqa: F401  (the old name of regkit.regularization)
 from .penalties import (l1, l2, elastic_net, group_lasso, orthogonality,
                         total_variation, kl_sparsity)
 from .constraints import norm_constraint, total_norm_constraint

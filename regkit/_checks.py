@@ -27,6 +27,7 @@ def is_tensor_like(value):
     Examples
     --------
     >>> import numpy as np
+    >>> from regkit._checks import is_tensor_like
     >>> is_tensor_like(np.zeros(3)), is_tensor_like("W"), is_tensor_like(None)
     (True, False, False)
     """
@@ -50,6 +51,7 @@ def as_float_tensor(x, caller, argname="x"):
     Examples
     --------
     >>> import numpy as np
+    >>> from regkit._checks import as_float_tensor
     >>> as_float_tensor(np.ones(2, dtype="float32"), "l2").dtype
     'float32'
     """
@@ -128,6 +130,7 @@ def _check_positive(value, caller, argname, allow_zero=False):
 
     Examples
     --------
+    >>> from regkit._checks import _check_positive
     >>> _check_positive(3, "f", "max_norm")
     3.0
     """
@@ -152,6 +155,7 @@ def _normalize_axes(axes, ndim, caller, argname="axis"):
 
     Examples
     --------
+    >>> from regkit._checks import _normalize_axes
     >>> _normalize_axes(-1, 3, "f"), _normalize_axes((2, 0), 3, "f")
     ((2,), (0, 2))
     """

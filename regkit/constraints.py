@@ -38,6 +38,7 @@ def default_norm_axes(ndim):
 
     Examples
     --------
+    >>> from regkit.constraints import default_norm_axes
     >>> default_norm_axes(2), default_norm_axes(4), default_norm_axes(1)
     ((0,), (1, 2, 3), None)
     """
@@ -103,6 +104,7 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
     Examples
     --------
     >>> import numpy as np
+    >>> from regkit import norm_constraint
     >>> W = np.array([[3.0, 0.3], [4.0, 0.4]])
     >>> norm_constraint(W, max_norm=1.0).eval().round(3)
     array([[0.6, 0.3],
@@ -157,6 +159,7 @@ def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7,
     Examples
     --------
     >>> import numpy as np
+    >>> from regkit import total_norm_constraint
     >>> scaled, norm = total_norm_constraint(
     ...     [np.array([3.0]), np.array([4.0])], max_norm=1.0,
     ...     return_norm=True)

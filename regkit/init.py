@@ -36,6 +36,7 @@ def get_rng():
     Examples
     --------
     >>> import numpy as np
+    >>> from regkit import get_rng
     >>> isinstance(get_rng(), np.random.Generator)
     True
     """
@@ -56,6 +57,7 @@ def set_rng(rng):
 
     Examples
     --------
+    >>> from regkit import GlorotUniform, set_rng
     >>> set_rng(42)
     >>> a = GlorotUniform()((2, 3))
     >>> set_rng(42)
@@ -79,6 +81,7 @@ def spawn_seed_sequence():
 
     Examples
     --------
+    >>> from regkit import set_rng, spawn_seed_sequence
     >>> set_rng(7)
     >>> a, b = spawn_seed_sequence(), spawn_seed_sequence()
     >>> a.spawn_key, b.spawn_key
@@ -120,6 +123,8 @@ class GlorotUniform(object):
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from regkit import GlorotUniform
     >>> w = GlorotUniform()((100, 50))
     >>> w.shape, bool(abs(w).max() <= np.sqrt(6.0 / 150))
     ((100, 50), True)
@@ -156,6 +161,7 @@ class Constant(object):
 
     Examples
     --------
+    >>> from regkit import Constant
     >>> Constant(0.5)((2,))
     array([0.5, 0.5])
     """

@@ -319,12 +319,12 @@ def _safe_norm(x, axis, keepdims=False):
     inverse of its largest magnitude before squaring (``1e20`` squared
     overflows float32), and the norm by that magnitude again."""
     # the norm does not change with the scale, so no gradient is taken
-    # through it (one through 1 / scale would overflow as well)
-    scale = backend.disconnected_grad(T.max(abs(x), axis=axis,
-                                            keepdims=True))
-    inverse = backend.disconnected_grad(T.switch(
-        T.gt(scale, _constant(0, x.dtype)), _constant(1, x.dtype) / scale,
-        _constant(1, x.dtype)))
+    # through it (one through 1 / scale would overflow as well); the scale
+    # is at least the smallest normal number, whose inverse is finite
+    tiny = _constant(np.finfo(x.dtype).tiny, x.dtype)
+    scale = backend.disconnected_grad(T.maximum(
+        T.max(abs(x), axis=axis, keepdims=True), tiny))
+    inverse = backend.disconnected_grad(_constant(1, x.dtype) / scale)
     norms = _safe_sqrt(T.sum(T.sqr(x * inverse), axis=axis,
                              keepdims=True)) * scale
     if keepdims:

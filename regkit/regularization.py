@@ -28,8 +28,8 @@ from . import backend
 from .layers.base import Layer, _unique
 from .layers.helper import (_all_params, _as_layer_list, _check_tag_names,
                             _tags_in_use, get_all_layers)
-from ._checks import (_check_tag_values, _describe, _is_collection, _check_positive,
-                      is_tensor_like)
+from ._checks import (_check_positive, _check_tag_values, _describe,
+                      _is_collection, is_tensor_like)
 
 __all__ = ["apply_penalty", "regularize_layer_params",
            "regularize_layer_params_weighted", "regularize_network_params",
@@ -227,7 +227,7 @@ def regularize_layer_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, l1, regularize_layer_params
+    >>> from regkit import DenseLayer, InputLayer, l1, regularize_layer_params
     >>> l_hid = DenseLayer(InputLayer((None, 3)), 2, W=np.ones((3, 2)))
     >>> float(regularize_layer_params(l_hid, l1).eval())
     6.0
@@ -276,8 +276,8 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, l2
-    >>> from regkit import regularize_layer_params_weighted
+    >>> from regkit import (DenseLayer, InputLayer, l2,
+    ...                     regularize_layer_params_weighted)
     >>> l_hid = DenseLayer(InputLayer((None, 3)), 2, W=np.ones((3, 2)))
     >>> l_out = DenseLayer(l_hid, 1, W=np.ones((2, 1)))
     >>> term = regularize_layer_params_weighted({l_hid: 0.1, l_out: 0.5}, l2)
@@ -352,8 +352,8 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, l2
-    >>> from regkit import regularize_network_params
+    >>> from regkit import (DenseLayer, InputLayer, l2,
+    ...                     regularize_network_params)
     >>> l_hid = DenseLayer(InputLayer((None, 3)), 2, W=np.ones((3, 2)))
     >>> l_out = DenseLayer(l_hid, 1, W=np.ones((2, 1)))
     >>> float(regularize_network_params(l_out, l2).eval())

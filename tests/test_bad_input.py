@@ -1,5 +1,7 @@
 """The bad-input sweep: each public entry point, given the wrong kind or
 value of thing, raises TypeError or ValueError naming the argument."""
+import re
+
 import numpy as np
 import pytest
 
@@ -195,7 +197,60 @@ CASES = [
     (lambda: regkit.deserialize({"name": "weight_l2",
                                  "config": {"bogus": 1}}),
      TypeError, "'bogus'"),
+    # hardening, round two
+    (lambda: regkit.deserialize({"name": "weight_l2", "config": []}),
+     TypeError, "config must be a dict"),
+    (lambda: regkit.deserialize({"name": "weight_l2", "config": 0}),
+     TypeError, "config must be a dict"),
+    (lambda: regkit.deserialize({"name": "weight_l2", "config": ""}),
+     TypeError, "config must be a dict"),
+    (lambda: regkit.deserialize({"name": "weight_l2",
+                                 "config": {"weight": 10 ** 400}}),
+     ValueError, "weight must be finite"),
+    (lambda: regkit.norm_constraint(T.matrix(), 10 ** 400), ValueError,
+     "max_norm must be finite"),
+    (lambda: regkit.elastic_net(np.ones(2), l1_ratio=10 ** 400), ValueError,
+     "l1_ratio must be finite"),
+    (lambda: regkit.ElemwiseSumLayer([HID, HID], coeffs=np.nan), ValueError,
+     "coeffs must be finite"),
+    (lambda: regkit.ElemwiseSumLayer([HID, HID], coeffs=1j), TypeError,
+     "coeffs"),
+    (lambda: regkit.from_kwargs(iter([OUT]), hidden_dropout=0.5), TypeError,
+     "from_kwargs: network is a one-shot iterator"),
+    (lambda: regkit.apply_update_hooks([], (l for l in [OUT]), {}),
+     TypeError, "apply_update_hooks: network is a one-shot iterator"),
+    (lambda: regkit.ParamUpdates([(HID.b, HID.b), (HID.b, HID.b)]),
+     ValueError, "hid.b is updated twice"),
+    (lambda: regkit.ParamUpdates([(HID.b, None)]), TypeError,
+     "must be a tensor or a number"),
+    (lambda: regkit.get_all_params(OUT, regularizable="false"), TypeError,
+     "must be True or False"),
+    (lambda: regkit.set_rng(-1), ValueError, "set_rng: an int seed"),
+    (lambda: regkit.get_output(OUT, {regkit.InputLayer((None, 3)):
+                                     T.matrix()}),
+     ValueError, "not a layer of the network"),
+    (lambda: regkit.set_all_param_values(HID, [np.full((3, 2), np.nan),
+                                               np.zeros(2)]),
+     ValueError, "NaN or infinity"),
+    (lambda: regkit.set_all_param_values(HID, [np.full((3, 2), None),
+                                               np.zeros(2)]),
+     TypeError, "set_all_param_values: values[0]"),
+    (lambda: regkit.l2(T.matrix(dtype="float16")), TypeError,
+     "regkit supports float32 and float64"),
+    (lambda: regkit.kl_sparsity(np.zeros((0, 2))), ValueError,
+     "no examples"),
+    (lambda: regkit.Regularizer(weight=-1), ValueError, "weight"),
+    (lambda: regkit.Regularizer.build(None), ValueError,
+     "not a registered regularizer name"),
+    (lambda: regkit.NetworkOutputs().add({"x:out": 1}), TypeError,
+     "expected a LayerOutputs"),
+    (lambda: regkit.from_kwargs(OUT, regularizers=["weight_l2"]), TypeError,
+     "Regularizer objects"),
+    (lambda: regkit.from_kwargs(OUT, rng="1"), TypeError, "rng"),
 ]
+
+# Public names that take no argument a user could get wrong.
+NO_ARGUMENTS = {"get_rng", "spawn_seed_sequence", "OutputHook"}
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))
@@ -204,3 +259,60 @@ def test_bad_input_raises_a_named_error(index):
     with pytest.raises(error) as info:
         call()
     assert text in str(info.value), str(info.value)
+
+
+def test_the_sweep_covers_every_public_callable():
+    with open(__file__) as handle:
+        source = handle.read()
+    uncovered = [name for name in regkit.__all__
+                 if callable(getattr(regkit, name))
+                 and name not in NO_ARGUMENTS
+                 and not re.search(r"regkit(\.\w+)?\.%s[(.]" % name,
+                                   source)]
+    assert not uncovered
+
+
+def _nested(depth):
+    value = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# Every class of bad value the hardening passes found: each must give a
+# TypeError or a ValueError, wherever it is passed.
+BAD_VALUES = [np.nan, np.inf, -np.inf, -1, 10 ** 400, "1", True, None,
+              1 + 2j, _nested(5000), {"a": 1}, [1] * 100000, object()]
+
+
+def _registered_classes():
+    return sorted(set(regkit.REGISTRY.values()), key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", _registered_classes(),
+                         ids=lambda c: c.__name__)
+def test_every_bad_value_in_every_config_field_is_a_named_error(cls):
+    config = cls().get_config()
+    for field in config:
+        for bad in BAD_VALUES:
+            data = {"name": cls.registry_name,
+                    "config": dict(config, **{field: bad})}
+            try:
+                regkit.deserialize(data)
+            except (TypeError, ValueError) as exc:
+                assert len(str(exc)) < 400, (field, str(exc)[:400])
+    for bad in BAD_VALUES:
+        if bad is None:
+            continue  # weight=None is refused, pattern=None is the default
+        with pytest.raises((TypeError, ValueError)):
+            cls(weight=bad)
+
+
+@pytest.mark.parametrize("bad", BAD_VALUES[:-2],
+                         ids=lambda v: type(v).__name__)
+def test_bad_top_level_data_for_deserialize(bad):
+    with pytest.raises((TypeError, ValueError)) as info:
+        regkit.deserialize(bad)
+    assert len(str(info.value)) < 400
+    with pytest.raises((TypeError, ValueError)):
+        regkit.deserialize({"name": bad})

@@ -155,3 +155,14 @@ def test_gradient_through_constraint(rng):
 def test_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("linker", list(backend.linker_modes()))
+def test_norm_constraint_gradient_finite_at_zero_norm(linker):
+    W = T.matrix()
+    constrained = norm_constraint(W, 1.0)
+    grad = backend.grad(constrained.sum(), W)
+    fn = backend.function([W], grad, mode=backend.linker_modes()[linker])
+    for value in (np.zeros((3, 2)), np.full((3, 2), 1e-30),
+                  np.array([[0.0, 3.0], [0.0, 4.0]])):
+        assert np.isfinite(fn(value.astype(backend.floatX))).all()

@@ -179,3 +179,33 @@ def test_api_pages_list_every_name_of_the_split_packages():
                 if getattr(value, "__module__", "") != name:
                     continue  # handed on from another module
                 assert ":: %s\n" % public in text, (name, public)
+
+
+def test_docstring_examples_are_self_contained():
+    # each Examples section imports what it uses, so that it runs when
+    # copied into a script (and under sphinx-build -b doctest, where a
+    # page shares one namespace instead of the module's)
+    import doctest
+    failures = []
+    registry = dict(regkit.REGISTRY)  # examples define regularizers
+    try:
+        _run_examples_without_module_globals(failures)
+    finally:
+        regkit.REGISTRY.clear()
+        regkit.REGISTRY.update(registry)
+    assert not failures, failures[0]
+
+
+def _run_examples_without_module_globals(failures):
+    import doctest
+    for name in _all_modules():
+        module = importlib.import_module(name)
+        for test in doctest.DocTestFinder().find(module, name):
+            if not test.examples:
+                continue
+            test.globs = {}
+            runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+            report = []
+            runner.run(test, out=report.append)
+            if runner.failures:
+                failures.append((test.name, "".join(report)[-500:]))

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+import regkit
 from regkit import backend
 from regkit import layers as L
 from regkit.layers import (Constant, DenseLayer, ElemwiseSumLayer,
@@ -853,3 +854,163 @@ def test_graph_hooks_must_follow_the_protocol():
     _, _, out = _mlp()
     with pytest.raises(TypeError, match="OutputHook"):
         get_outputs(out, regularizers=[NotAHook()])
+
+
+# -- hardening, round two ------------------------------------------------------
+
+def test_elemwise_sum_never_truncates_a_coefficient():
+    a = InputLayer((None, 2), T.imatrix("a"))
+    b = InputLayer((None, 2), T.imatrix("b"))
+    ones = np.ones((1, 2), "int32")
+    half = get_output(ElemwiseSumLayer([a, b], coeffs=0.5))
+    assert half.dtype == backend.floatX
+    np.testing.assert_allclose(evaluate(half, {a.input_var: ones,
+                                               b.input_var: ones}), [[1, 1]])
+    # integer coefficients keep integer sums exact
+    twice = get_output(ElemwiseSumLayer([a, b], coeffs=[2, -1]))
+    assert twice.dtype.startswith("int")
+    np.testing.assert_array_equal(
+        evaluate(twice, {a.input_var: ones, b.input_var: ones}), [[1, 1]])
+    for bad, error in ((np.nan, ValueError), (np.inf, ValueError),
+                       (1 + 2j, TypeError), ("1", TypeError)):
+        with pytest.raises(error, match="ElemwiseSumLayer: coeffs"):
+            ElemwiseSumLayer([a, b], coeffs=bad)
+
+
+def test_one_shot_iterators_are_refused_where_a_network_is_expected():
+    _, _, out = _mlp()
+    for call in (lambda net: L.get_all_layers(net),
+                 lambda net: L.get_all_params(net),
+                 lambda net: L.layer_roles(net),
+                 lambda net: L.get_outputs(net),
+                 lambda net: regkit.regularize_network_params(net, regkit.l2),
+                 lambda net: regkit.from_kwargs(net, hidden_dropout=0.5),
+                 lambda net: regkit.apply_update_hooks([], net, {}),
+                 lambda net: regkit.total_penalty([], net, {})):
+        with pytest.raises(TypeError, match="one-shot iterator"):
+            call(layer for layer in [out])
+        with pytest.raises(TypeError, match="one-shot iterator"):
+            call(iter([out]))
+        call([out])  # a list is fine
+
+
+def test_a_layer_cycle_is_a_value_error_naming_a_layer():
+    l_in = InputLayer((None, 2))
+    a = DenseLayer(l_in, 2, name="a")
+    b = DenseLayer(a, 2, name="b")
+    a.input_layer = b
+    with pytest.raises(ValueError, match="cycle: DenseLayer\\(name='[ab]'"):
+        get_output(b)
+
+
+def test_renaming_a_layer_with_parameters_is_refused():
+    layer = DenseLayer(InputLayer((None, 2)), 2, name="hidden")
+    with pytest.raises(ValueError, match="cannot rename layer 'hidden'"):
+        layer.name = "h"
+    layer.name = "hidden"  # the same name is fine
+    assert [n for n, _ in L.named_params(layer)] == ["hidden.W", "hidden.b"]
+    fresh = Layer((None, 2))
+    fresh.name = "later"  # no parameters yet
+    assert fresh.name == "later"
+
+
+def test_tag_values_must_be_booleans():
+    _, _, out = _mlp()
+    for call in (lambda: L.get_all_params(out, regularizable="false"),
+                 lambda: out.get_params(trainable=1),
+                 lambda: regkit.regularize_network_params(
+                     out, regkit.l2, tags={"regularizable": "false"}),
+                 lambda: regkit.WeightL2(tags={"regularizable": None})):
+        with pytest.raises(TypeError, match="must be True or False"):
+            call()
+    assert L.get_all_params(out, regularizable=np.bool_(True))
+
+
+def test_inputs_for_a_layer_outside_the_network_are_refused():
+    _, _, out = _mlp()
+    stranger = InputLayer((None, 3), name="stranger")
+    with pytest.raises(ValueError, match="not a layer of the network"):
+        get_output(out, inputs={stranger: T.matrix()})
+
+
+def test_initializer_failures_and_complex_values_are_named():
+    def broken(shape):
+        raise RuntimeError("no weights today")
+
+    with pytest.raises(ValueError, match="DenseLayer.add_param: the "
+                                         "initializer .* for 'W' failed"):
+        DenseLayer(InputLayer((None, 2)), 2, W=broken)
+    with pytest.raises(TypeError, match="dtype complex128"):
+        DenseLayer(InputLayer((None, 2)), 2,
+                   W=lambda shape: np.ones(shape) * 1j)
+    with pytest.raises(ValueError, match="set_rng: an int seed must be "
+                                         "non-negative"):
+        L.set_rng(-1)
+
+
+@pytest.mark.parametrize("index, value, error, text", [
+    (0, np.full((3, 4), np.nan), ValueError, "NaN or infinity"),
+    (0, np.full((3, 4), np.inf), ValueError, "NaN or infinity"),
+    (0, np.ones((3, 4)) + 1j, ValueError, "is complex"),
+    (0, np.full((3, 4), None), TypeError, "numeric array"),
+    (0, [[1, 2], [3]], TypeError, "not an array"),
+    (0, np.full((3, 4), "a"), TypeError, "numeric array"),
+    (2, np.array([0.7, 1.0]), ValueError, "fractional values"),
+    (2, np.array([np.nan, 1.0]), ValueError, "NaN or infinity"),
+    (2, np.array([1e30, 1.0]), ValueError, "beyond the range of int64"),
+])
+def test_set_all_param_values_refuses_values_it_would_change(
+        index, value, error, text):
+    l_in = InputLayer((None, 3))
+    layer = DenseLayer(l_in, 4, name="d")
+    counts = layer.add_param(np.zeros(2, "int64"), (2,), name="k",
+                             regularizable=False)
+    before = [p.get_value().copy() for p in L.get_all_params(layer)]
+    values = [np.ones((3, 4)), np.zeros(4), np.array([2, 3])]
+    values[index] = value
+    with pytest.raises(error, match=text):
+        L.set_all_param_values(layer, values)
+    # atomic: nothing was written
+    for param, old in zip(L.get_all_params(layer), before):
+        np.testing.assert_array_equal(param.get_value(), old)
+    L.set_all_param_values(layer, [np.ones((3, 4)), np.zeros(4),
+                                   np.array([2.0, 3.0])])
+    assert counts.get_value().tolist() == [2, 3]
+
+
+def test_float32_parameter_refuses_values_beyond_float32():
+    layer = Layer((None, 2))
+    layer.add_param(np.zeros(2, "float32"), (2,), name="p")
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        L.set_all_param_values(layer, [np.array([1e300, 0.0])])
+
+
+def test_noise_on_the_activation_reaches_the_output(rng):
+    l_in = InputLayer((None, 3), name="in")
+    hid = DenseLayer(l_in, 4, name="hid", nonlinearity=lambda a: 2 * a)
+    out = DenseLayer(hid, 2, name="out", nonlinearity=None)
+    data = rng.normal(size=(5, 3)).astype(backend.floatX)
+    clean = evaluate(get_output(out), {l_in.input_var: data})
+    for regs in ([regkit.GaussianNoise("hid:pre", 3.0, rng=1)],
+                 [regkit.GaussianNoise("hid:pre", 3.0, rng=1),
+                  regkit.BernoulliDropout("hid:out", 0.5, rng=2)]):
+        outputs = get_outputs(out, regularizers=regs)
+        fn = backend.function(
+            [l_in.input_var],
+            [outputs["hid:pre"], outputs["hid:out"], outputs["out:out"],
+             outputs["hid:pre-prenoise"]],
+            updates=regkit.random_updates(outputs))
+        for _ in range(2):  # fresh draws each call, still consistent
+            pre, hidden, result, clean_pre = fn(data)
+            assert not np.allclose(pre, clean_pre)
+            if len(regs) == 1:
+                np.testing.assert_allclose(hidden, 2 * pre, rtol=1e-5)
+            else:  # dropout applies to the noisy activation
+                kept = hidden != 0
+                np.testing.assert_allclose(hidden[kept], 4 * pre[kept],
+                                           rtol=1e-5)
+            assert not np.allclose(result, clean)
+        # the inference graph is the clean one
+        np.testing.assert_allclose(evaluate(get_output(
+            out, regularizers=regs, deterministic=True),
+            {l_in.input_var: data}), clean)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from regkit import backend
-from regkit.penalties import as_float_tensor, is_tensor_like, l1, l2
+from regkit.penalties import as_float_tensor, is_tensor_like, kl_sparsity, l1, l2
 
 from conftest import evaluate
 
@@ -270,3 +270,54 @@ def test_orthogonality_of_orthonormal_filters(rng):
 def test_catalogue_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+# -- hardening, round two: safe norms, empty batches, float16 ------------------
+
+def _linker_modes():
+    return list(backend.linker_modes().items())
+
+
+@pytest.mark.parametrize("linker", [name for name, _ in _linker_modes()])
+def test_group_norm_gradients_finite_at_zero_and_large_values(linker):
+    mode = backend.linker_modes()[linker]
+    x = backend.tensor.fmatrix()
+    grad = backend.grad(group_lasso(x), x)
+    fn = backend.function([x], [group_lasso(x), grad], mode=mode)
+    # a zero group has the subgradient 0; a group of 1e20 (whose square
+    # overflows float32) has the gradient x / ||x||, not 0
+    value, gradient = fn(np.array([[0, 0], [3, 4], [1e19, 0]], "float32"))
+    np.testing.assert_allclose(value, 5 + 1e19, rtol=1e-6)
+    np.testing.assert_allclose(gradient[:2], [[0, 0], [0.6, 0.8]],
+                               rtol=1e-6)
+    assert np.isfinite(gradient).all()
+    np.testing.assert_allclose(gradient[2], [1, 0], rtol=1e-4)
+    if backend.NAME == "theano" or linker != "cvm":
+        # PyTensor's C rewrites reorder the product at 1e20 (see the
+        # errors page); elsewhere the gradient stays right there too
+        value, gradient = fn(np.array([[1e20, 0]], "float32"))
+        np.testing.assert_allclose(gradient, [[1, 0]], rtol=1e-4)
+
+
+def test_group_lasso_still_matches_numpy_with_the_scaled_norm(rng):
+    data = rng.normal(size=(5, 4)) * 10.0 ** rng.integers(-3, 3, size=(5, 1))
+    np.testing.assert_allclose(
+        group_lasso(data).eval(), np.sqrt((data ** 2).sum(-1)).sum(),
+        rtol=1e-12)
+    backend.verify_grad(group_lasso, [data], rng=np.random.RandomState(3))
+
+
+def test_kl_sparsity_refuses_a_batch_known_to_be_empty():
+    with pytest.raises(ValueError, match="kl_sparsity: h has no examples"):
+        kl_sparsity(np.zeros((0, 3)))
+    # unknown until run time: NaN, as documented
+    h = backend.tensor.matrix()
+    assert np.isnan(backend.function([h], kl_sparsity(h))(
+        np.zeros((0, 3), backend.floatX)))
+
+
+@pytest.mark.parametrize("penalty", [l1, l2, group_lasso, kl_sparsity])
+def test_float16_is_refused_when_the_graph_is_built(penalty):
+    with pytest.raises(TypeError, match="float16; regkit supports float32 "
+                                        "and float64"):
+        penalty(backend.tensor.matrix(dtype="float16"))

@@ -861,3 +861,101 @@ def test_output_regularizers_use_the_roles_get_outputs_kept(monkeypatch):
         value = evaluate(reg.loss(out, dict(outputs)),
                          {l_in.input_var: data})
         np.testing.assert_allclose(value, expected[type(reg)])
+
+
+# -- hardening, round two ------------------------------------------------------
+
+def _three_layers():
+    l_in = InputLayer((None, 3), name="in")
+    hid = DenseLayer(l_in, 4, name="hid")
+    return l_in, hid, DenseLayer(hid, 2, name="out")
+
+
+def test_an_update_given_twice_is_refused():
+    _, hid, out = _three_layers()
+    for call in (lambda: regkit.ParamUpdates([(out.W, out.W),
+                                              (out.W, out.W * 2)]),
+                 lambda: regkit.apply_update_hooks(
+                     [MaxNorm()], out, [(out.W, out.W), (hid.W, hid.W),
+                                        (out.W, out.W * 2)])):
+        with pytest.raises(ValueError, match="out.W is updated twice"):
+            call()
+    for bad in (None, "W", [object()]):
+        with pytest.raises(TypeError, match="must be a tensor or a number"):
+            regkit.ParamUpdates([(out.b, bad)])
+
+
+def test_apply_update_hooks_keeps_a_network_given_as_a_list():
+    _, hid, out = _three_layers()
+    updates = regkit.apply_update_hooks([MaxNorm(weight=1.0)], [out],
+                                        {out.W: out.W * 100,
+                                         hid.W: hid.W * 100})
+    assert updates.network == [out]
+    for W in (out.W, hid.W):
+        norms = np.sqrt((evaluate(updates[W]) ** 2).sum(axis=0))
+        assert (norms <= 1.0 + 1e-6).all()
+
+
+def test_build_and_is_registered_as_in_theanets():
+    reg = regkit.Regularizer.build("weight_l2", "*.W", 1e-4)
+    assert isinstance(reg, WeightL2) and reg.weight == 1e-4
+    assert isinstance(regkit.Regularizer.build("BernoulliDropout",
+                                               weight=0.2), BernoulliDropout)
+    assert regkit.Regularizer.is_registered("hidden_l1")
+    assert regkit.Regularizer.is_registered("WeightL2")
+    assert not regkit.Regularizer.is_registered("weight_l3")
+    assert not regkit.Regularizer.is_registered(None)
+    with pytest.raises(ValueError, match="did you mean 'weight_l2'"):
+        regkit.Regularizer.build("weight_l3")
+
+
+def test_from_kwargs_takes_theanets_regularizers_and_rng():
+    _, _, out = _three_layers()
+    own = WeightL2("*.W", 1e-3)
+    regs = regkit.from_kwargs(out, regularizers=[own], hidden_l1=0.1)
+    assert regs[0] is own and isinstance(regs[1], regkit.HiddenL1)
+    regs = regkit.from_kwargs(out, regularizers={"weight_l2": 1e-4},
+                              hidden_dropout=0.5)
+    assert [type(r) for r in regs] == [WeightL2, BernoulliDropout]
+    with pytest.raises(TypeError, match="given both as a keyword"):
+        regkit.from_kwargs(out, regularizers={"weight_l2": 1},
+                           weight_l2=2)
+    with pytest.raises(TypeError, match="rng"):
+        regkit.from_kwargs(out, rng=-1, hidden_dropout=0.5)
+    # one rng seeds each stochastic regularizer differently, repeatably
+    first = regkit.from_kwargs(out, rng=7, hidden_dropout=0.5,
+                               input_noise=0.1, dropout={"out:out": 0.2})
+    again = regkit.from_kwargs(out, rng=7, hidden_dropout=0.5,
+                               input_noise=0.1, dropout={"out:out": 0.2})
+    seeds = [r.rng for r in first]
+    assert seeds == [r.rng for r in again]
+    assert len(set(seeds)) == 3 and None not in seeds
+    mine = regkit.from_kwargs(out, rng=7,
+                              hidden_dropout={"weight": 0.5, "rng": 3})
+    assert mine[0].rng == 3
+
+
+def test_stochastic_and_activity_regularizers_refuse_float16():
+    l_in = InputLayer((None, 3), input_var=T.matrix(dtype="float16"),
+                      name="in")
+    out = DenseLayer(l_in, 2, W=np.ones((3, 2), "float16"),
+                     b=np.zeros(2, "float16"), name="out")
+    with pytest.raises(TypeError, match="float16; regkit supports"):
+        get_outputs(out, regularizers=[BernoulliDropout("in:out", 0.5)])
+    with pytest.raises(TypeError, match="float16; regkit supports"):
+        regkit.HiddenL1("out:out").loss(out, get_outputs(out))
+
+
+def test_pattern_matching_cost_does_not_grow_with_the_pattern_count():
+    # a pattern list of 5,000 literal names (what role keywords build on a
+    # deep network) is matched with a set lookup and one regex
+    from regkit.regularizers.base import _matcher
+    names = ["dense%d:out" % i for i in range(5000)]
+    match = _matcher(tuple(names) + ("hid*:pre", "x[12]:out"))
+    assert match("dense4999:out") and match("hid7:pre") and match("x2:out")
+    assert not match("dense5000:out") and not match("x3:out")
+    assert not match("Dense1:out")  # case-sensitive, like fnmatchcase
+    reg = regkit.HiddenL1(names)
+    assert reg._pattern_matcher() is reg._pattern_matcher()  # built once
+    reg.pattern = "hid:out"  # reassigning rebuilds it
+    assert reg._pattern_matcher()("hid:out")

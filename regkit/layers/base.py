@@ -79,6 +79,7 @@ class Layer(object):
 
     Examples
     --------
+    >>> from regkit import Layer
     >>> class Double(Layer):
     ...     def get_output_for(self, input, **kwargs):
     ...         return 2 * input
@@ -177,6 +178,8 @@ class Layer(object):
 
         Examples
         --------
+        >>> import numpy as np
+        >>> from regkit import Layer
         >>> layer = Layer((None, 3), name="hid")
         >>> W = layer.add_param(np.zeros((3, 2)), (3, 2), name="W")
         >>> layer.param_names[W], sorted(layer.params[W])
@@ -241,6 +244,7 @@ class MergeLayer(Layer):
 
     Examples
     --------
+    >>> from regkit import MergeLayer
     >>> class Add(MergeLayer):
     ...     def get_output_shape_for(self, input_shapes):
     ...         return input_shapes[0]

@@ -44,7 +44,7 @@ class DenseLayer(Layer):
 
     Examples
     --------
-    >>> from regkit import InputLayer
+    >>> from regkit import DenseLayer, InputLayer
     >>> l_in = InputLayer((None, 3))
     >>> l_hid = DenseLayer(l_in, num_units=2, name="hid")
     >>> l_hid.output_shape, [l_hid.param_names[p] for p in l_hid.params]

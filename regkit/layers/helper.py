@@ -102,7 +102,7 @@ def get_all_layers(layer, treat_as_input=None):
 
     Examples
     --------
-    >>> from regkit import DenseLayer, InputLayer
+    >>> from regkit import DenseLayer, InputLayer, get_all_layers
     >>> l_in = InputLayer((None, 3), name="in")
     >>> l_hid = DenseLayer(l_in, 4, name="hid")
     >>> l_out = DenseLayer(l_hid, 2, name="out")
@@ -163,7 +163,7 @@ def get_all_params(layer, unwrap_shared=True, **tags):
 
     Examples
     --------
-    >>> from regkit import DenseLayer, InputLayer
+    >>> from regkit import DenseLayer, InputLayer, get_all_params
     >>> l_in = InputLayer((None, 3))
     >>> l_out = DenseLayer(DenseLayer(l_in, 4, name="hid"), 2, name="out")
     >>> [p.name for p in get_all_params(l_out, regularizable=True)]
@@ -187,7 +187,7 @@ def count_params(layer, **tags):
 
     Examples
     --------
-    >>> from regkit import DenseLayer, InputLayer
+    >>> from regkit import DenseLayer, InputLayer, count_params
     >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
     >>> count_params(l_out), count_params(l_out, regularizable=True)
     (8, 6)
@@ -201,7 +201,7 @@ def get_all_param_values(layer, **tags):
 
     Examples
     --------
-    >>> from regkit import DenseLayer, InputLayer
+    >>> from regkit import DenseLayer, InputLayer, get_all_param_values
     >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
     >>> [v.shape for v in get_all_param_values(l_out)]
     [(3, 2), (2,)]
@@ -224,7 +224,8 @@ def set_all_param_values(layer, values, **tags):
 
     Examples
     --------
-    >>> from regkit import DenseLayer, InputLayer
+    >>> import numpy as np
+    >>> from regkit import DenseLayer, InputLayer, set_all_param_values
     >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
     >>> set_all_param_values(l_out, [np.ones((3, 2)), np.zeros(2)])
     >>> float(l_out.W.get_value().sum())
@@ -304,7 +305,7 @@ def layer_names(layers):
 
     Examples
     --------
-    >>> from regkit import DenseLayer, InputLayer
+    >>> from regkit import DenseLayer, InputLayer, get_all_layers, layer_names
     >>> l_in = InputLayer((None, 3))
     >>> l_out = DenseLayer(DenseLayer(l_in, 4), 2, name="out")
     >>> list(layer_names(get_all_layers(l_out)).values())
@@ -362,7 +363,7 @@ def layer_roles(layer_or_layers):
 
     Examples
     --------
-    >>> from regkit import DenseLayer, InputLayer
+    >>> from regkit import DenseLayer, InputLayer, layer_roles
     >>> l_in = InputLayer((None, 3))
     >>> l_hid = DenseLayer(l_in, 4)
     >>> l_out = DenseLayer(l_hid, 2)
@@ -439,7 +440,7 @@ def named_params(layer_or_layers, unwrap_shared=True, **tags):
 
     Examples
     --------
-    >>> from regkit import DenseLayer, InputLayer
+    >>> from regkit import DenseLayer, InputLayer, named_params
     >>> l_out = DenseLayer(InputLayer((None, 3)), 2)
     >>> [name for name, _ in named_params(l_out)]
     ['dense1.W', 'dense1.b']

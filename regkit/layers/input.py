@@ -24,6 +24,7 @@ class InputLayer(Layer):
 
     Examples
     --------
+    >>> from regkit import InputLayer
     >>> l_in = InputLayer((None, 4), name="x")
     >>> l_in.input_var.ndim, l_in.input_var.name, l_in.output_shape
     (2, 'x.input', (None, 4))

@@ -26,7 +26,7 @@ class ElemwiseSumLayer(MergeLayer):
 
     Examples
     --------
-    >>> from regkit import InputLayer
+    >>> from regkit import ElemwiseSumLayer, InputLayer
     >>> a, b = InputLayer((None, 2)), InputLayer((None, 2))
     >>> ElemwiseSumLayer([a, b], coeffs=[1, -1]).output_shape
     (None, 2)

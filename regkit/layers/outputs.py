@@ -11,7 +11,7 @@ layers never import regularizers.
 
 Examples
 --------
->>> from regkit import InputLayer, DenseLayer, get_outputs
+>>> from regkit import DenseLayer, InputLayer, get_outputs
 >>> outs = get_outputs(DenseLayer(InputLayer((None, 3), name="in"), 2,
 ...                               name="out"))
 >>> list(outs), outs.roles["out"]
@@ -20,7 +20,7 @@ Examples
 from collections import OrderedDict
 
 from .. import backend
-from .._checks import _as_instances
+from .._checks import _as_instances, _describe
 from .base import Layer, MergeLayer, _check_shape
 from .helper import (_ROLES, _as_layer_list, _network_layers,
                      get_all_layers, layer_names)
@@ -47,7 +47,7 @@ class OutputHook(object):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, get_output
+    >>> from regkit import DenseLayer, InputLayer, OutputHook, get_output
     >>> class Double(OutputHook):
     ...     def modify_graph(self, outputs):
     ...         if outputs.role == "hidden":
@@ -98,6 +98,7 @@ class LayerOutputs(OrderedDict):
 
     Examples
     --------
+    >>> from regkit import LayerOutputs
     >>> outs = LayerOutputs(None, "hid", "hidden", [("hid:out", 1)])
     >>> outs.name, outs.role, dict(outs)
     ('hid', 'hidden', {'hid:out': 1})
@@ -131,6 +132,7 @@ class NetworkOutputs(OrderedDict):
 
     Examples
     --------
+    >>> from regkit import LayerOutputs, NetworkOutputs
     >>> outs = NetworkOutputs()
     >>> outs.add(LayerOutputs(None, "hid", "hidden", [("hid:out", 1)]))
     >>> dict(outs), dict(outs.roles)
@@ -145,6 +147,9 @@ class NetworkOutputs(OrderedDict):
     def add(self, layer_outputs):
         """Add one layer's :class:`LayerOutputs` (its outputs, its name and
         its role)."""
+        if not isinstance(layer_outputs, LayerOutputs):
+            raise TypeError("NetworkOutputs.add: expected a LayerOutputs, "
+                            "got %s" % _describe(layer_outputs))
         self.update(layer_outputs)
         self.layers[layer_outputs.name] = layer_outputs.layer
         self.roles[layer_outputs.name] = layer_outputs.role
@@ -319,7 +324,7 @@ def get_output(layer_or_layers, inputs=None, regularizers=(),
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import DenseLayer, InputLayer
+    >>> from regkit import DenseLayer, InputLayer, get_output
     >>> l_in = InputLayer((None, 3))
     >>> l_out = DenseLayer(l_in, 2, W=np.ones((3, 2)), nonlinearity=None)
     >>> get_output(l_out).eval({l_in.input_var: np.ones((1, 3))})
@@ -351,7 +356,7 @@ def get_outputs(layer_or_layers, inputs=None, regularizers=(),
 
     Examples
     --------
-    >>> from regkit import DenseLayer, InputLayer
+    >>> from regkit import DenseLayer, InputLayer, get_outputs
     >>> l_in = InputLayer((None, 3), name="in")
     >>> l_out = DenseLayer(l_in, 2, name="out")
     >>> list(get_outputs(l_out))

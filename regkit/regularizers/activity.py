@@ -37,7 +37,7 @@ class HiddenL1(_OutputPenalty):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> from regkit import DenseLayer, HiddenL1, InputLayer, get_outputs
     >>> l_in = InputLayer((None, 2), name="in")
     >>> hid = DenseLayer(l_in, 3, W=np.ones((2, 3)), name="hid")
     >>> out = DenseLayer(hid, 1, name="out")
@@ -58,7 +58,7 @@ class HiddenL2(_OutputPenalty):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> from regkit import DenseLayer, HiddenL2, InputLayer, get_outputs
     >>> net = DenseLayer(DenseLayer(InputLayer((None, 2), name="in"), 2,
     ...                             W=np.eye(2), name="hid"), 1, name="out")
     >>> outputs = get_outputs(net, np.array([[1.0, 2.0], [3.0, 0.0]]))
@@ -86,7 +86,7 @@ class KLSparsity(_OutputPenalty):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> from regkit import DenseLayer, InputLayer, KLSparsity, get_outputs
     >>> from regkit.nonlinearities import sigmoid
     >>> net = DenseLayer(DenseLayer(InputLayer((None, 2)), 3,
     ...                             nonlinearity=sigmoid, name="hid"), 1)
@@ -129,7 +129,7 @@ class RecurrentNorm(_RecurrentPenalty):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer
+    >>> from regkit import InputLayer, RecurrentNorm
     >>> states = InputLayer((None, 3, 2), name="rnn")  # (batch, time, units)
     >>> h = np.array([[[3.0, 4.0], [0.0, 1.0], [0.0, 2.0]]])
     >>> outputs = {"rnn:out": h}
@@ -149,7 +149,7 @@ class RecurrentState(_RecurrentPenalty):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer
+    >>> from regkit import InputLayer, RecurrentState
     >>> states = InputLayer((None, 3, 2), name="rnn")
     >>> h = np.array([[[3.0, 4.0], [0.0, 1.0], [0.0, 2.0]]])
     >>> float(RecurrentState("rnn:out").loss(states, {"rnn:out": h}).eval())

@@ -25,9 +25,10 @@ standard deviation of :class:`~regkit.regularizers.GaussianNoise`.
 Every subclass, including yours, is registered under its lowercased name
 and its snake_case name (``WeightL2``: ``"weightl2"``, ``"weight_l2"``),
 plus the names in its ``aliases`` (a class whose name starts with an
-underscore is a private base and is not registered); :func:`~regkit.regularizers.from_kwargs`
-and :func:`~regkit.regularizers.deserialize` build regularizers from those
-names only.
+underscore is a private base and is not registered);
+:func:`~regkit.regularizers.from_kwargs` and
+:func:`~regkit.regularizers.deserialize` build regularizers from those names
+only.
 """
 from collections import OrderedDict
 import difflib

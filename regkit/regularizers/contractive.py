@@ -45,7 +45,8 @@ class Contractive(_OutputPenalty):
     example, so the term is the sum of squares of ``W``:
 
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, get_outputs, backend
+    >>> from regkit import (backend, Contractive, DenseLayer, InputLayer,
+    ...                     get_outputs)
     >>> l_in = InputLayer((None, 2), name="in")
     >>> hid = DenseLayer(l_in, 2, W=np.array([[1.0, 2.0], [0.0, 3.0]]),
     ...                  nonlinearity=None, name="hid")

@@ -69,6 +69,7 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
     Examples
     --------
     >>> import regkit
+    >>> from regkit import from_kwargs
     >>> net = regkit.DenseLayer(regkit.DenseLayer(
     ...     regkit.InputLayer((None, 4)), 8, name="hid"), 2, name="out")
     >>> regs = from_kwargs(net, weight_l2=1e-4, hidden_dropout=0.5)
@@ -181,9 +182,9 @@ def total_penalty(regularizers, network, outputs):
 
     Examples
     --------
-    >>> from regkit import WeightL1, WeightL2
     >>> import numpy as np
     >>> import regkit
+    >>> from regkit import WeightL1, WeightL2, total_penalty
     >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 2,
     ...                         W=np.ones((2, 2)))
     >>> regs = [WeightL2(weight=0.5), WeightL1(weight=0.25)]
@@ -209,7 +210,7 @@ def serialize(reg):
 
     Examples
     --------
-    >>> from regkit import WeightL2
+    >>> from regkit import WeightL2, serialize
     >>> serialize(WeightL2("*.W", 1e-4))["name"]
     'weight_l2'
     """
@@ -236,6 +237,7 @@ def deserialize(data):
 
     Examples
     --------
+    >>> from regkit import deserialize
     >>> reg = deserialize({"name": "weight_decay", "config": {"weight": 0.1}})
     >>> type(reg).__name__, reg.weight
     ('WeightL2', 0.1)

@@ -89,6 +89,7 @@ class BernoulliDropout(_Stochastic):
     --------
     >>> import numpy as np
     >>> import regkit
+    >>> from regkit import BernoulliDropout
     >>> l_in = regkit.InputLayer((None, 100), name="in")
     >>> out = regkit.DenseLayer(l_in, 1, name="out")
     >>> drop = BernoulliDropout("in:out", weight=0.5, rng=1)
@@ -121,6 +122,7 @@ class GaussianNoise(_Stochastic):
     Examples
     --------
     >>> import regkit
+    >>> from regkit import GaussianNoise
     >>> noise = GaussianNoise(weight=0.1)
     >>> noise.stochastic, noise.get_config()["rng"]
     (True, None)

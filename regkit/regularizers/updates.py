@@ -33,7 +33,7 @@ class ParamUpdates(OrderedDict):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import backend
+    >>> from regkit import backend, ParamUpdates
     >>> W = backend.shared(np.ones(2), name="W")
     >>> list(ParamUpdates([(W, W * 2)]).keys())
     [W]
@@ -103,6 +103,7 @@ def apply_update_hooks(regularizers, network, updates):
     --------
     >>> import numpy as np
     >>> import regkit
+    >>> from regkit import MaxNorm, apply_update_hooks
     >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
     ...                         W=np.array([[3.0], [4.0]]), name="out")
     >>> W = net.W
@@ -155,6 +156,7 @@ class MaxNorm(_ParamRegularizer):
     --------
     >>> import numpy as np
     >>> import regkit
+    >>> from regkit import apply_update_hooks
     >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
     ...                         W=np.array([[3.0], [4.0]]), name="out")
     >>> regs = regkit.from_kwargs(net, max_norm=2.0)

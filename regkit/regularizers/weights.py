@@ -25,7 +25,7 @@ class WeightL2(_WeightPenalty):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> from regkit import DenseLayer, InputLayer, WeightL2, get_outputs
     >>> net = DenseLayer(InputLayer((None, 2)), 2, W=np.ones((2, 2)),
     ...                  name="out")
     >>> float(WeightL2(weight=1e-4).loss(net, get_outputs(net)).eval())
@@ -42,7 +42,7 @@ class WeightL1(_WeightPenalty):
     Examples
     --------
     >>> import numpy as np
-    >>> from regkit import InputLayer, DenseLayer, get_outputs
+    >>> from regkit import DenseLayer, InputLayer, WeightL1, get_outputs
     >>> net = DenseLayer(InputLayer((None, 2)), 2, W=-np.ones((2, 2)))
     >>> float(WeightL1("*.W", 1e-4).loss(net, get_outputs(net)).eval())
     4.0
