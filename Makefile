@@ -3,17 +3,29 @@
 # change); `make demo` runs the example; `make docs` builds the docs.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The newest Python on the machine (3.13, else 3.12) for the newest PyTensor:
+# from the PATH if it runs there, else from pyenv's versions folder (pyenv's
+# shim for a version that is installed but not active fails to run).
+NEWEST_PYTHON ?= $(shell for v in 3.13 3.12; do \
+	p=$$(command -v python$$v 2>/dev/null); \
+	if [ -n "$$p" ] && "$$p" -c pass 2>/dev/null; then echo $$p; exit 0; fi; \
+	r=$$(pyenv root 2>/dev/null); \
+	for d in $$(ls -d "$$r"/versions/$$v.* 2>/dev/null | sort -V -r); do \
+		if "$$d/bin/python$$v" -c pass 2>/dev/null; then \
+			echo "$$d/bin/python$$v"; exit 0; fi; \
+	done; done)
 VENV := .venv
 BACKENDS := theano pytensor
 PYTEST_ARGS ?=
 
-.PHONY: test $(addprefix test-,$(BACKENDS)) package $(addprefix wheel-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
+.PHONY: test $(addprefix test-,$(BACKENDS)) test-pytensor-newest package $(addprefix wheel-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
 
 # Run the suite on every backend and check the package, then fail if any
 # of them failed.
 test:
 	@status=0; \
-	for target in $(addprefix test-,$(BACKENDS)) $(addprefix wheel-,$(BACKENDS)); do \
+	for target in $(addprefix test-,$(BACKENDS)) test-pytensor-newest \
+			$(addprefix wheel-,$(BACKENDS)); do \
 		$(MAKE) --no-print-directory $$target || status=1; \
 	done; \
 	exit $$status
@@ -30,6 +42,24 @@ $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed
 	@echo "=== regkit tests on $*"
 	REGKIT_BACKEND=$* $(VENV)/$*/bin/python -m pytest -p no:cacheprovider \
 		--cov --cov-config=.coveragerc-$* --cov-branch $(PYTEST_ARGS)
+
+# The newest PyTensor on the newest Python, with jax (CPU) for the JAX
+# linker; pinned in requirements/pytensor-newest.txt.
+$(VENV)/pytensor-newest/.installed: setup.py requirements/pytensor-newest.txt
+	@test -n "$(NEWEST_PYTHON)" || { echo "no Python 3.12 or 3.13 found" \
+		"(on the PATH or in pyenv); set NEWEST_PYTHON=..." >&2; exit 1; }
+	rm -rf $(VENV)/pytensor-newest
+	$(NEWEST_PYTHON) -m venv $(VENV)/pytensor-newest
+	$(VENV)/pytensor-newest/bin/python -m pip install --quiet --upgrade "pip>=23"
+	$(VENV)/pytensor-newest/bin/python -m pip install --quiet \
+		-c requirements/pytensor-newest.txt -e ".[pytensor,jax,test,demo]"
+	touch $@
+
+test-pytensor-newest: $(VENV)/pytensor-newest/.installed
+	@echo "=== regkit tests on the newest PyTensor ($$($(VENV)/pytensor-newest/bin/python -c 'import sys, pytensor; print(\"Python %d.%d, PyTensor %s\" % (sys.version_info[:2] + (pytensor.__version__,)))'))"
+	REGKIT_BACKEND=pytensor $(VENV)/pytensor-newest/bin/python -m pytest \
+		-p no:cacheprovider --cov --cov-config=.coveragerc-pytensor \
+		--cov-branch $(PYTEST_ARGS)
 
 # Build the sdist and the wheel and check their metadata (once per change
 # of the sources, however many targets need them).

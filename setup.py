@@ -26,11 +26,15 @@ setup(
     license="MIT",
     license_files=["LICENSE"],
     packages=find_packages(include=["regkit", "regkit.*"]),
-    python_requires=">=3.9",
+    # Theano 1.0.5 runs on Python 3.11 only; PyTensor from 3.0.7 (the
+    # newest release for Python 3.11) to the newest 3.x (Python >= 3.12)
+    python_requires=">=3.11",
     install_requires=["numpy"],
     extras_require={
-        "theano": ["Theano==1.0.5", "numpy<1.24", "scipy<1.11"],
-        "pytensor": ["pytensor>=3.0"],
+        "theano": ['Theano==1.0.5; python_version < "3.12"', "numpy<1.24",
+                   "scipy<1.11"],
+        "pytensor": ["pytensor>=3.0.7,<4"],
+        "jax": ['jax; python_version >= "3.12"'],
         "test": ["pytest>=7", "pytest-cov>=4", "hypothesis>=6", "build>=1",
                  "twine>=5"],
         "docs": ["sphinx>=7", "numpydoc>=1.6"],
@@ -40,6 +44,9 @@ setup(
         "Development Status :: 3 - Alpha",
         "Intended Audience :: Science/Research",
         "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",
     ],
 )

@@ -26,7 +26,7 @@ True
 >>> backend.function([x], x.sum())([[1.0, 2.0]]).item()
 3.0
 """
-from .choice import (NAME, Elemwise, SharedVariable, TensorConstant,
+from .choice import (NAME, OWN_RANDOM_STREAMS, Elemwise, SharedVariable, TensorConstant,
                      TensorVariable, Variable, as_tensor_variable,
                      c_linker_mode, clone_replace, config, floatX, function,
                      grad, linker_modes, shared, sigmoid, softmax, tensor,
@@ -34,7 +34,7 @@ from .choice import (NAME, Elemwise, SharedVariable, TensorConstant,
 from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     is_tensor, shallow_sum, static_shape, tensor_variable)
 from .ops import linker_kernels, register_kernels, sum_of_abs, sum_of_squares
-from .random import bernoulli, normal, random_updates
+from .random import bernoulli, is_random_draw, normal, random_updates
 
 __all__ = [
     "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
@@ -44,6 +44,8 @@ __all__ = [
     "sigmoid", "softmax", "verify_grad", "disconnected_grad", "is_tensor",
     "Elemwise",
     "full_rank_constant", "bernoulli", "normal", "random_updates",
+    "is_random_draw",
     "sum_of_squares", "sum_of_abs",
-    "c_linker_mode", "linker_modes", "linker_kernels", "register_kernels",
+    "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "linker_kernels",
+    "register_kernels",
 ]

@@ -31,6 +31,7 @@ Examples
 True
 """
 import configparser
+import importlib.util
 import logging
 import os
 import warnings
@@ -42,6 +43,7 @@ __all__ = [
     "clone_replace", "as_tensor_variable", "Variable", "TensorVariable",
     "TensorConstant", "SharedVariable", "sigmoid", "softmax", "verify_grad",
     "Elemwise", "disconnected_grad", "c_linker_mode", "linker_modes",
+    "OWN_RANDOM_STREAMS",
 ]
 
 _CHOICES = ("theano", "pytensor")
@@ -230,6 +232,16 @@ clone_replace.__doc__ = ("Copy of the graph `output` with the variables in "
                          "the dict `replace` swapped for their values.")
 
 
+def _importable(module):
+    """Whether `module` can be imported, without importing it."""
+    return importlib.util.find_spec(module) is not None
+
+
+#: Linkers whose random draws are not numpy's stream (but follow the same
+#: contract: fresh draws with random_updates, repeated draws without).
+OWN_RANDOM_STREAMS = ("JAX",)
+
+
 def linker_modes():
     """Every way this backend can compile a function, by name.
 
@@ -239,8 +251,10 @@ def linker_modes():
         Name -> value for ``function(..., mode=...)``.  Theano: ``"cvm"``
         (its default: C code where an Op has it), ``"py"`` (Python
         implementations only) and ``"FAST_COMPILE"``.  PyTensor:
-        ``"numba"`` (its default), ``"cvm"`` and ``"FAST_COMPILE"``.
-        regkit gives the same numbers under each (see the Backends page).
+        ``"numba"`` (its default), ``"cvm"`` and ``"FAST_COMPILE"``, and
+        ``"JAX"`` where jax is installed.  regkit gives the same numbers
+        under each, except that random draws under JAX come from JAX's
+        generator (see the Backends page).
 
     Examples
     --------
@@ -254,6 +268,8 @@ def linker_modes():
     else:  # backend: pytensor only
         modes = dict(numba=None, **modes)
     modes["FAST_COMPILE"] = "FAST_COMPILE"
+    if NAME == "pytensor" and _importable("jax"):  # backend: pytensor only
+        modes["JAX"] = "JAX"
     return modes
 
 

@@ -21,8 +21,8 @@ Examples
 """
 import numpy as np
 
-from .choice import NAME, _Apply, _COp, _Op, _sign, as_tensor_variable, \
-    tensor
+from .choice import (NAME, _Apply, _COp, _Op, _importable, _sign,
+                     as_tensor_variable, tensor)
 
 __all__ = ["sum_of_squares", "sum_of_abs", "linker_kernels",
            "register_kernels"]
@@ -247,3 +247,26 @@ def sum_of_abs(x):
     10.0
     """
     return _SUM_OF_ABS(x)
+
+
+@linker_kernels
+def _jax_reduction_kernel():  # backend: pytensor only
+    if not _importable("jax"):
+        return
+    import jax
+    import jax.numpy as jnp
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    @jax_funcify.register(_BlasReduction)
+    def _jax_blas_reduction(op, node, **kwargs):
+        # float64 accumulation when JAX has 64-bit types enabled (PyTensor
+        # enables them when floatX is float64), else in the input's dtype
+        out_dtype = node.outputs[0].dtype
+        square = op.kind == "sqr"
+
+        def reduction(x):
+            wide = x.astype(jnp.float64) if jax.config.jax_enable_x64 \
+                else x
+            terms = wide * wide if square else jnp.abs(wide)
+            return jnp.sum(terms).astype(out_dtype)
+        return reduction

@@ -20,12 +20,12 @@ import copy
 import numpy as np
 
 from .choice import (SharedVariable, Variable, _Apply, _RANDOM_OPS,
-                     _generator_type, _lib, _shared_generator, _tensor_type,
+                     _generator_type, _importable, _lib, _shared_generator, _tensor_type,
                      _vector_length, tensor)
 from .graph import ancestors, full_rank_constant
 from .ops import _RegkitOp, linker_kernels, register_kernels
 
-__all__ = ["bernoulli", "normal", "random_updates"]
+__all__ = ["bernoulli", "normal", "random_updates", "is_random_draw"]
 
 
 def bernoulli(shape, p, dtype, seed_sequence):
@@ -197,11 +197,73 @@ def _numba_draw_kernel():  # backend: pytensor only
         return numpy_draw, 2
 
 
+@linker_kernels
+def _jax_draw_kernel():  # backend: pytensor only
+    if not _importable("jax"):
+        return
+    try:
+        import jax
+        from pytensor.compile import optdb
+        from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+        from pytensor.link.jax.dispatch import jax_funcify
+        from pytensor.link.jax.dispatch.shape import JAXShapeTuple
+        from pytensor.tensor.basic import MakeVector
+    except ImportError:  # a PyTensor without these: no JAX kernels
+        return
+
+    @node_rewriter([_NumpyDraw])
+    def _draw_shape_as_tuple(fgraph, node):
+        # JAX needs a draw's shape as concrete numbers: a shape assembled
+        # from the sizes of arrays (MakeVector) becomes a tuple of them, as
+        # PyTensor does for its own random variables
+        shape_node = node.inputs[1].owner
+        if shape_node is not None and isinstance(shape_node.op, MakeVector):
+            return node.clone_with_new_inputs(
+                [node.inputs[0], JAXShapeTuple()(*shape_node.inputs)]).outputs
+
+    optdb.register("regkit_jax_draw_shape_as_tuple",
+                   dfs_rewriter(_draw_shape_as_tuple), "jax", position=100)
+
+    @jax_funcify.register(_NumpyDraw)
+    def _jax_numpy_draw(op, node, **kwargs):
+        # PyTensor's JAX linker turns each shared Generator into a dict
+        # whose "jax_state" is a JAX key (for the function's own copy of
+        # the generator): split it, draw with JAX's own generator, and
+        # return the advanced state, as PyTensor's random variables do.
+        # The numbers are JAX's, not numpy's stream.
+        sample = jax.random.uniform if op.kind == "uniform" \
+            else jax.random.normal
+        dtype = op.dtype
+
+        def numpy_draw(rng, shape):
+            key, subkey = jax.random.split(rng["jax_state"])
+            rng = dict(rng, jax_state=key)
+            return rng, sample(subkey, tuple(shape), dtype=dtype)
+        return numpy_draw
+
+
 def _draw(kind, shape, dtype, seed_sequence):
     rng = _shared_generator(np.random.default_rng(seed_sequence))
     ndim = len(shape) if isinstance(shape, (tuple, list)) \
         else _vector_length(shape)
     return _NumpyDraw(kind, dtype, ndim)(rng, shape)[1]
+
+
+def is_random_draw(node):
+    """Whether the Apply node `node` draws random numbers (regkit's draws,
+    and PyTensor's random variables).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> mask = backend.bernoulli((2,), 0.5, "float64",
+    ...                          np.random.SeedSequence(0))
+    >>> any(backend.is_random_draw(v.owner) for v in backend.ancestors([mask])
+    ...     if v.owner is not None)
+    True
+    """
+    return _is_draw(node)
 
 
 def _is_draw(node):

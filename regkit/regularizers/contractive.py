@@ -121,9 +121,13 @@ def _dense_jacobian_norm(h, pre, W):
 
 
 def _elementwise_between(h, a):
-    """Whether every operation from `a` up to `h` is elementwise."""
-    for var in backend.ancestors([h], blockers=[a]):
-        if var is a or var.owner is None:
+    """Whether every operation from `a` up to `h` is elementwise.  Random
+    draws (a dropout mask) are constants for the derivative: the shape they
+    read from `a` does not count."""
+    draws = [var for var in backend.ancestors([h], blockers=[a])
+             if var.owner is not None and backend.is_random_draw(var.owner)]
+    for var in backend.ancestors([h], blockers=[a] + draws):
+        if var is a or var.owner is None or var in draws:
             continue
         if not isinstance(var.owner.op, backend.Elemwise) \
                 and backend.depends_on(var, a):
