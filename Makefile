@@ -56,9 +56,10 @@ $(VENV)/pytensor-newest/.installed: setup.py requirements/pytensor-newest.txt
 	touch $@
 
 test-pytensor-newest: $(VENV)/pytensor-newest/.installed
-	@echo "=== regkit tests on the newest PyTensor ($$($(VENV)/pytensor-newest/bin/python -c 'import sys, pytensor; print(\"Python %d.%d, PyTensor %s\" % (sys.version_info[:2] + (pytensor.__version__,)))'))"
+	@echo "=== regkit tests on the newest PyTensor (Python, PyTensor:" \
+		"$$($(VENV)/pytensor-newest/bin/python -c 'import sys, pytensor; print(sys.version.split()[0], pytensor.__version__)'))"
 	REGKIT_BACKEND=pytensor $(VENV)/pytensor-newest/bin/python -m pytest \
-		-p no:cacheprovider --cov --cov-config=.coveragerc-pytensor \
+		-p no:cacheprovider --cov --cov-config=.coveragerc-pytensor-newest \
 		--cov-branch $(PYTEST_ARGS)
 
 # Build the sdist and the wheel and check their metadata (once per change

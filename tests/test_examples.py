@@ -63,6 +63,10 @@ def test_penalty_figure_script_shows_what_the_docs_say():
 
 
 def _digits():
+    # the demo's own dependencies (the "demo" extra) are optional
+    for module in ("sklearn", "matplotlib", "tqdm"):
+        pytest.importorskip(module, reason="the digits demo needs %s (pip "
+                            "install regkit-nn[demo])" % module)
     return runpy.run_path(os.path.join(EXAMPLES, "digits.py"))
 
 

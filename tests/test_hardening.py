@@ -1,4 +1,5 @@
 """Hardening: dtypes, no hidden mutation, determinism, pickling."""
+import importlib.util
 import os
 import pickle
 import subprocess
@@ -49,9 +50,12 @@ def test_float32_graphs_stay_float32():
         env = dict(os.environ, REGKIT_BACKEND=backend.NAME)
         env[flags] = ",".join(f for f in (os.environ.get(flags, ""),
                                           "floatX=float32") if f)
+        # --no-cov only where pytest-cov is installed (it is optional)
+        no_cov = ["--no-cov"] if importlib.util.find_spec("pytest_cov") \
+            else []
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "--no-cov", __file__ + "::test_float32_graphs_stay_float32"],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+            + no_cov + [__file__ + "::test_float32_graphs_stay_float32"],
             env=env, capture_output=True, text=True, timeout=900,
             cwd=os.path.dirname(HERE))
         assert result.returncode == 0, result.stdout[-3000:]

@@ -185,7 +185,6 @@ def test_docstring_examples_are_self_contained():
     # each Examples section imports what it uses, so that it runs when
     # copied into a script (and under sphinx-build -b doctest, where a
     # page shares one namespace instead of the module's)
-    import doctest
     failures = []
     registry = dict(regkit.REGISTRY)  # examples define regularizers
     try:

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from regkit import backend
-from regkit.penalties import as_float_tensor, is_tensor_like, kl_sparsity, l1, l2
+from regkit.penalties import (as_float_tensor, is_tensor_like, kl_sparsity,
+                              l1, l2)
 
 from conftest import evaluate
 

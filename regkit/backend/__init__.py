@@ -26,14 +26,15 @@ True
 >>> backend.function([x], x.sum())([[1.0, 2.0]]).item()
 3.0
 """
-from .choice import (NAME, OWN_RANDOM_STREAMS, Elemwise, SharedVariable, TensorConstant,
-                     TensorVariable, Variable, as_tensor_variable,
-                     c_linker_mode, clone_replace, config, floatX, function,
-                     grad, linker_modes, shared, sigmoid, softmax, tensor,
-                     verify_grad, disconnected_grad)
+from .choice import (NAME, OWN_RANDOM_STREAMS, Elemwise, SharedVariable,
+                     TensorConstant, TensorVariable, Variable,
+                     as_tensor_variable, c_linker_mode, clone_replace, config,
+                     disconnected_grad, floatX, function, grad, linker_modes,
+                     shared, sigmoid, softmax, tensor, verify_grad)
 from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     is_tensor, shallow_sum, static_shape, tensor_variable)
-from .ops import linker_kernels, register_kernels, sum_of_abs, sum_of_squares
+from .ops import (linker_kernels, register_kernels, sum_of_abs,
+                  sum_of_squares)
 from .random import bernoulli, is_random_draw, normal, random_updates
 
 __all__ = [

@@ -250,7 +250,7 @@ def sum_of_abs(x):
 
 
 @linker_kernels
-def _jax_reduction_kernel():  # backend: pytensor only
+def _jax_reduction_kernel():  # backend: pytensor only; linker: jax
     if not _importable("jax"):
         return
     import jax

@@ -19,9 +19,9 @@ import copy
 
 import numpy as np
 
-from .choice import (SharedVariable, Variable, _Apply, _RANDOM_OPS,
-                     _generator_type, _importable, _lib, _shared_generator, _tensor_type,
-                     _vector_length, tensor)
+from .choice import (SharedVariable, TensorConstant, Variable, _Apply,
+                     _RANDOM_OPS, _generator_type, _importable, _lib,
+                     _shared_generator, _tensor_type, _vector_length, tensor)
 from .graph import ancestors, full_rank_constant
 from .ops import _RegkitOp, linker_kernels, register_kernels
 
@@ -198,7 +198,7 @@ def _numba_draw_kernel():  # backend: pytensor only
 
 
 @linker_kernels
-def _jax_draw_kernel():  # backend: pytensor only
+def _jax_draw_kernel():  # backend: pytensor only; linker: jax
     if not _importable("jax"):
         return
     try:
@@ -234,11 +234,17 @@ def _jax_draw_kernel():  # backend: pytensor only
         sample = jax.random.uniform if op.kind == "uniform" \
             else jax.random.normal
         dtype = op.dtype
+        given = node.inputs[1]
+        # a shape given as numbers is a constant of the graph: use it as it
+        # is (inside jit JAX would see it as a traced array)
+        fixed = tuple(int(d) for d in given.data) \
+            if isinstance(given, TensorConstant) else None
 
         def numpy_draw(rng, shape):
             key, subkey = jax.random.split(rng["jax_state"])
             rng = dict(rng, jax_state=key)
-            return rng, sample(subkey, tuple(shape), dtype=dtype)
+            size = fixed if fixed is not None else tuple(shape)
+            return rng, sample(subkey, size, dtype=dtype)
         return numpy_draw
 
 
