@@ -18,7 +18,7 @@ VENV := .venv
 BACKENDS := theano pytensor
 PYTEST_ARGS ?=
 
-.PHONY: test $(addprefix test-,$(BACKENDS)) test-pytensor-newest package $(addprefix wheel-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
+.PHONY: test $(addprefix test-,$(BACKENDS)) test-pytensor-newest bench-pytensor-newest package $(addprefix wheel-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
 
 # Run the suite on every backend and check the package, then fail if any
 # of them failed.
@@ -94,7 +94,13 @@ $(addprefix wheel-,$(BACKENDS)): wheel-%: dist/.checked
 # Benchmarks print Markdown tables; run them on every backend.
 BENCHMARKS := $(sort $(wildcard benchmarks/bench_*.py))
 
-bench: $(addprefix bench-,$(BACKENDS))
+bench: $(addprefix bench-,$(BACKENDS)) bench-pytensor-newest
+
+bench-pytensor-newest: $(VENV)/pytensor-newest/.installed
+	@for script in $(BENCHMARKS); do \
+		REGKIT_BACKEND=pytensor $(VENV)/pytensor-newest/bin/python $$script \
+			|| exit 1; \
+	done
 
 $(addprefix bench-,$(BACKENDS)): bench-%: $(VENV)/%/.installed
 	@for script in $(BENCHMARKS); do \
