@@ -38,7 +38,7 @@ from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            RecurrentState, BernoulliDropout, GaussianNoise,
                            MaxNorm, ParamUpdates, REGISTRY, from_kwargs,
                            total_penalty, apply_update_hooks, serialize,
-                           deserialize, random_updates)
+                           deserialize, random_updates, dropout_mask)
 
 __version__ = "0.1.0"
 
@@ -61,6 +61,6 @@ __all__ = [
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "apply_update_hooks",
-    "serialize", "deserialize", "random_updates",
+    "serialize", "deserialize", "random_updates", "dropout_mask",
     "__version__",
 ]

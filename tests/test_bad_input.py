@@ -247,6 +247,16 @@ CASES = [
     (lambda: regkit.from_kwargs(OUT, regularizers=["weight_l2"]), TypeError,
      "Regularizer objects"),
     (lambda: regkit.from_kwargs(OUT, rng="1"), TypeError, "rng"),
+    (lambda: regkit.dropout_mask(T.matrix(), 1.0), ValueError,
+     "dropout_mask: p"),
+    (lambda: regkit.dropout_mask(T.matrix(), "0.5"), TypeError,
+     "dropout_mask: p"),
+    (lambda: regkit.dropout_mask(None, 0.5), TypeError,
+     "dropout_mask: reference must be a tensor"),
+    (lambda: regkit.dropout_mask(T.imatrix(), 0.5), TypeError,
+     "float dtype"),
+    (lambda: regkit.dropout_mask(T.matrix(), 0.5, rng=-2), TypeError,
+     "dropout_mask: rng"),
 ]
 
 # Public names that take no argument a user could get wrong.

@@ -205,3 +205,48 @@ def test_every_regularizer_and_the_update_hooks_compile_and_run(name):
     got = backend.function([h], terms, mode=MODES[name])(states)
     want = backend.function([h], terms, mode=MODES["cvm"])(states)
     np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+def _rnn_input():
+    return np.random.default_rng(2).standard_normal((4, 3, 5))
+
+
+@pytest.mark.parametrize("name", list(MODES))
+def test_variational_dropout_in_scan_keeps_one_mask_per_call(name):
+    x = T.tensor3("x")  # (time, batch, features)
+    mask = regkit.dropout_mask(x[0], 0.5, rng=4)
+    steps, _ = backend.scan(lambda x_t, m: x_t * m, sequences=[x],
+                            non_sequences=[mask])
+    fn = backend.function([x], T.neq(steps, 0), mode=MODES[name],
+                          updates=regkit.random_updates(steps))
+    frozen = backend.function([x], T.neq(steps, 0), mode=MODES[name])
+    X = _rnn_input()
+    calls = [fn(X) for _ in range(3)]
+    for kept in calls:
+        # the same units dropped at every time step
+        assert all(np.array_equal(kept[0], kept[t]) for t in range(4))
+        assert 0 < kept.mean() < 1
+    assert not np.array_equal(calls[0], calls[1])
+    assert not np.array_equal(calls[1], calls[2])
+    np.testing.assert_array_equal(frozen(X), frozen(X))
+
+
+@pytest.mark.parametrize("name", list(MODES))
+def test_draws_inside_a_scan_step(name):
+    if backend.NAME == "theano" and name == "cvm":
+        pytest.skip("Theano's C scan cannot carry a Generator through its "
+                    "loop (documented on the Backends page)")
+    x = T.tensor3("x")
+
+    def step(x_t):
+        dropped = x_t * backend.bernoulli(x_t.shape, 0.5, x_t.dtype,
+                                          np.random.SeedSequence(6))
+        # the step returns the updates its draws need; scan hands them on
+        return dropped, regkit.random_updates(dropped)
+    steps, updates = backend.scan(step, sequences=[x])
+    fn = backend.function([x], T.neq(steps, 0), mode=MODES[name],
+                          updates=updates)
+    X = _rnn_input()
+    first, second = fn(X), fn(X)
+    assert not np.array_equal(first[0], first[1])  # a mask per step
+    assert not np.array_equal(first, second)  # and per call

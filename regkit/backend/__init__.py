@@ -30,7 +30,7 @@ from .choice import (NAME, OWN_RANDOM_STREAMS, Elemwise, SharedVariable,
                      TensorConstant, TensorVariable, Variable,
                      as_tensor_variable, c_linker_mode, clone_replace, config,
                      disconnected_grad, floatX, function, grad, linker_modes,
-                     shared, sigmoid, softmax, tensor, verify_grad)
+                     scan, shared, sigmoid, softmax, tensor, verify_grad)
 from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     is_tensor, shallow_sum, static_shape, tensor_variable)
 from .ops import (linker_kernels, register_kernels, sum_of_abs,
@@ -42,7 +42,8 @@ __all__ = [
     "clone_replace", "graph_inputs", "tensor_variable", "static_shape",
     "ancestors", "depends_on", "shallow_sum", "as_tensor_variable",
     "Variable", "TensorVariable", "TensorConstant", "SharedVariable",
-    "sigmoid", "softmax", "verify_grad", "disconnected_grad", "is_tensor",
+    "sigmoid", "softmax", "verify_grad", "disconnected_grad", "scan",
+    "is_tensor",
     "Elemwise",
     "full_rank_constant", "bernoulli", "normal", "random_updates",
     "is_random_draw",

@@ -42,7 +42,7 @@ __all__ = [
     "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
     "clone_replace", "as_tensor_variable", "Variable", "TensorVariable",
     "TensorConstant", "SharedVariable", "sigmoid", "softmax", "verify_grad",
-    "Elemwise", "disconnected_grad", "c_linker_mode", "linker_modes",
+    "Elemwise", "disconnected_grad", "scan", "c_linker_mode", "linker_modes",
     "OWN_RANDOM_STREAMS",
 ]
 
@@ -148,6 +148,7 @@ tensor = _lib.tensor
 as_tensor_variable = tensor.as_tensor_variable
 verify_grad = _lib.gradient.verify_grad
 disconnected_grad = _lib.gradient.disconnected_grad
+scan = _lib.scan
 Elemwise = tensor.elemwise.Elemwise
 _vector_length = tensor.get_vector_length
 

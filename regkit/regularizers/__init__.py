@@ -16,7 +16,7 @@ from .activity import (HiddenL1, HiddenL2, KLSparsity, RecurrentNorm,
 from .base import REGISTRY, Regularizer
 from .contractive import Contractive
 from .factory import deserialize, from_kwargs, serialize, total_penalty
-from .stochastic import BernoulliDropout, GaussianNoise
+from .stochastic import BernoulliDropout, GaussianNoise, dropout_mask
 from .updates import MaxNorm, ParamUpdates, apply_update_hooks
 from .weights import WeightL1, WeightL2
 
@@ -25,5 +25,5 @@ __all__ = [
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "ParamUpdates",
     "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
-    "serialize", "deserialize", "random_updates",
+    "serialize", "deserialize", "random_updates", "dropout_mask",
 ]

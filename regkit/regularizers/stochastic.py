@@ -9,11 +9,12 @@ draws afresh.
 import numpy as np
 
 from .. import backend
-from .._checks import _check_supported_float, _describe, _is_int
+from .._checks import (_check_fraction, _check_supported_float, _describe,
+                       _is_int, as_float_tensor)
 from ..init import spawn_seed_sequence
 from .base import Regularizer, _CLEAN_SUFFIXES
 
-__all__ = ["BernoulliDropout", "GaussianNoise"]
+__all__ = ["BernoulliDropout", "GaussianNoise", "dropout_mask"]
 
 
 class _Stochastic(Regularizer):
@@ -134,3 +135,60 @@ class GaussianNoise(_Stochastic):
         noise = backend.normal(value.shape, value.dtype, self._seed())
         return value + noise * backend.full_rank_constant(
             self.weight, value.dtype, value.ndim)
+
+
+def dropout_mask(reference, p, rng=None):
+    """An inverted-dropout mask of the shape and dtype of `reference`:
+    each value is 0 with probability `p`, else ``1 / (1 - p)``.
+
+    Drawn once per call of the compiled function, so multiplying every
+    time step of a ``scan`` by it (pass it in ``non_sequences``) drops the
+    same units at every step: variational, or recurrent, dropout (Gal and
+    Ghahramani, "A theoretically grounded application of dropout in
+    recurrent neural networks", 2016).  Pass ``random_updates`` of the
+    scan's outputs to the function (they find this draw) for a new mask on
+    every call.
+
+    Parameters
+    ----------
+    reference : tensor
+        One time step, e.g. ``x[0]`` of a ``(time, batch, features)``
+        input, or the initial state.
+    p : float
+        The drop probability, ``0 <= p < 1``.
+    rng : int or None
+        Seed; None takes an independent stream from regkit's root seed
+        sequence (see :func:`regkit.set_rng`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> from regkit import backend
+    >>> x = backend.tensor.tensor3("x")  # (time, batch, features)
+    >>> mask = regkit.dropout_mask(x[0], 0.5, rng=0)
+    >>> steps, _ = backend.scan(lambda x_t, m: x_t * m, sequences=[x],
+    ...                         non_sequences=[mask])
+    >>> fn = backend.function([x], steps,
+    ...                       updates=regkit.random_updates(steps))
+    >>> out = fn(np.ones((3, 2, 4), backend.floatX))
+    >>> bool((out[0] == out[1]).all() and (out[1] == out[2]).all())
+    True
+    """
+    caller = "dropout_mask"
+    reference = _check_supported_float(
+        as_float_tensor(reference, caller, "reference"), caller, "reference")
+    p = _check_fraction(p, caller, "p")
+    if p >= 1:
+        raise ValueError("dropout_mask: p (the drop probability) must be "
+                         "below 1, got %r" % (p,))
+    if rng is not None and (not _is_int(rng) or rng < 0):
+        raise TypeError("dropout_mask: rng must be None or a non-negative "
+                        "int seed, got %s" % _describe(rng))
+    seeds = spawn_seed_sequence() if rng is None \
+        else np.random.SeedSequence(int(rng))
+    keep = 1.0 - p
+    mask = backend.bernoulli(reference.shape, keep, reference.dtype,
+                             seeds.spawn(1)[0])
+    return mask * backend.full_rank_constant(1.0 / keep, reference.dtype,
+                                             reference.ndim)
