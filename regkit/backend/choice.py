@@ -148,7 +148,6 @@ tensor = _lib.tensor
 as_tensor_variable = tensor.as_tensor_variable
 verify_grad = _lib.gradient.verify_grad
 disconnected_grad = _lib.gradient.disconnected_grad
-scan = _lib.scan
 Elemwise = tensor.elemwise.Elemwise
 _vector_length = tensor.get_vector_length
 
@@ -227,6 +226,40 @@ else:  # backend: pytensor only
 
     def _type_shape(var):
         return tuple(var.type.shape)
+
+def scan(fn, **kwargs):
+    """The library's ``scan``, returning ``(outputs, updates)`` on both
+    backends.
+
+    PyTensor 3 warns that its ``scan`` will stop returning the updates of
+    shared variables (it wants recurrent state in ``outputs_info``); regkit
+    keeps the two-value form, with PyTensor's DeprecationWarning silenced,
+    so that scripts run the same on both.  A dropout mask drawn once per
+    call (:func:`regkit.dropout_mask`, passed in ``non_sequences``) needs no
+    updates from ``scan`` at all.
+
+    On Python 3.11, Theano 1.0.5 cannot build its compiled ``scan`` loop
+    (``longintrepr.h`` moved in Python 3.11), so a Theano function with a
+    recurrent ``scan`` must be compiled with ``mode="FAST_COMPILE"`` (or
+    ``"py"``); PyTensor has no such limit.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x = backend.tensor.vector("x")
+    >>> total, updates = backend.scan(lambda v, acc: acc + v, sequences=[x],
+    ...                               outputs_info=[backend.tensor.zeros(())])
+    >>> float(backend.function([x], total[-1], mode="FAST_COMPILE")(
+    ...     [1.0, 2.0, 3.0]))
+    6.0
+    """
+    if NAME == "theano":  # backend: theano only
+        return _lib.scan(fn, **kwargs)
+    with warnings.catch_warnings():  # backend: pytensor only
+        warnings.filterwarnings("ignore", "Scan return signature",
+                                DeprecationWarning)
+        return _lib.scan(fn, return_updates=True, **kwargs)
+
 
 softmax.__doc__ = "Softmax over the last axis of a matrix."
 clone_replace.__doc__ = ("Copy of the graph `output` with the variables in "
