@@ -242,3 +242,12 @@ def _check_tag_values(tags, caller):
             raise TypeError("%s: the value of tag %r must be True or False, "
                             "got %s" % (caller, key, _describe(value)))
     return {key: bool(value) for key, value in tags.items()}
+
+
+def _check_seed(rng, caller):
+    """`rng` as None or an int seed, or a TypeError naming `caller` (a
+    negative int is refused too: numpy's SeedSequence would)."""
+    if rng is not None and (not _is_int(rng) or rng < 0):
+        raise TypeError("%s: rng must be None or a non-negative int seed, "
+                        "got %s" % (caller, _describe(rng)))
+    return None if rng is None else int(rng)

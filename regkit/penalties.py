@@ -215,7 +215,7 @@ def group_lasso(x, axis=-1):
     x = as_float_tensor(x, "group_lasso")
     _check_ndim(x, 1, "group_lasso")
     axes = _normalize_axes(axis, x.ndim, "group_lasso")
-    return T.sum(_safe_norm(x, axes))
+    return T.sum(_safe_norm(x, axes, scaled=True))
 
 
 def orthogonality(x):
@@ -313,11 +313,19 @@ def _safe_sqrt(squares):
     return T.switch(positive, T.sqrt(safe), _constant(0, squares.dtype))
 
 
-def _safe_norm(x, axis, keepdims=False):
+def _safe_norm(x, axis, keepdims=False, scaled=False):
     """L2 norms of `x` along `axis`, with finite gradients at zero (see
-    :func:`_safe_sqrt`) and no overflow: each group is multiplied by the
+    :func:`_safe_sqrt`).
+
+    With `scaled`, also without overflow: each group is multiplied by the
     inverse of its largest magnitude before squaring (``1e20`` squared
-    overflows float32), and the norm by that magnitude again."""
+    overflows float32), and the norm by that magnitude again.  That costs
+    a second pass over `x` (about twice the time on large weights), so
+    only the group lasso, whose gradient must stay right at any
+    magnitude, asks for it; the norm constraints do not.
+    """
+    if not scaled:
+        return _safe_sqrt(T.sum(T.sqr(x), axis=axis, keepdims=keepdims))
     # the norm does not change with the scale, so no gradient is taken
     # through it (one through 1 / scale would overflow as well); the scale
     # is at least the smallest normal number, whose inverse is finite

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from .._checks import _describe, _is_int, _short
+from .._checks import _check_seed, _describe, _short
 from ..layers.helper import _as_layer_list
 from ..regularization import _weighted_sum
 from .base import REGISTRY, Regularizer, _as_regularizers, _names_by_role
@@ -86,10 +86,8 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
         kwargs = dict(regularizers, **kwargs)
     elif regularizers is not None:
         result.extend(_as_regularizers(regularizers, "from_kwargs"))
-    if rng is not None and (not _is_int(rng) or rng < 0):
-        raise TypeError("from_kwargs: rng must be None or a non-negative int "
-                        "seed, got %s" % _describe(rng))
-    seeds = None if rng is None else np.random.SeedSequence(int(rng))
+    rng = _check_seed(rng, "from_kwargs")
+    seeds = None if rng is None else np.random.SeedSequence(rng)
     roles = _names_by_role(network)
 
     def build(cls, args, source, *positional):

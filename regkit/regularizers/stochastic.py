@@ -9,8 +9,8 @@ draws afresh.
 import numpy as np
 
 from .. import backend
-from .._checks import (_check_fraction, _check_supported_float, _describe,
-                       _is_int, as_float_tensor)
+from .._checks import (_check_fraction, _check_seed, _check_supported_float,
+                       as_float_tensor)
 from ..init import spawn_seed_sequence
 from .base import Regularizer, _CLEAN_SUFFIXES
 
@@ -30,14 +30,9 @@ class _Stochastic(Regularizer):
 
     def __init__(self, pattern=None, weight=0.0, rng=None):
         super(_Stochastic, self).__init__(pattern, weight)
-        if rng is not None and (not _is_int(rng) or rng < 0):
-            raise TypeError("%s: rng must be None or a non-negative int "
-                            "seed, got %s" % (type(self).__name__,
-                                              _describe(rng)))
-        self.rng = None if rng is None else int(rng)
+        self.rng = _check_seed(rng, type(self).__name__)
         # one independent child per draw (numpy's SeedSequence.spawn)
-        self._seeds = spawn_seed_sequence() if rng is None \
-            else np.random.SeedSequence(self.rng)
+        self._seeds = _seed_sequence(self.rng)
         self._hits = 0
 
     def get_config(self):
@@ -176,19 +171,22 @@ def dropout_mask(reference, p, rng=None):
     True
     """
     caller = "dropout_mask"
-    reference = _check_supported_float(
-        as_float_tensor(reference, caller, "reference"), caller, "reference")
+    reference = as_float_tensor(reference, caller, "reference")
     p = _check_fraction(p, caller, "p")
     if p >= 1:
         raise ValueError("dropout_mask: p (the drop probability) must be "
                          "below 1, got %r" % (p,))
-    if rng is not None and (not _is_int(rng) or rng < 0):
-        raise TypeError("dropout_mask: rng must be None or a non-negative "
-                        "int seed, got %s" % _describe(rng))
-    seeds = spawn_seed_sequence() if rng is None \
-        else np.random.SeedSequence(int(rng))
+    seeds = _seed_sequence(_check_seed(rng, caller))
     keep = 1.0 - p
     mask = backend.bernoulli(reference.shape, keep, reference.dtype,
                              seeds.spawn(1)[0])
     return mask * backend.full_rank_constant(1.0 / keep, reference.dtype,
                                              reference.ndim)
+
+
+def _seed_sequence(seed):
+    """The SeedSequence a stochastic regularizer or mask spawns its draws
+    from: ``SeedSequence(seed)``, or for None the next child of regkit's
+    root (see :func:`regkit.set_rng`)."""
+    return spawn_seed_sequence() if seed is None \
+        else np.random.SeedSequence(seed)
