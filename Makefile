@@ -30,12 +30,17 @@ test:
 	done; \
 	exit $$status
 
+# PyTensor 3.0.7 on Python 3.11 also gets torch for the PyTorch linker:
+# pinned to 2.13.0, a CPU build (about 0.75 GB installed) where pip finds
+# one; PyPI's builds of torch for Linux are CUDA builds of several GB.
+EXTRAS_pytensor := torch,
+
 $(VENV)/%/.installed: setup.py requirements/%.txt
 	rm -rf $(VENV)/$*
 	$(PYTHON) -m venv $(VENV)/$*
 	$(VENV)/$*/bin/python -m pip install --quiet --upgrade "pip>=23"
 	$(VENV)/$*/bin/python -m pip install --quiet -c requirements/$*.txt \
-		-e ".[$*,test,demo]"
+		-e ".[$*,$(EXTRAS_$*)test,demo]"
 	touch $@
 
 $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed

@@ -35,6 +35,7 @@ setup(
                    "scipy<1.11"],
         "pytensor": ["pytensor>=3.0.7,<4"],
         "jax": ['jax; python_version >= "3.12"'],
+        "torch": ["torch>=2.5"],
         "test": ["pytest>=7", "pytest-cov>=4", "hypothesis>=6", "build>=1",
                  "twine>=5"],
         "docs": ["sphinx>=7", "numpydoc>=1.6"],

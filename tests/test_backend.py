@@ -325,3 +325,42 @@ def test_kernels_defined_late_are_registered_at_once():
         assert calls == (["defined"] if backend.NAME == "pytensor" else [])
     finally:
         ops._KERNEL_DEFINITIONS.pop()
+
+
+_LAZY_LIBRARIES = r"""
+import sys
+import numpy as np
+import regkit
+from regkit import backend
+x = backend.tensor.matrix("x")
+out = x * backend.bernoulli(x.shape, 0.5, x.dtype, np.random.SeedSequence(0))
+loss = regkit.l2(out) + regkit.l1(out)
+for mode in backend.linker_modes():
+    if mode not in ("JAX", "PYTORCH"):
+        backend.function([x], loss, mode=backend.linker_modes()[mode],
+                         updates=backend.random_updates(out))(np.ones((2, 2)))
+print(" ".join(sorted(m for m in ("jax", "torch") if m in sys.modules)))
+"""
+
+
+def test_building_and_compiling_imports_neither_jax_nor_torch():
+    # their kernels are defined when their linker first links a graph
+    env = dict(os.environ, REGKIT_BACKEND=backend.NAME)
+    result = subprocess.run([sys.executable, "-c", _LAZY_LIBRARIES], env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("mode", [m for m in ("JAX", "PYTORCH")
+                                  if m in backend.linker_modes()])
+def test_a_linker_that_links_defines_its_kernels(mode):
+    x = backend.tensor.vector("x")
+    fn = backend.function([x], regkit.l2(x), mode=mode)
+    assert float(fn(np.array([3.0, 4.0]))) == 25.0
+
+
+def test_a_hook_for_a_linker_this_pytensor_lacks_does_nothing():
+    from regkit.backend import ops
+    ops._wrap_linker("regkit_no_such_module:Linker", lambda *args: None)
+    ops._wrap_linker("regkit.backend.ops:NoSuchLinker", lambda *args: None)

@@ -26,15 +26,16 @@ True
 >>> backend.function([x], x.sum())([[1.0, 2.0]]).item()
 3.0
 """
-from .choice import (NAME, OWN_RANDOM_STREAMS, Elemwise, SharedVariable,
+from .choice import (JAX_LINKER, NAME, OWN_RANDOM_STREAMS, PYTORCH_LINKER,
+                     Elemwise, SharedVariable,
                      TensorConstant, TensorVariable, Variable,
                      as_tensor_variable, c_linker_mode, clone_replace, config,
                      disconnected_grad, floatX, function, grad, linker_modes,
                      scan, shared, sigmoid, softmax, tensor, verify_grad)
 from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     is_tensor, shallow_sum, static_shape, tensor_variable)
-from .ops import (linker_kernels, register_kernels, sum_of_abs,
-                  sum_of_squares)
+from .ops import (before_linking, linker_kernels, register_kernels,
+                  sum_of_abs, sum_of_squares)
 from .random import bernoulli, is_random_draw, normal, random_updates
 
 __all__ = [
@@ -48,6 +49,6 @@ __all__ = [
     "full_rank_constant", "bernoulli", "normal", "random_updates",
     "is_random_draw",
     "sum_of_squares", "sum_of_abs",
-    "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "linker_kernels",
-    "register_kernels",
+    "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "JAX_LINKER",
+    "PYTORCH_LINKER", "linker_kernels", "before_linking", "register_kernels",
 ]

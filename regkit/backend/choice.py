@@ -43,7 +43,7 @@ __all__ = [
     "clone_replace", "as_tensor_variable", "Variable", "TensorVariable",
     "TensorConstant", "SharedVariable", "sigmoid", "softmax", "verify_grad",
     "Elemwise", "disconnected_grad", "scan", "c_linker_mode", "linker_modes",
-    "OWN_RANDOM_STREAMS",
+    "OWN_RANDOM_STREAMS", "JAX_LINKER", "PYTORCH_LINKER",
 ]
 
 _CHOICES = ("theano", "pytensor")
@@ -273,7 +273,13 @@ def _importable(module):
 
 #: Linkers whose random draws are not numpy's stream (but follow the same
 #: contract: fresh draws with random_updates, repeated draws without).
-OWN_RANDOM_STREAMS = ("JAX",)
+OWN_RANDOM_STREAMS = ("JAX", "PYTORCH")
+
+#: PyTensor's JAX and PyTorch linkers, as "module:class": regkit defines
+#: its kernels for them the first time one of them links a graph, so that
+#: jax and torch are imported only by a user who compiles with them.
+JAX_LINKER = "pytensor.link.jax.linker:JAXLinker"
+PYTORCH_LINKER = "pytensor.link.pytorch.linker:PytorchLinker"
 
 
 def linker_modes():
@@ -286,9 +292,10 @@ def linker_modes():
         (its default: C code where an Op has it), ``"py"`` (Python
         implementations only) and ``"FAST_COMPILE"``.  PyTensor:
         ``"numba"`` (its default), ``"cvm"`` and ``"FAST_COMPILE"``, and
-        ``"JAX"`` where jax is installed.  regkit gives the same numbers
-        under each, except that random draws under JAX come from JAX's
-        generator (see the Backends page).
+        ``"JAX"`` where jax is installed and ``"PYTORCH"`` where torch is.
+        regkit gives the same numbers under each, except that random draws
+        under JAX and PyTorch come from their own generators
+        (:data:`OWN_RANDOM_STREAMS`; see the Backends page).
 
     Examples
     --------
@@ -302,8 +309,10 @@ def linker_modes():
     else:  # backend: pytensor only
         modes = dict(numba=None, **modes)
     modes["FAST_COMPILE"] = "FAST_COMPILE"
-    if NAME == "pytensor" and _importable("jax"):  # backend: pytensor only
-        modes["JAX"] = "JAX"
+    if NAME == "pytensor":  # backend: pytensor only
+        for mode, module in (("JAX", "jax"), ("PYTORCH", "torch")):
+            if _importable(module):
+                modes[mode] = mode
     return modes
 
 

@@ -4,8 +4,11 @@ An Op here has a Python implementation (``perform``: Theano's ``py`` linker,
 FAST_COMPILE), C code where it pays (the C linkers, ``cvm``), and a kernel
 for each other linker of PyTensor, registered lazily: a function decorated
 with :func:`linker_kernels` is called the first time a regkit Op enters a
-graph (or is unpickled), so that ``import regkit`` imports no Numba.  A
-kernel for a new linker, or for a new Op, is one more such function.
+graph (or is unpickled), so that ``import regkit`` imports no Numba; one
+decorated with ``linker_kernels(linker=...)`` only when that linker (JAX,
+PyTorch) first links a graph, so that building graphs imports neither jax
+nor torch.  A kernel for a new linker, or for a new Op, is one more such
+function.
 
 The Ops: the one-pass float64 reductions behind
 :func:`~regkit.penalties.l1` and :func:`~regkit.penalties.l2`
@@ -19,27 +22,70 @@ Examples
 >>> float(backend.sum_of_squares(np.array([3.0, 4.0])).eval())
 25.0
 """
+import functools
+import importlib
+
 import numpy as np
 
-from .choice import (NAME, _Apply, _COp, _Op, _importable, _sign,
-                     as_tensor_variable, tensor)
+from .choice import (JAX_LINKER, NAME, PYTORCH_LINKER, _Apply, _COp, _Op,
+                     _sign, as_tensor_variable, tensor)
 
 __all__ = ["sum_of_squares", "sum_of_abs", "linker_kernels",
-           "register_kernels"]
+           "before_linking", "register_kernels"]
 
 #: Functions that register one Op's kernels with PyTensor's linkers.
 _KERNEL_DEFINITIONS = []
 _kernels_registered = False
 
 
-def linker_kernels(define):
+def linker_kernels(define=None, *, linker=None):
     """Decorator: `define()` registers kernels for regkit Ops with
     PyTensor's linkers; it runs once, when :func:`register_kernels` first
-    runs (at once if that has happened already).  Returns `define`."""
-    _KERNEL_DEFINITIONS.append(define)
-    if _kernels_registered:
-        define()
+    runs (at once if that has happened already).  With `linker` (a
+    ``"module:class"`` name such as ``backend.JAX_LINKER``), it runs later
+    still: the first time that linker links a graph.  Returns `define`."""
+    if define is None:
+        return functools.partial(linker_kernels, linker=linker)
+    if linker is None:
+        _KERNEL_DEFINITIONS.append(define)
+        if _kernels_registered:
+            define()
+        return define
+    done = []
+
+    def define_once(fgraph, input_storage, storage_map):
+        if not done:
+            done.append(define)
+            define()
+    before_linking(linker)(define_once)
     return define
+
+
+def before_linking(linker):
+    """Decorator: ``prepare(fgraph, input_storage, storage_map)`` runs
+    each time the PyTensor linker `linker` (``"module:class"``) is about to
+    turn a graph into code, before the linker's own conversion; installed
+    lazily, as :func:`linker_kernels` definitions are.  Nothing happens on
+    a PyTensor without that linker.  Returns `prepare`."""
+    def decorate(prepare):
+        linker_kernels(functools.partial(_wrap_linker, linker, prepare))
+        return prepare
+    return decorate
+
+
+def _wrap_linker(linker, prepare):
+    module, name = linker.split(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):  # a PyTensor without this linker
+        return
+    convert = cls.fgraph_convert
+
+    @functools.wraps(convert)
+    def fgraph_convert(self, fgraph, input_storage, storage_map, **kwargs):
+        prepare(fgraph, input_storage, storage_map)
+        return convert(self, fgraph, input_storage, storage_map, **kwargs)
+    cls.fgraph_convert = fgraph_convert
 
 
 def register_kernels():
@@ -249,10 +295,8 @@ def sum_of_abs(x):
     return _SUM_OF_ABS(x)
 
 
-@linker_kernels
+@linker_kernels(linker=JAX_LINKER)
 def _jax_reduction_kernel():  # backend: pytensor only; linker: jax
-    if not _importable("jax"):
-        return
     import jax
     import jax.numpy as jnp
     from pytensor.link.jax.dispatch import jax_funcify
@@ -269,4 +313,22 @@ def _jax_reduction_kernel():  # backend: pytensor only; linker: jax
                 else x
             terms = wide * wide if square else jnp.abs(wide)
             return jnp.sum(terms).astype(out_dtype)
+        return reduction
+
+
+@linker_kernels(linker=PYTORCH_LINKER)
+def _torch_reduction_kernel():  # backend: pytensor only; linker: pytorch
+    import torch
+    from pytensor.link.pytorch.dispatch import pytorch_funcify
+
+    @pytorch_funcify.register(_BlasReduction)
+    def _torch_blas_reduction(op, node, **kwargs):
+        # float64 accumulation, as on the other linkers
+        out_dtype = getattr(torch, node.outputs[0].dtype)
+        square = op.kind == "sqr"
+
+        def reduction(x):
+            wide = x.to(torch.float64)
+            terms = wide * wide if square else wide.abs()
+            return terms.sum().to(out_dtype)
         return reduction

@@ -19,11 +19,13 @@ import copy
 
 import numpy as np
 
-from .choice import (SharedVariable, TensorConstant, Variable, _Apply,
-                     _RANDOM_OPS, _generator_type, _importable, _lib,
-                     _shared_generator, _tensor_type, _vector_length, tensor)
+from .choice import (JAX_LINKER, PYTORCH_LINKER, SharedVariable,
+                     TensorConstant, Variable, _Apply, _RANDOM_OPS,
+                     _generator_type, _lib, _shared_generator, _tensor_type,
+                     _vector_length, shared, tensor)
 from .graph import ancestors, full_rank_constant
-from .ops import _RegkitOp, linker_kernels, register_kernels
+from .ops import (_RegkitOp, before_linking, linker_kernels,
+                  register_kernels)
 
 __all__ = ["bernoulli", "normal", "random_updates", "is_random_draw"]
 
@@ -198,24 +200,18 @@ def _numba_draw_kernel():  # backend: pytensor only
 
 
 @linker_kernels
-def _jax_draw_kernel():  # backend: pytensor only; linker: jax
-    if not _importable("jax"):
-        return
-    try:
-        import jax
-        from pytensor.compile import optdb
-        from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
-        from pytensor.link.jax.dispatch import jax_funcify
-        from pytensor.link.jax.dispatch.shape import JAXShapeTuple
-        from pytensor.tensor.basic import MakeVector
-    except ImportError:  # a PyTensor without these: no JAX kernels
-        return
+def _jax_draw_shape_rewrite():  # backend: pytensor only
+    from pytensor.compile import optdb
+    from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+    from pytensor.tensor.basic import MakeVector
 
     @node_rewriter([_NumpyDraw])
-    def _draw_shape_as_tuple(fgraph, node):
+    def _draw_shape_as_tuple(fgraph, node):  # linker: jax
         # JAX needs a draw's shape as concrete numbers: a shape assembled
         # from the sizes of arrays (MakeVector) becomes a tuple of them, as
-        # PyTensor does for its own random variables
+        # PyTensor does for its own random variables.  Runs only in JAX
+        # mode, so importing jax here costs nothing to other users.
+        from pytensor.link.jax.dispatch.shape import JAXShapeTuple
         shape_node = node.inputs[1].owner
         if shape_node is not None and isinstance(shape_node.op, MakeVector):
             return node.clone_with_new_inputs(
@@ -223,6 +219,12 @@ def _jax_draw_kernel():  # backend: pytensor only; linker: jax
 
     optdb.register("regkit_jax_draw_shape_as_tuple",
                    dfs_rewriter(_draw_shape_as_tuple), "jax", position=100)
+
+
+@linker_kernels(linker=JAX_LINKER)
+def _jax_draw_kernel():  # backend: pytensor only; linker: jax
+    import jax
+    from pytensor.link.jax.dispatch import jax_funcify
 
     @jax_funcify.register(_NumpyDraw)
     def _jax_numpy_draw(op, node, **kwargs):
@@ -234,11 +236,7 @@ def _jax_draw_kernel():  # backend: pytensor only; linker: jax
         sample = jax.random.uniform if op.kind == "uniform" \
             else jax.random.normal
         dtype = op.dtype
-        given = node.inputs[1]
-        # a shape given as numbers is a constant of the graph: use it as it
-        # is (inside jit JAX would see it as a traced array)
-        fixed = tuple(int(d) for d in given.data) \
-            if isinstance(given, TensorConstant) else None
+        fixed = _constant_shape(node)
 
         def numpy_draw(rng, shape):
             key, subkey = jax.random.split(rng["jax_state"])
@@ -246,6 +244,79 @@ def _jax_draw_kernel():  # backend: pytensor only; linker: jax
             size = fixed if fixed is not None else tuple(shape)
             return rng, sample(subkey, size, dtype=dtype)
         return numpy_draw
+
+
+@before_linking(PYTORCH_LINKER)
+def _own_generators(fgraph, input_storage, storage_map):  # linker: pytorch
+    """Give a function compiled by PyTensor's PyTorch linker its own copy
+    of each shared Generator it reads.  That linker hands its outputs back
+    as arrays, so the advanced state it writes to a generator's storage is
+    a torch seed, not a Generator: written to the user's shared variable,
+    it would break every other function that reads it.  (PyTensor's JAX
+    linker makes the same copies itself.)"""
+    for old in [var for var in fgraph.inputs
+                if isinstance(var, SharedVariable)
+                and isinstance(var.get_value(borrow=True),
+                               np.random.Generator)]:
+        new = shared(old.get_value(borrow=False))
+        position = fgraph.inputs.index(old)
+        fgraph.replace_all([(old, new)], import_missing=True,
+                           reason="regkit: own generators")
+        old_storage = storage_map.pop(old)
+        storage_map[new] = new_storage = [new.get_value(borrow=True)]
+        index = [i for i, storage in enumerate(input_storage)
+                 if storage is old_storage][0]
+        input_storage[index] = new_storage
+        # the copy takes the place of the original among the inputs, which
+        # the storage lists follow in order
+        fgraph.remove_input(position, reason="regkit: own generators")
+        fgraph.inputs.remove(new)
+        fgraph.inputs.insert(position, new)
+
+
+@linker_kernels(linker=PYTORCH_LINKER)
+def _torch_draw_kernel():  # backend: pytensor only; linker: pytorch
+    import torch
+    from pytensor.link.pytorch.dispatch import (pytorch_funcify,
+                                                pytorch_typify)
+
+    @pytorch_typify.register(np.random.Generator)
+    def _torch_generator_state(rng, **kwargs):
+        # a function's generator, as torch sees it: a seed drawn from a copy
+        # of the numpy Generator (a function without random updates starts
+        # from the same seed on every call, and repeats its draws)
+        seed = copy.deepcopy(rng).integers(2 ** 62)
+        return torch.tensor([seed], dtype=torch.int64)
+
+    @pytorch_funcify.register(_NumpyDraw)
+    def _torch_numpy_draw(op, node, **kwargs):
+        # draws from torch's own generator, seeded by the state; the next
+        # state is a seed drawn from the same generator.  torch.compile
+        # leaves this function uncompiled: it cannot trace a Generator.
+        sample = torch.rand if op.kind == "uniform" else torch.randn
+        dtype = getattr(torch, op.dtype)
+        fixed = _constant_shape(node)
+
+        @torch.compiler.disable
+        def numpy_draw(rng, shape):
+            generator = torch.Generator().manual_seed(int(rng[0]))
+            size = fixed if fixed is not None \
+                else tuple(int(d) for d in shape)
+            values = sample(size, generator=generator, dtype=dtype)
+            state = torch.randint(0, 2 ** 62, (1,), generator=generator,
+                                  dtype=torch.int64)
+            return state, values
+        return numpy_draw
+
+
+def _constant_shape(node):
+    """The shape of the draw `node` as a tuple of ints if it is a constant
+    of the graph, else None (inside jit, JAX would see a constant given as
+    an input as a traced array)."""
+    given = node.inputs[1]
+    if isinstance(given, TensorConstant):
+        return tuple(int(d) for d in given.data)
+    return None
 
 
 def _draw(kind, shape, dtype, seed_sequence):
