@@ -364,3 +364,24 @@ def test_a_hook_for_a_linker_this_pytensor_lacks_does_nothing():
     from regkit.backend import ops
     ops._wrap_linker("regkit_no_such_module:Linker", lambda *args: None)
     ops._wrap_linker("regkit.backend.ops:NoSuchLinker", lambda *args: None)
+
+
+def test_random_updates_refuses_a_scan_step_that_repeats_its_draws():
+    x = backend.tensor.tensor3("x")
+    rng_name = []
+
+    def step(x_t):
+        dropped = x_t * backend.bernoulli(x_t.shape, 0.5, x_t.dtype,
+                                          np.random.SeedSequence(6))
+        rng = backend.random_updates(dropped)[0][0]
+        rng.name = "step_rng"
+        rng_name.append(rng.name)
+        return dropped  # without the updates of its draw
+    steps, _ = backend.scan(step, sequences=[x])
+    with pytest.raises(ValueError, match="step_rng.*without advancing"):
+        backend.random_updates(steps)
+    # a mask drawn outside and passed in is not a draw inside the step
+    mask = regkit.dropout_mask(x[0], 0.5, rng=1)
+    steps, _ = backend.scan(lambda x_t, m: x_t * m, sequences=[x],
+                            non_sequences=[mask])
+    assert len(backend.random_updates(steps)) == 1

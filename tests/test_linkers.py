@@ -259,8 +259,12 @@ def test_draws_inside_a_scan_step(name):
         # the step returns the updates its draws need; scan hands them on
         return dropped, regkit.random_updates(dropped)
     steps, updates = backend.scan(step, sequences=[x])
+    # random_updates of the scan's outputs finds the generator the step
+    # advances: the same update scan returned
+    found = regkit.random_updates(steps)
+    assert [rng for rng, _ in found] == list(dict(updates))
     fn = backend.function([x], T.neq(steps, 0), mode=MODES[name],
-                          updates=updates)
+                          updates=found)
     X = _rnn_input()
     first, second = fn(X), fn(X)
     assert not np.array_equal(first[0], first[1])  # a mask per step

@@ -158,7 +158,8 @@ if NAME == "theano":  # backend: theano only
 
     from theano.gof import Apply as _Apply, Op as _Op
     _COp = _Op  # Theano's Op takes C code itself
-    from theano.gof.type import generic as _generic
+    from theano.gof.type import Generic as _Generic, generic as _generic
+    from theano.scan_module.scan_op import Scan as _Scan
 
     sigmoid = tensor.nnet.sigmoid
     _sign = tensor.sgn
@@ -177,6 +178,9 @@ if NAME == "theano":  # backend: theano only
 
     def _shared_generator(rng):
         return shared(rng)  # Theano's generic shared variable cannot borrow
+
+    def _holds_generator(var):
+        return isinstance(var.type, _Generic)
 
     _RANDOM_OPS = ()  # Theano's own streams update themselves
 
@@ -197,7 +201,9 @@ else:  # backend: pytensor only
     from pytensor.graph.basic import Apply as _Apply
     from pytensor.graph.op import Op as _Op
     from pytensor.link.c.op import COp as _COp
+    from pytensor.scan.op import Scan as _Scan
     from pytensor.tensor.random.op import RandomVariable
+    from pytensor.tensor.random.type import RandomGeneratorType
 
     sigmoid = tensor.sigmoid
     _sign = tensor.sign
@@ -218,6 +224,9 @@ else:  # backend: pytensor only
     def _shared_generator(rng):
         # a new generator, owned by the shared variable: no copy needed
         return shared(rng, borrow=True)
+
+    def _holds_generator(var):
+        return isinstance(var.type, RandomGeneratorType)
 
     _RANDOM_OPS = (RandomVariable,)  # users' own draws need updates too
 

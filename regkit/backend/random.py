@@ -20,9 +20,10 @@ import copy
 import numpy as np
 
 from .choice import (JAX_LINKER, PYTORCH_LINKER, SharedVariable,
-                     TensorConstant, Variable, _Apply, _RANDOM_OPS,
-                     _generator_type, _lib, _shared_generator, _tensor_type,
-                     _vector_length, shared, tensor)
+                     TensorConstant, Variable, _Apply, _RANDOM_OPS, _Scan,
+                     _generator_type, _holds_generator, _lib,
+                     _shared_generator, _tensor_type, _vector_length, shared,
+                     tensor)
 from .graph import ancestors, full_rank_constant
 from .ops import (_RegkitOp, before_linking, linker_kernels,
                   register_kernels)
@@ -93,6 +94,22 @@ def random_updates(*exprs):
     ``function(..., updates=...)``; without them a compiled function may
     reuse the same random draw on every call.
 
+    Raises
+    ------
+    ValueError
+        If a ``scan`` in the graphs draws inside its step from a generator
+        that the scan does not advance (the step did not return the
+        updates of its draws): every step and every call would repeat the
+        same draw.
+
+    Notes
+    -----
+    Draws inside a ``scan`` step are found too: when the step returns
+    ``random_updates`` of its own outputs, scan advances each generator
+    from step to step, and the updates returned here for the scan's
+    outputs are the ones ``scan`` itself returned (pass either, not both:
+    the same key twice is an error in ``function``).
+
     Examples
     --------
     >>> import numpy as np
@@ -117,13 +134,42 @@ def random_updates(*exprs):
     updates, seen = [], set()
     for var in ancestors(flat):
         node = var.owner
-        if node is None or not _is_draw(node):
+        if node is None:
             continue
-        rng = node.inputs[0]
-        if isinstance(rng, SharedVariable) and rng not in seen:
-            seen.add(rng)
-            updates.append((rng, node.outputs[0]))
+        if _is_draw(node):
+            pairs = [(node.inputs[0], node.outputs[0])]
+        elif isinstance(node.op, _Scan):
+            pairs = _scan_generator_updates(node)
+        else:
+            continue
+        for rng, advanced in pairs:
+            if isinstance(rng, SharedVariable) and rng not in seen:
+                seen.add(rng)
+                updates.append((rng, advanced))
     return updates
+
+
+def _scan_generator_updates(node):
+    """(generator, advanced generator) pairs of the Scan `node`.
+
+    A generator that a step advances is one of the scan's shared outputs,
+    and only a generator can be: the scan's generator outputs pair, in
+    order, with its first generator inputs (shared outputs come before the
+    non-sequences among a Scan's inputs).  A generator input beyond them
+    is a non-sequence that some draw inside reads without advancing."""
+    advanced = [out for out in node.outputs if _holds_generator(out)]
+    generators = [inp for inp in node.inputs if _holds_generator(inp)]
+    frozen = [rng for rng in generators[len(advanced):]
+              if isinstance(rng, SharedVariable)]
+    if frozen:
+        raise ValueError(
+            "random_updates: a scan step draws from %s without advancing "
+            "it, so every step and every call would repeat the same draw; "
+            "return regkit.random_updates(...) of the step's outputs from "
+            "the step function (as its updates), or draw one mask per "
+            "sequence outside the scan with regkit.dropout_mask"
+            % ", ".join(repr(rng.name or rng) for rng in frozen))
+    return list(zip(generators, advanced))
 
 
 class _NumpyDraw(_RegkitOp):
