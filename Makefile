@@ -49,7 +49,8 @@ $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed
 		--cov --cov-config=.coveragerc-$* --cov-branch $(PYTEST_ARGS)
 
 # The newest PyTensor on the newest Python, with jax (CPU) for the JAX
-# linker; pinned in requirements/pytensor-newest.txt.
+# linker, PyMC 6 and pytensor-ml (which need Python >= 3.12); pinned in
+# requirements/pytensor-newest.txt.
 $(VENV)/pytensor-newest/.installed: setup.py requirements/pytensor-newest.txt
 	@test -n "$(NEWEST_PYTHON)" || { echo "no Python 3.12 or 3.13 found" \
 		"(on the PATH or in pyenv); set NEWEST_PYTHON=..." >&2; exit 1; }
@@ -57,7 +58,8 @@ $(VENV)/pytensor-newest/.installed: setup.py requirements/pytensor-newest.txt
 	$(NEWEST_PYTHON) -m venv $(VENV)/pytensor-newest
 	$(VENV)/pytensor-newest/bin/python -m pip install --quiet --upgrade "pip>=23"
 	$(VENV)/pytensor-newest/bin/python -m pip install --quiet \
-		-c requirements/pytensor-newest.txt -e ".[pytensor,jax,test,demo]"
+		-c requirements/pytensor-newest.txt \
+		-e ".[pytensor,jax,pymc,pytensor-ml,test,demo]"
 	touch $@
 
 test-pytensor-newest: $(VENV)/pytensor-newest/.installed

@@ -36,6 +36,8 @@ setup(
         "pytensor": ["pytensor>=3.0.7,<4"],
         "jax": ['jax; python_version >= "3.12"'],
         "torch": ["torch>=2.5"],
+        "pymc": ['pymc>=6; python_version >= "3.12"'],
+        "pytensor-ml": ['pytensor-ml>=0.3; python_version >= "3.12"'],
         "test": ["pytest>=7", "pytest-cov>=4", "hypothesis>=6", "build>=1",
                  "twine>=5"],
         "docs": ["sphinx>=7", "numpydoc>=1.6"],
