@@ -26,18 +26,20 @@ from .init import (DEFAULT_SEED, GlorotUniform, Constant, get_rng, set_rng,
                    spawn_seed_sequence)
 from .regularization import (apply_penalty, regularize_layer_params,
                              regularize_layer_params_weighted,
-                             regularize_network_params, sum_terms)
+                             regularize_network_params, sum_terms,
+                             apply_regularizers, RegularizedGraph)
 from .layers import (Layer, MergeLayer, InputLayer, DenseLayer,
                      ElemwiseSumLayer, STANDARD_TAGS, layer_names,
                      layer_roles, named_params, LayerOutputs, NetworkOutputs,
                      OutputHook, get_all_layers,
                      get_all_params, count_params, get_all_param_values,
-                     set_all_param_values, get_output, get_outputs)
+                     set_all_param_values, get_output, get_outputs,
+                     VariableLayer, graph_layers)
 from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            HiddenL2, KLSparsity, Contractive, RecurrentNorm,
                            RecurrentState, BernoulliDropout, GaussianNoise,
-                           MaxNorm, ParamUpdates, REGISTRY, from_kwargs,
-                           total_penalty, apply_update_hooks, serialize,
+                           MaxNorm, DecoupledWeightDecay, ParamUpdates,
+                           REGISTRY, from_kwargs, total_penalty, apply_update_hooks, serialize,
                            deserialize, random_updates, dropout_mask)
 
 __version__ = "0.1.0"
@@ -56,10 +58,12 @@ __all__ = [
     "LayerOutputs", "NetworkOutputs", "OutputHook",
     "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values",
-    "get_output", "get_outputs",
+    "get_output", "get_outputs", "VariableLayer", "graph_layers",
+    "apply_regularizers", "RegularizedGraph",
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
-    "BernoulliDropout", "GaussianNoise", "MaxNorm", "ParamUpdates", "REGISTRY",
+    "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
+    "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "__version__",

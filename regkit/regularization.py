@@ -27,13 +27,15 @@ import numpy as np
 from . import backend
 from .layers.base import Layer, _unique
 from .layers.helper import (_all_params, _as_layer_list, _check_tag_names,
-                            _tags_in_use, get_all_layers)
+                            _is_layer, _tags_in_use, get_all_layers)
+from .layers.graph import VariableLayer
+from .layers.outputs import _build_outputs
 from ._checks import (_check_positive, _check_tag_values, _describe,
                       _is_collection, is_tensor_like)
 
 __all__ = ["apply_penalty", "regularize_layer_params",
            "regularize_layer_params_weighted", "regularize_network_params",
-           "sum_terms"]
+           "sum_terms", "apply_regularizers", "RegularizedGraph"]
 
 DEFAULT_TAGS = {"regularizable": True}
 
@@ -291,7 +293,7 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
         raise TypeError("%s: layers must be a dict {layer: coefficient}, got "
                         "%s" % (caller, _describe(layers)))
     for layer in layers:
-        if not isinstance(layer, Layer):
+        if not _is_layer(layer):
             raise TypeError("%s: the keys of layers must be layers, got %s"
                             % (caller, _describe(layer)))
     _check_tag_names(layers, tags, caller)
@@ -366,3 +368,90 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     params = _all_params(layers, True, tags, caller)
     _check_penalty_kwargs(penalty, kwargs, layers, caller)
     return apply_penalty(params, penalty, **kwargs)
+
+
+class RegularizedGraph(tuple):
+    """What :func:`apply_regularizers` returns: ``(train, inference,
+    updates, outputs)``, also readable by those names."""
+
+    __slots__ = ()
+    _fields = ("train", "inference", "updates", "outputs")
+
+    def __new__(cls, train, inference, updates, outputs):
+        return tuple.__new__(cls, (train, inference, updates, outputs))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    train = property(lambda self: self[0],
+                     doc="The outputs with the regularizers' changes.")
+    inference = property(lambda self: self[1],
+                         doc="The outputs as given (no dropout, no noise).")
+    updates = property(lambda self: self[2],
+                       doc="The random updates the training graph needs.")
+    outputs = property(lambda self: self[3],
+                       doc="Every named output of the training graph "
+                           "(NetworkOutputs), for output regularizers.")
+
+
+def apply_regularizers(outputs, regularizers):
+    """Insert the regularizers' graph changes (dropout, noise) into an
+    existing graph, by replacement.
+
+    The network is not rebuilt: each named variable the regularizers
+    select (see :mod:`regkit.layers.graph`) is replaced by its changed
+    value, and everything computed from it is recomputed on the change.
+    Works the same on regkit's layers and on Lasagne-style ones (then
+    `outputs` is the output layer or layers).
+
+    Parameters
+    ----------
+    outputs : expression, list of expressions, or layer(s)
+        The model's output(s), e.g. its prediction or its loss.
+    regularizers : list of Regularizer
+        Those with a ``modify_graph`` hook change the training graph;
+        the others are ignored here (add their ``loss`` with
+        :func:`~regkit.regularizers.total_penalty`).
+
+    Returns
+    -------
+    RegularizedGraph
+        ``(train, inference, updates, outputs)``: the training output(s)
+        (one expression if one was given), the inference output(s) (the
+        graph as given, untouched), the random updates for
+        ``function(..., updates=...)``, and every named output of the
+        training graph.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> from regkit import backend
+    >>> x = backend.tensor.matrix("x")
+    >>> W = backend.shared(np.ones((4, 3)), name="W")
+    >>> h = backend.tensor.tanh(x)
+    >>> h.name = "h"
+    >>> y = backend.tensor.dot(h, W)
+    >>> graph = regkit.apply_regularizers(
+    ...     y, [regkit.BernoulliDropout("h:out", 0.5, rng=0)])
+    >>> graph.inference is y, len(graph.updates)
+    (True, 1)
+    >>> train = backend.function([x], graph.train, updates=graph.updates)
+    >>> train(np.ones((1, 4))).shape
+    (1, 3)
+    """
+    caller = "apply_regularizers"
+    layers = _as_layer_list(outputs, caller, "outputs")
+    _, layer_out, named = _build_outputs(layers, None, regularizers, False,
+                                         {}, caller)
+    train = [layer_out[layer] for layer in layers]
+    if all(isinstance(layer, VariableLayer) for layer in layers):
+        inference = [layer.variable for layer in layers]  # as given
+    else:
+        _, plain, _ = _build_outputs(layers, None, (), True, {}, caller)
+        inference = [plain[layer] for layer in layers]
+    single = _is_layer(outputs) or backend.is_tensor(outputs)
+    if single:
+        train, inference = train[0], inference[0]
+    return RegularizedGraph(train, inference, backend.random_updates(train),
+                            named)

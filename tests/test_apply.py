@@ -258,9 +258,9 @@ def test_unknown_tag_names_are_rejected_not_summed_to_zero():
 
 def test_regularize_layer_params_errors():
     _, h1, _, _ = _net()
-    with pytest.raises(TypeError, match="layer must be a Layer"):
+    with pytest.raises(TypeError, match="layer must be a layer"):
         regularize_layer_params(np.ones(2), l2)
-    with pytest.raises(TypeError, match="contain only layers"):
+    with pytest.raises(TypeError, match="the list holds"):
         regularize_layer_params([h1, "h2"], l2)
     with pytest.raises(TypeError, match="tags must be a dict"):
         regularize_layer_params(h1, l2, tags="regularizable")
@@ -319,7 +319,7 @@ def test_regularize_network_params():
     assert float(evaluate(regularize_network_params(
         out, l1, tags={"trainable": True}))) == 16 + 20 + 28 + 16
     assert float(evaluate(regularize_network_params([h2, out], l2))) == 48
-    with pytest.raises(TypeError, match="layer must be a Layer"):
+    with pytest.raises(TypeError, match="layer must be a layer"):
         regularize_network_params(None, l2)
     with pytest.raises(TypeError, match="tags"):
         regularize_network_params(out, l2, tags=["regularizable"])

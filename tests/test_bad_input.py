@@ -36,8 +36,12 @@ CASES = [
     (lambda: regkit.apply_penalty(HID, regkit.l2), TypeError,
      "regularize_layer_params"),
     (lambda: regkit.apply_penalty([HID.W], "l2"), TypeError, "penalty"),
-    (lambda: regkit.regularize_layer_params(HID.W, regkit.l2), TypeError,
-     "layer"),
+    (lambda: regkit.regularize_layer_params(np.ones(2), regkit.l2),
+     TypeError, "layer"),
+    (lambda: regkit.regularize_network_params(T.constant(1.0), regkit.l2),
+     TypeError, "layer"),
+    (lambda: regkit.get_all_params([HID, "W"]), TypeError,
+     "the list holds 'W'"),
     (lambda: regkit.regularize_layer_params(HID, regkit.l2, tags="x"),
      TypeError, "tags"),
     (lambda: regkit.regularize_layer_params_weighted([HID], regkit.l2),
@@ -257,10 +261,26 @@ CASES = [
      "float dtype"),
     (lambda: regkit.dropout_mask(T.matrix(), 0.5, rng=-2), TypeError,
      "dropout_mask: rng"),
+    (lambda: regkit.graph_layers(None), TypeError,
+     "graph_layers: outputs must be"),
+    (lambda: regkit.graph_layers([T.matrix(), "x"]), TypeError,
+     "graph_layers: outputs must be"),
+    (lambda: regkit.VariableLayer("x", [], {}, None), TypeError,
+     "VariableLayer: variable must be"),
+    (lambda: regkit.apply_regularizers(None, []), TypeError,
+     "apply_regularizers: outputs must be"),
+    (lambda: regkit.apply_regularizers(T.matrix(), "dropout"), TypeError,
+     "regularizers"),
+    (lambda: regkit.DecoupledWeightDecay(weight=1.0), ValueError,
+     "must be below 1"),
+    (lambda: regkit.DecoupledWeightDecay(weight=-0.1), ValueError,
+     "weight"),
 ]
 
 # Public names that take no argument a user could get wrong.
-NO_ARGUMENTS = {"get_rng", "spawn_seed_sequence", "OutputHook"}
+# (RegularizedGraph is a result record, built by apply_regularizers.)
+NO_ARGUMENTS = {"get_rng", "spawn_seed_sequence", "OutputHook",
+                "RegularizedGraph"}
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))

@@ -157,7 +157,16 @@ def test_bad_input(call, error, message):
         call()
 
 
-@pytest.mark.parametrize("linker", list(backend.linker_modes()))
+# PyTensor's PyTorch linker cannot compile the gradient of `minimum` or
+# `maximum` (a shape check yields a Python bool; see the Backends page)
+_GRADIENT_LINKERS = [
+    pytest.param(name, marks=pytest.mark.xfail(
+        raises=AttributeError, strict=True,
+        reason="PyTensor's PyTorch linker: gradient of minimum"))
+    if name == "PYTORCH" else name for name in backend.linker_modes()]
+
+
+@pytest.mark.parametrize("linker", _GRADIENT_LINKERS)
 def test_norm_constraint_gradient_finite_at_zero_norm(linker):
     W = T.matrix()
     constrained = norm_constraint(W, 1.0)

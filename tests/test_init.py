@@ -94,6 +94,7 @@ RANKS = {
     "regkit.constraints": 6,
     "regkit.layers.base": 7,
     "regkit.layers.input": 8,
+    "regkit.layers.graph": 8,
     "regkit.layers.dense": 8,
     "regkit.layers.merge": 8,
     "regkit.layers.helper": 9,

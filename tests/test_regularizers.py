@@ -574,7 +574,7 @@ def test_total_penalty_checks_its_arguments():
                        "dict"):
         total_penalty([HiddenL1()], out, None)
     with pytest.raises(TypeError, match="total_penalty: network must be a "
-                       "Layer"):
+                       "layer"):
         total_penalty([WeightL2()], "out", outputs)
     assert total_penalty([], [out], outputs) == 0
 
@@ -785,7 +785,7 @@ def test_param_updates_pickle_and_order():
         ParamUpdates([(b, b + 1), (W, W.sum())])
     assert ParamUpdates({W: np.zeros(2)})[W].shape == (2,)
     with pytest.raises(TypeError, match="ParamUpdates: network must be a "
-                       "Layer"):
+                       "layer"):
         ParamUpdates([(W, W * 2)], network="out")
 
 

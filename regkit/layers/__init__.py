@@ -24,6 +24,7 @@ from ..nonlinearities import (identity, linear, rectify, sigmoid, softmax,
                               tanh)
 from .base import Layer, MergeLayer
 from .dense import DenseLayer
+from .graph import VariableLayer, graph_layers
 from .helper import (STANDARD_TAGS, count_params, get_all_layers,
                      get_all_param_values, get_all_params, layer_names,
                      layer_roles, named_params, set_all_param_values)
@@ -39,5 +40,5 @@ __all__ = [
     "get_all_param_values", "set_all_param_values", "STANDARD_TAGS",
     "layer_names", "layer_roles", "named_params", "LayerOutputs",
     "NetworkOutputs", "OutputHook", "get_output", "get_outputs",
-    "rectify", "sigmoid", "tanh", "softmax", "identity", "linear",
+    "VariableLayer", "graph_layers", "rectify", "sigmoid", "tanh", "softmax", "identity", "linear",
 ]

@@ -16,6 +16,7 @@ import numpy as np
 from .. import backend
 from .._checks import _check_tag_values, _is_collection
 from .base import Layer, _filter_tags, _unique, _unwrap
+from .graph import VariableLayer, graph_layers
 from .input import InputLayer
 
 __all__ = ["get_all_layers", "get_all_params", "count_params",
@@ -60,24 +61,64 @@ def _tags_in_use(layers):
     return carried
 
 
+#: What every function that takes a network accepts, for its errors.
+_NETWORK_FORMS = ("a layer (regkit's, or one following Lasagne's layer "
+                 "protocol), a list of layers, or a symbolic expression or "
+                 "list of expressions")
+
+
+def _is_layer(obj):
+    """Whether `obj` is a regkit layer or follows Lasagne's layer protocol:
+    a ``params`` mapping, ``get_params``, and ``input_layer``,
+    ``input_layers`` or (an input layer) ``input_var``."""
+    if isinstance(obj, (Layer, VariableLayer)):
+        return True
+    return not isinstance(obj, type) and hasattr(obj, "params") \
+        and callable(getattr(obj, "get_params", None)) \
+        and any(hasattr(obj, attr)
+                for attr in ("input_layer", "input_layers", "input_var"))
+
+
+def _is_input_layer(layer):
+    """Whether `layer` is an input of its network (regkit's InputLayer, a
+    graph's input variable, a protocol layer with ``input_var`` and no
+    input layers)."""
+    if isinstance(layer, InputLayer):
+        return True
+    if isinstance(layer, Layer):
+        return False
+    return getattr(layer, "input_var", None) is not None \
+        and getattr(layer, "input_layer", None) is None \
+        and not getattr(layer, "input_layers", None)
+
+
 def _as_layer_list(layer_or_layers, caller, argname="layer"):
-    if isinstance(layer_or_layers, Layer):
+    """The layers that `layer_or_layers` stands for (see _NETWORK_FORMS):
+    an expression, or a list of them, becomes the layers of its graph."""
+    if _is_layer(layer_or_layers):
         return [layer_or_layers]
+    if backend.is_tensor(layer_or_layers) \
+            and not isinstance(layer_or_layers, backend.TensorConstant):
+        return graph_layers(layer_or_layers)
     if isinstance(layer_or_layers, np.ndarray) \
             or backend.is_tensor(layer_or_layers) \
             or not _is_collection(layer_or_layers):
-        raise TypeError("%s: %s must be a Layer or a list of layers, got %r"
-                        % (caller, argname, layer_or_layers))
+        raise TypeError("%s: %s must be %s, got %r"
+                        % (caller, argname, _NETWORK_FORMS, layer_or_layers))
     if iter(layer_or_layers) is layer_or_layers:
         raise TypeError("%s: %s is a one-shot iterator (%s); pass a list of "
                         "layers: regkit walks a network more than once"
                         % (caller, argname, type(layer_or_layers).__name__))
-    layers = list(layer_or_layers)
-    for item in layers:
-        if not isinstance(item, Layer):
-            raise TypeError("%s: %s must contain only layers, got %r"
-                            % (caller, argname, item))
-    return layers
+    items = list(layer_or_layers)
+    if items and all(backend.is_tensor(item)
+                     and not isinstance(item, backend.TensorConstant)
+                     for item in items):
+        return graph_layers(items)
+    for item in items:
+        if not _is_layer(item):
+            raise TypeError("%s: %s must be %s; the list holds %r"
+                            % (caller, argname, _NETWORK_FORMS, item))
+    return items
 
 
 def get_all_layers(layer, treat_as_input=None):
@@ -326,7 +367,8 @@ def layer_names(layers):
         if layer.name is not None:
             names[layer] = layer.name
             continue
-        base = type(layer).__name__.lower()
+        base = getattr(layer, "_automatic_name", None) \
+            or type(layer).__name__.lower()
         if base.endswith("layer") and len(base) > len("layer"):
             base = base[:-len("layer")]
         while True:
@@ -406,11 +448,11 @@ def _roles(all_layers):
     :func:`layer_roles`)."""
     consumed = set()
     for layer in all_layers:
-        if not isinstance(layer, InputLayer):
+        if not _is_input_layer(layer):
             consumed.update(_input_layers(layer))
     roles = OrderedDict()
     for layer in all_layers:
-        if isinstance(layer, InputLayer):
+        if _is_input_layer(layer):
             roles[layer] = "input"
         else:
             roles[layer] = "hidden" if layer in consumed else "output"
@@ -460,14 +502,28 @@ def _named_params(layer_or_layers, unwrap_shared, tags, caller):
         for index, param in enumerate(layer.params):
             if param not in kept:
                 continue
-            short = layer.param_names.get(param)
-            if short is None:
-                short = str(index)
-            elif layer.name is not None:
-                short = short[len(layer.name) + 1:]
-            name = "%s.%s" % (names[layer], short)
+            name = _param_name(layer, param, index, names[layer])
             for var in _unwrap([param], unwrap_shared):
                 if var not in seen:
                     seen.add(var)
                     result.append((name, var))
     return result
+
+
+def _param_name(layer, param, index, layer_name):
+    """The full name of the parameter `param` of `layer`: a graph's shared
+    variable is called by its own name; a layer's parameter by the layer's
+    name, a dot, and its name in the layer (its position if unnamed)."""
+    if isinstance(layer, VariableLayer):
+        if param.name is not None:
+            return param.name
+        return "%s.%d" % (layer_name, index)
+    param_names = getattr(layer, "param_names", None)  # regkit's layers
+    short = param_names.get(param) if param_names is not None \
+        else getattr(param, "name", None)
+    if short is None:
+        return "%s.%d" % (layer_name, index)
+    if layer.name is not None and short.startswith(layer.name + "."):
+        # regkit and Lasagne prefix a named layer's parameter names
+        short = short[len(layer.name) + 1:]
+    return "%s.%s" % (layer_name, short)

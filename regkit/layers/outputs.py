@@ -21,10 +21,9 @@ from collections import OrderedDict
 
 from .. import backend
 from .._checks import _as_instances, _describe
-from .base import Layer, MergeLayer, _check_shape
-from .helper import (_ROLES, _as_layer_list, _network_layers,
-                     get_all_layers, layer_names)
-from .input import InputLayer
+from .base import _check_shape
+from .helper import (_ROLES, _as_layer_list, _is_input_layer, _is_layer,
+                     _network_layers, get_all_layers, layer_names)
 
 __all__ = ["OutputHook", "LayerOutputs", "NetworkOutputs", "get_output",
            "get_outputs"]
@@ -173,7 +172,7 @@ def _input_map(queried, inputs, caller):
     if isinstance(inputs, dict):
         given = {}
         for key, expr in inputs.items():
-            if not isinstance(key, Layer):
+            if not _is_layer(key):
                 raise TypeError("%s: the keys of inputs must be layers, got "
                                 "%r" % (caller, key))
             given[key] = _as_input_expr(expr, key, caller)
@@ -184,7 +183,7 @@ def _input_map(queried, inputs, caller):
                              "the network" % (caller, outside[0]))
         return given
     input_layers = [layer for layer in get_all_layers(queried)
-                    if isinstance(layer, InputLayer)]
+                    if _is_input_layer(layer)]
     if len(input_layers) != 1:
         raise ValueError(
             "%s: inputs is one expression but the network has %d input "
@@ -222,13 +221,12 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
         values = []  # the layer's inputs
         if layer in given:
             outs = OrderedDict(out=given[layer])
-        elif isinstance(layer, InputLayer):
+        elif _is_input_layer(layer):
             outs = OrderedDict(out=layer.input_var)
         else:
-            if isinstance(layer, MergeLayer):
-                sources = layer.input_layers
-            else:
-                sources = [layer.input_layer]
+            merge = getattr(layer, "input_layers", None) is not None
+            sources = list(layer.input_layers) if merge \
+                else [layer.input_layer]
             missing = [s for s in sources if s is None]
             if missing:
                 raise ValueError(
@@ -240,8 +238,8 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                     "%s: the layers form a cycle: %r reads %r, which depends "
                     "on it" % (caller, layer, unbuilt[0]))
             values = [layer_out[s] for s in sources]
-            arg = values if isinstance(layer, MergeLayer) else values[0]
-            outs = layer.get_outputs_for(arg, **kwargs)
+            arg = values if merge else values[0]
+            outs = _layer_outputs(layer, arg, kwargs)
             if "out" not in outs:
                 raise ValueError("%s: %s.get_outputs_for must return a dict "
                                  "with the key 'out', got keys %r"
@@ -259,6 +257,15 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
     for reg in regularizers:
         reg.check_matches(named)
     return queried, layer_out, named
+
+
+def _layer_outputs(layer, arg, kwargs):
+    """The named outputs of `layer` on its input(s) `arg`: regkit's layers
+    give several (``get_outputs_for``); a Lasagne layer or a graph's
+    variable gives its output (``get_output_for``) as ``"out"``."""
+    if hasattr(layer, "get_outputs_for"):
+        return layer.get_outputs_for(arg, **kwargs)
+    return OrderedDict(out=layer.get_output_for(arg, **kwargs))
 
 
 def _propagate_changes(outs, original, inputs):
@@ -334,7 +341,8 @@ def get_output(layer_or_layers, inputs=None, regularizers=(),
         layer_or_layers, inputs, regularizers, deterministic, kwargs,
         "get_output")
     outputs = [layer_out[layer] for layer in queried]
-    return outputs[0] if isinstance(layer_or_layers, Layer) else outputs
+    single = _is_layer(layer_or_layers) or backend.is_tensor(layer_or_layers)
+    return outputs[0] if single else outputs
 
 
 def get_outputs(layer_or_layers, inputs=None, regularizers=(),

@@ -17,13 +17,14 @@ from .base import REGISTRY, Regularizer
 from .contractive import Contractive
 from .factory import deserialize, from_kwargs, serialize, total_penalty
 from .stochastic import BernoulliDropout, GaussianNoise, dropout_mask
-from .updates import MaxNorm, ParamUpdates, apply_update_hooks
+from .updates import (DecoupledWeightDecay, MaxNorm, ParamUpdates,
+                      apply_update_hooks)
 from .weights import WeightL1, WeightL2
 
 __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
-    "BernoulliDropout", "GaussianNoise", "MaxNorm", "ParamUpdates",
+    "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay", "ParamUpdates",
     "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
 ]

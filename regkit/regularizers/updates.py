@@ -13,7 +13,8 @@ from ..layers.base import Layer
 from ..layers.helper import _as_layer_list
 from .base import _ParamRegularizer, _as_regularizers
 
-__all__ = ["ParamUpdates", "apply_update_hooks", "MaxNorm"]
+__all__ = ["ParamUpdates", "apply_update_hooks", "MaxNorm",
+           "DecoupledWeightDecay"]
 
 
 class ParamUpdates(OrderedDict):
@@ -119,7 +120,24 @@ def apply_update_hooks(regularizers, network, updates):
     return result
 
 
-class MaxNorm(_ParamRegularizer):
+class _UpdateHook(_ParamRegularizer):
+    """A regularizer that acts on the parameters' updates only."""
+
+    def _chosen(self, updates):
+        """(name, parameter) of the matching parameters: looked up on the
+        network of a ParamUpdates, else matched by each shared variable's
+        own name."""
+        network = getattr(updates, "network", None)
+        if network is not None:
+            return self.named_params(network)
+        if self.pattern is None:
+            return [(param.name, param) for param in updates]
+        match = self._pattern_matcher()
+        return [(param.name, param) for param in updates
+                if param.name is not None and match(param.name)]
+
+
+class MaxNorm(_UpdateHook):
     """Max-norm constraint on the matching parameters' updates.
 
     After each update, the incoming weight vector of each unit (each filter
@@ -201,16 +219,6 @@ class MaxNorm(_ParamRegularizer):
         config["epsilon"] = self.epsilon
         return config
 
-    def _chosen(self, updates):
-        network = getattr(updates, "network", None)
-        if network is not None:
-            return self.named_params(network)
-        if self.pattern is None:
-            return [(param.name, param) for param in updates]
-        match = self._pattern_matcher()
-        return [(param.name, param) for param in updates
-                if param.name is not None and match(param.name)]
-
     def modify_updates(self, updates):
         for name, param in self._chosen(updates):
             if param not in updates:
@@ -225,3 +233,55 @@ class MaxNorm(_ParamRegularizer):
                     % (name, param.ndim))
             updates[param] = norm_constraint(updates[param], self.weight,
                                              self.norm_axes, self.epsilon)
+
+
+class DecoupledWeightDecay(_UpdateHook):
+    """Weight decay applied to the updates, after any optimizer
+    (Loshchilov and Hutter, 2019: "Decoupled weight decay regularization").
+
+    Each matching parameter's update becomes ``new - weight * p``: the
+    parameter shrinks by the fraction ``weight`` of its current value per
+    step, whatever the optimizer did with the gradient.  Under plain SGD
+    with learning rate ``lr`` this is the same as
+    :class:`~regkit.regularizers.WeightL2` with coefficient
+    ``weight / (2 * lr)`` (regkit's ``l2`` is ``sum(w ** 2)``, without a
+    half); under Adam and other adaptive rules it is not, because they
+    rescale the gradient of an L2 term per parameter (AdamW is Adam with
+    this hook).  It adds no loss term: apply it with
+    :func:`apply_update_hooks`.
+
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Globs over parameter names; None: every parameter with the `tags`.
+    weight : float
+        The fraction of each parameter removed per step, in [0, 1).
+    tags : dict or None
+        Tag filter; default ``{"regularizable": True}`` (no decay on
+        biases).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
+    ...                         W=np.array([[3.0], [4.0]]), name="out")
+    >>> decay = regkit.DecoupledWeightDecay(weight=0.1)
+    >>> new = regkit.apply_update_hooks([decay], net, {net.W: net.W + 1})
+    >>> new[net.W].eval().ravel().tolist()  # (w + 1) - 0.1 * w
+    [3.7, 4.6]
+    """
+
+    def _check_weight(self, weight):
+        weight = super(DecoupledWeightDecay, self)._check_weight(weight)
+        if weight >= 1:
+            raise ValueError("DecoupledWeightDecay: weight (the fraction "
+                             "removed per step) must be below 1, got %r"
+                             % (weight,))
+        return weight
+
+    def modify_updates(self, updates):
+        for _, param in self._chosen(updates):
+            if param in updates:
+                updates[param] = updates[param] - backend.tensor.cast(
+                    self.weight * param, param.dtype)

@@ -1,0 +1,208 @@
+"""A symbolic graph seen as a network of layers.
+
+Every regkit function that takes a network also takes a symbolic
+expression (a loss, a network's output) or a list of them.  regkit reads
+such a graph as layers, one per variable that matters, so that the walk,
+the tags, the names, the roles and the graph rewriting of
+:func:`~regkit.layers.get_outputs` work on it as on layers:
+
+* each **output** given, each **named variable** of the graph (a variable
+  with a ``.name`` used by no other variable of the graph) and each
+  **input** (a variable computed from nothing: not a shared variable, not a
+  constant) is a :class:`VariableLayer`, named by the variable's name (an
+  unnamed one gets an automatic name: ``input1``, ``variable1``);
+* a layer's inputs are the nearest such variables below it, and its
+  output ``"<name>:out"`` is the variable, rebuilt on its inputs' values
+  when a regularizer changed them (dropout or noise on ``"h1:out"``
+  reaches everything computed from ``h1``);
+* its parameters are the shared variables it reads directly (not through
+  another such variable), in the order of the graph, each named by its
+  ``.name``.
+
+Default tags: a floating shared variable is ``trainable``; with two or
+more dimensions also ``regularizable`` (weights, not biases or norm
+scales: the usual rule of no decay on vectors).  Parameters of pytensor-ml
+keep their kind: its non-trainable state (running statistics, step
+counters) has no tag at all, so no penalty and no update hook sees it.
+
+Examples
+--------
+>>> import numpy as np
+>>> import regkit
+>>> from regkit import backend
+>>> x = backend.tensor.matrix("x")
+>>> W = backend.shared(np.ones((3, 2)), name="W")
+>>> b = backend.shared(np.zeros(2), name="b")
+>>> h = backend.tensor.tanh(backend.tensor.dot(x, W) + b)
+>>> h.name = "h"
+>>> [p.name for p in regkit.get_all_params(h.sum(), regularizable=True)]
+['W']
+>>> list(regkit.layer_roles(h.sum()).values())
+['input', 'hidden', 'output']
+"""
+from collections import OrderedDict
+
+from .. import backend
+from .._checks import _check_tag_values, _describe
+from .base import _filter_tags, _unique, _unwrap
+
+__all__ = ["VariableLayer", "graph_layers"]
+
+# pytensor-ml's classes of state that is not trained (found by class name:
+# regkit does not import pytensor-ml)
+_NOT_TRAINED = ("NonTrainableParameter", "StepCounter")
+
+
+class VariableLayer(object):
+    """One variable of a symbolic graph, seen as a layer (see the module
+    documentation); built by :func:`graph_layers`, not by hand.
+
+    Attributes
+    ----------
+    variable : symbolic variable
+    input_layers : list of VariableLayer
+        The nearest variables below it that are layers too.
+    input_var : symbolic variable or None
+        The variable itself if it is an input of the graph.
+    params : OrderedDict
+        Shared variable -> set of tag names.
+    name : str or None
+        The variable's name.
+    """
+
+    def __init__(self, variable, input_layers, params, name):
+        if not backend.is_tensor(variable):
+            raise TypeError("VariableLayer: variable must be a symbolic "
+                            "tensor, got %s" % _describe(variable))
+        self.variable = variable
+        self.input_layers = list(input_layers)
+        self.input_var = variable if variable.owner is None and not \
+            isinstance(variable, backend.SharedVariable) else None
+        self.params = params
+        self.name = name
+        # the stem of an automatic name (regkit.layer_names)
+        self._automatic_name = "input" if self.input_var is not None \
+            else "variable"
+
+    @property
+    def output_shape(self):
+        return backend.static_shape(self.variable)
+
+    def get_params(self, unwrap_shared=True, **tags):
+        """The shared variables this variable reads, filtered by tags (as
+        :meth:`regkit.Layer.get_params`)."""
+        _check_tag_values(tags, "VariableLayer.get_params")
+        return _unique(_unwrap(_filter_tags(self.params, tags), unwrap_shared))
+
+    def get_output_for(self, inputs, **kwargs):
+        """The variable, rebuilt on `inputs` (the values of its input
+        layers, in order) where they differ from the originals."""
+        replace = {layer.variable: value
+                   for layer, value in zip(self.input_layers, inputs)
+                   if value is not layer.variable}
+        if not replace:
+            return self.variable
+        return backend.clone_replace(self.variable, replace)
+
+    def __repr__(self):
+        return "VariableLayer(%r)" % (self.name or self.variable,)
+
+
+def graph_layers(outputs):
+    """The layers of the graph of `outputs` (see the module documentation).
+
+    Parameters
+    ----------
+    outputs : symbolic variable or list of them
+
+    Returns
+    -------
+    list of VariableLayer
+        One per output, in the order given.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> from regkit.layers import graph_layers, get_all_layers
+    >>> x = backend.tensor.vector("x")
+    >>> y = 2 * x
+    >>> y.name = "y"
+    >>> [layer.name for layer in get_all_layers(graph_layers(y.sum()))]
+    ['x', 'y', None]
+    """
+    if backend.is_tensor(outputs):
+        outputs = [outputs]
+    elif isinstance(outputs, (list, tuple)) and outputs \
+            and all(backend.is_tensor(out) for out in outputs):
+        outputs = list(outputs)
+    else:
+        raise TypeError("graph_layers: outputs must be a symbolic tensor or "
+                        "a non-empty list of them, got %s"
+                        % _describe(outputs))
+    every = backend.ancestors(outputs)
+    names = {}
+    for var in every:
+        if var.name is not None:
+            names[var.name] = names.get(var.name, 0) + 1
+    nodes = set(outputs)
+    for var in every:
+        if isinstance(var, (backend.SharedVariable, backend.TensorConstant)) \
+                or not backend.is_tensor(var):
+            continue
+        if var.owner is None or (var.name is not None
+                                 and names[var.name] == 1):
+            nodes.add(var)
+    below = {var: _below(var, nodes) for var in nodes}
+    layers = {}
+    for var in _inputs_first(outputs, below):
+        name = var.name if var.name is not None and names[var.name] == 1 \
+            else None
+        inputs, params = below[var]
+        layers[var] = VariableLayer(var, [layers[v] for v in inputs],
+                                    params, name)
+    return [layers[var] for var in outputs]
+
+
+def _inputs_first(outputs, below):
+    """The variables of `below` reachable from `outputs`, each after the
+    variables it reads (an explicit stack: no recursion limit)."""
+    order, done, entered = [], set(), set()
+    stack = list(reversed(outputs))
+    while stack:
+        var = stack[-1]
+        if var in done:
+            stack.pop()
+        elif var not in entered:
+            entered.add(var)
+            stack.extend(v for v in reversed(below[var][0]) if v not in done)
+        else:
+            stack.pop()
+            done.add(var)
+            order.append(var)
+    return order
+
+
+def _below(var, nodes):
+    """(the nearest `nodes` below `var`, in graph order; OrderedDict of the
+    shared variables read on the way, with their default tags)."""
+    if var.owner is None:  # an input; or a shared variable given as output
+        params = OrderedDict()
+        if isinstance(var, backend.SharedVariable):
+            params[var] = _default_tags(var)
+        return [], params
+    below = backend.ancestors(var.owner.inputs, blockers=nodes)
+    inputs = [v for v in below if v in nodes]
+    params = OrderedDict((v, _default_tags(v)) for v in below
+                         if isinstance(v, backend.SharedVariable)
+                         and backend.is_tensor(v))
+    return inputs, params
+
+
+def _default_tags(var):
+    kinds = {cls.__name__ for cls in type(var).__mro__}
+    dtype = getattr(var, "dtype", "")
+    if kinds & set(_NOT_TRAINED) or not str(dtype).startswith("float"):
+        return set()
+    if var.ndim >= 2:
+        return {"trainable", "regularizable"}
+    return {"trainable"}
