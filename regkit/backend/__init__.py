@@ -27,7 +27,7 @@ True
 3.0
 """
 from .choice import (JAX_LINKER, NAME, OWN_RANDOM_STREAMS, PYTORCH_LINKER,
-                     Elemwise, SharedVariable,
+                     Constant, Elemwise, SharedVariable,
                      TensorConstant, TensorVariable, Variable,
                      as_tensor_variable, c_linker_mode, clone_replace, config,
                      disconnected_grad, floatX, function, grad, linker_modes,
@@ -42,7 +42,8 @@ __all__ = [
     "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
     "clone_replace", "graph_inputs", "tensor_variable", "static_shape",
     "ancestors", "depends_on", "shallow_sum", "as_tensor_variable",
-    "Variable", "TensorVariable", "TensorConstant", "SharedVariable",
+    "Variable", "TensorVariable", "TensorConstant", "Constant",
+    "SharedVariable",
     "sigmoid", "softmax", "verify_grad", "disconnected_grad", "scan",
     "is_tensor",
     "Elemwise",

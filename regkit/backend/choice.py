@@ -41,7 +41,8 @@ import numpy as np
 __all__ = [
     "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
     "clone_replace", "as_tensor_variable", "Variable", "TensorVariable",
-    "TensorConstant", "SharedVariable", "sigmoid", "softmax", "verify_grad",
+    "TensorConstant", "Constant", "SharedVariable", "sigmoid", "softmax",
+    "verify_grad",
     "Elemwise", "disconnected_grad", "scan", "c_linker_mode", "linker_modes",
     "OWN_RANDOM_STREAMS", "JAX_LINKER", "PYTORCH_LINKER",
 ]
@@ -153,7 +154,7 @@ _vector_length = tensor.get_vector_length
 
 if NAME == "theano":  # backend: theano only
     from theano.compile import SharedVariable
-    from theano.gof.graph import Variable
+    from theano.gof.graph import Constant, Variable
     from theano.tensor import TensorConstant, TensorVariable
 
     from theano.gof import Apply as _Apply, Op as _Op
@@ -194,7 +195,7 @@ if NAME == "theano":  # backend: theano only
 
 else:  # backend: pytensor only
     from pytensor.compile.sharedvalue import SharedVariable
-    from pytensor.graph.basic import Variable
+    from pytensor.graph.basic import Constant, Variable
     from pytensor.graph.replace import clone_replace as _clone_replace
     from pytensor.tensor.variable import TensorConstant, TensorVariable
 

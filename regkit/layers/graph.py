@@ -7,7 +7,8 @@ the tags, the names, the roles and the graph rewriting of
 :func:`~regkit.layers.get_outputs` work on it as on layers:
 
 * each **output** given, each **named variable** of the graph (a variable
-  with a ``.name`` used by no other variable of the graph) and each
+  with a ``.name`` used by no other variable of the graph; the names the
+  library gives itself, such as ``mean`` or ``x.T``, do not count) and each
   **input** (a variable computed from nothing: not a shared variable, not a
   constant) is a :class:`VariableLayer`, named by the variable's name (an
   unnamed one gets an automatic name: ``input1``, ``variable1``);
@@ -51,6 +52,9 @@ __all__ = ["VariableLayer", "graph_layers"]
 # pytensor-ml's classes of state that is not trained (found by class name:
 # regkit does not import pytensor-ml)
 _NOT_TRAINED = ("NonTrainableParameter", "StepCounter")
+# names Theano and PyTensor give variables themselves (x.mean() is named
+# "mean", x.T "x.T"): not the user's names, so not layers
+_LIBRARY_NAMES = frozenset(("mean", "var", "std", "argmax", "median"))
 
 
 class VariableLayer(object):
@@ -142,25 +146,33 @@ def graph_layers(outputs):
     every = backend.ancestors(outputs)
     names = {}
     for var in every:
-        if var.name is not None:
+        if _user_name(var) is not None:
             names[var.name] = names.get(var.name, 0) + 1
     nodes = set(outputs)
     for var in every:
-        if isinstance(var, (backend.SharedVariable, backend.TensorConstant)) \
+        if isinstance(var, (backend.SharedVariable, backend.Constant)) \
                 or not backend.is_tensor(var):
             continue
-        if var.owner is None or (var.name is not None
+        if var.owner is None or (_user_name(var) is not None
                                  and names[var.name] == 1):
             nodes.add(var)
     below = {var: _below(var, nodes) for var in nodes}
     layers = {}
     for var in _inputs_first(outputs, below):
-        name = var.name if var.name is not None and names[var.name] == 1 \
-            else None
+        name = var.name if _user_name(var) is not None \
+            and names[var.name] == 1 else None
         inputs, params = below[var]
         layers[var] = VariableLayer(var, [layers[v] for v in inputs],
                                     params, name)
     return [layers[var] for var in outputs]
+
+
+def _user_name(var):
+    """The name the user gave `var`, or None."""
+    name = var.name
+    if name is None or name in _LIBRARY_NAMES or name.endswith(".T"):
+        return None
+    return name
 
 
 def _inputs_first(outputs, below):

@@ -98,7 +98,7 @@ def _as_layer_list(layer_or_layers, caller, argname="layer"):
     if _is_layer(layer_or_layers):
         return [layer_or_layers]
     if backend.is_tensor(layer_or_layers) \
-            and not isinstance(layer_or_layers, backend.TensorConstant):
+            and not isinstance(layer_or_layers, backend.Constant):
         return graph_layers(layer_or_layers)
     if isinstance(layer_or_layers, np.ndarray) \
             or backend.is_tensor(layer_or_layers) \
@@ -111,7 +111,7 @@ def _as_layer_list(layer_or_layers, caller, argname="layer"):
                         % (caller, argname, type(layer_or_layers).__name__))
     items = list(layer_or_layers)
     if items and all(backend.is_tensor(item)
-                     and not isinstance(item, backend.TensorConstant)
+                     and not isinstance(item, backend.Constant)
                      for item in items):
         return graph_layers(items)
     for item in items:
