@@ -1,0 +1,141 @@
+"""regkit on pytensor-ml models: weight penalties by pattern, activity terms
+and dropout injected into its graphs, MaxNorm and decoupled weight decay on
+its optimizers' updates, trained with its own compile helper; values
+checked against hand-written formulas."""
+import numpy as np
+import pytest
+
+pytensor_ml = pytest.importorskip(
+    "pytensor_ml", reason="pytensor-ml needs Python >= 3.12 and PyTensor "
+    ">= 3.3: it is installed in the newest-PyTensor environment only")
+
+import regkit  # noqa: E402
+from regkit import backend  # noqa: E402
+from pytensor_ml.activations import ReLU  # noqa: E402
+from pytensor_ml.layers import (Conv2D, Flatten, Input, Linear,  # noqa: E402
+                                Sequential)
+from pytensor_ml.optim.rules import adam_updates, sgd_updates  # noqa: E402
+
+T = backend.tensor
+
+
+def _mlp():
+    X = Input("X", shape=(None, 4))
+    y = T.matrix("y")
+    net = Sequential(Linear("fc1", n_in=4, n_out=8), ReLU(),
+                     Linear("fc2", n_in=8, n_out=2))
+    pred = net(X)
+    loss = T.mean((pred - y) ** 2)
+    return X, y, pred, loss
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    return (rng.normal(size=(16, 4)).astype(backend.floatX),
+            rng.normal(size=(16, 2)).astype(backend.floatX))
+
+
+def _values(loss):
+    return {p.name: p.get_value() for p in regkit.get_all_params(loss)}
+
+
+def test_the_parameters_and_outputs_of_a_pytensor_ml_model():
+    X, y, pred, loss = _mlp()
+    assert [name for name, _ in regkit.named_params(loss)] == [
+        "fc1_W", "fc1_b", "fc2_W", "fc2_b"]
+    assert [p.name for p in regkit.get_all_params(loss, regularizable=True)
+            ] == ["fc1_W", "fc2_W"]
+    outputs = regkit.get_outputs(loss)
+    assert {"X:out", "fc1_output:out", "ReLU:out", "fc2_output:out"} <= set(
+        outputs)
+
+
+def test_weight_and_activity_penalties_on_a_pytensor_ml_mlp():
+    X, y, pred, loss = _mlp()
+    regs = regkit.from_kwargs(loss, weight_l2={"pattern": "*_W",
+                                               "weight": 1e-3},
+                              weight_l1={"pattern": "fc2_W", "weight": 1e-4},
+                              hidden_l1={"pattern": "ReLU:out",
+                                         "weight": 1e-2})
+    outputs = regkit.get_outputs(loss, regularizers=regs)
+    terms = backend.function([X], [r.loss(loss, outputs) for r in regs])
+    x, _ = _data()
+    v = _values(loss)
+    hidden = np.maximum(x @ v["fc1_W"] + v["fc1_b"], 0)
+    l2, l1, activity = terms(x)
+    np.testing.assert_allclose(l2, (v["fc1_W"] ** 2).sum()
+                               + (v["fc2_W"] ** 2).sum(), rtol=1e-5)
+    np.testing.assert_allclose(l1, np.abs(v["fc2_W"]).sum(), rtol=1e-5)
+    np.testing.assert_allclose(activity, hidden.sum(axis=1).mean(),
+                               rtol=1e-5)
+
+
+def test_training_a_pytensor_ml_mlp_with_dropout_maxnorm_and_decay():
+    X, y, pred, loss = _mlp()
+    regs = [regkit.BernoulliDropout("ReLU:out", 0.5, rng=1),
+            regkit.WeightL2("*_W", 1e-3)]
+    graph = regkit.apply_regularizers(loss, regs)
+    train_loss = graph.train + 1e-3 * regs[1].loss(loss, graph.outputs)
+    params = regkit.get_all_params(loss, trainable=True)
+    updates = sgd_updates(train_loss, params, learning_rate=0.1)
+    updates = regkit.apply_update_hooks(
+        [regkit.DecoupledWeightDecay(weight=0.01), regkit.MaxNorm(weight=0.5)],
+        loss, updates)
+    train = pytensor_ml.function([X, y], train_loss,
+                                 updates=list(updates.items()) + graph.updates)
+    evaluate = pytensor_ml.function([X, y], loss)
+    x, t = _data()
+    before = float(evaluate(x, t))
+    losses = [float(train(x, t)) for _ in range(5)]
+    assert len(set(losses)) == 5  # it trains, with fresh dropout masks
+    assert float(evaluate(x, t)) < before
+    for name in ("fc1_W", "fc2_W"):
+        W = _values(loss)[name]
+        # the decay, then MaxNorm (the hooks run in order): every unit's
+        # incoming weights within the bound
+        assert (np.sqrt((W ** 2).sum(axis=0)) <= 0.5 + 1e-6).all()
+    # the inference graph is the model's own, without dropout
+    assert graph.inference is loss
+    np.testing.assert_array_equal(evaluate(x, t), evaluate(x, t))
+
+
+def test_decoupled_weight_decay_on_pytensor_ml_adam():
+    X, y, pred, loss = _mlp()
+    params = regkit.get_all_params(loss, trainable=True)
+    start = _values(loss)
+    plain = adam_updates(loss, params, learning_rate=1e-2)
+    decayed = regkit.apply_update_hooks(
+        [regkit.DecoupledWeightDecay(weight=0.1)], loss, plain)
+    x, t = _data()
+    new = backend.function([X, y], [decayed[p] for p in params])(x, t)
+    old = backend.function([X, y], [plain[p] for p in params])(x, t)
+    for p, a, b in zip(params, new, old):
+        if p.name.endswith("_W"):  # p_new - 0.1 * p
+            np.testing.assert_allclose(a, b - 0.1 * start[p.name],
+                                       rtol=1e-5, atol=1e-7)
+        else:  # biases are not decayed
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_small_pytensor_ml_conv_net():
+    X = Input("img", shape=(None, 6, 6, 1))  # pytensor-ml is channels-last
+    net = Sequential(Conv2D("conv1", in_channels=1, out_channels=3,
+                            kernel_size=3), ReLU(), Flatten,
+                     Linear("fc", n_in=3 * 4 * 4, n_out=2))
+    loss = T.mean(net(X) ** 2)
+    W = [p for p in regkit.get_all_params(loss) if p.name == "conv1_W"][0]
+    assert W.get_value().shape == (3, 3, 1, 3)  # (kh, kw, in, out)
+    term = regkit.WeightL2("conv*", 1.0).loss(loss, {})
+    np.testing.assert_allclose(float(term.eval()),
+                               (W.get_value() ** 2).sum(), rtol=1e-5)
+    params = regkit.get_all_params(loss, trainable=True)
+    # its kernels hold the filters on the last axis, not the first as in
+    # Lasagne: one norm per filter is over axes 0, 1, 2
+    updates = regkit.apply_update_hooks(
+        [regkit.MaxNorm("conv1_W", 0.1, norm_axes=(0, 1, 2))], loss,
+        sgd_updates(loss, params, learning_rate=0.1))
+    step = pytensor_ml.function([X], loss, updates=updates)
+    step(np.random.default_rng(2).normal(size=(4, 6, 6, 1)).astype(
+        backend.floatX))
+    norms = np.sqrt((W.get_value() ** 2).sum(axis=(0, 1, 2)))
+    np.testing.assert_allclose(norms, 0.1, rtol=1e-4)
