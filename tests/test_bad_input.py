@@ -261,6 +261,12 @@ CASES = [
      "float dtype"),
     (lambda: regkit.dropout_mask(T.matrix(), 0.5, rng=-2), TypeError,
      "dropout_mask: rng"),
+    (lambda: regkit.get_all_params(object()), TypeError,
+     "layer must be a layer (regkit's, or one following Lasagne's layer "
+     "protocol), a list of layers, or a symbolic expression or list of "
+     "expressions"),
+    (lambda: regkit.total_penalty([], {"out": 1}, {}), TypeError,
+     "network must be a layer"),
     (lambda: regkit.graph_layers(None), TypeError,
      "graph_layers: outputs must be"),
     (lambda: regkit.graph_layers([T.matrix(), "x"]), TypeError,

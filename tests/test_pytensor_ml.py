@@ -2,6 +2,9 @@
 and dropout injected into its graphs, MaxNorm and decoupled weight decay on
 its optimizers' updates, trained with its own compile helper; values
 checked against hand-written formulas."""
+import pathlib
+import re
+
 import numpy as np
 import pytest
 
@@ -139,3 +142,18 @@ def test_a_small_pytensor_ml_conv_net():
         backend.floatX))
     norms = np.sqrt((W.get_value() ** 2).sum(axis=(0, 1, 2)))
     np.testing.assert_allclose(norms, 0.1, rtol=1e-4)
+
+
+def test_the_guide_example_runs():
+    page = pathlib.Path(__file__).parents[1] / "docs" / "guide" \
+        / "networks.rst"
+    text = page.read_text()
+    section = text[text.index("\nA pytensor-ml model\n"):]
+    block = re.search(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)",
+                      section).group(1)
+    namespace = {}
+    exec(compile("\n".join(line[4:] for line in block.splitlines()),
+                 str(page), "exec"), namespace)
+    losses = namespace["losses"]
+    assert len(losses) == 5 and np.isfinite(losses).all()
+    assert len(set(losses)) == 5
