@@ -149,6 +149,22 @@ class ElemwiseSumLayer(LasagneMergeLayer):
         return inputs[0] + inputs[1]
 
 
+class DictMergeLayer(LasagneLayer):
+    """Lasagne's dict form of a merge layer: input_layers by name."""
+
+    def __init__(self, incomings, name=None):
+        self.input_layers = OrderedDict(incomings)
+        self.name = name
+        self.params = OrderedDict()
+
+    @property
+    def output_shape(self):
+        return list(self.input_layers.values())[0].output_shape
+
+    def get_output_for(self, inputs, **kwargs):
+        return inputs["a"] - inputs["b"]
+
+
 def _lasagne_net():
     rng = np.random.default_rng(0)
     l_in = InputLayer((None, 4), T.matrix("x"), name="in")
@@ -252,6 +268,18 @@ def test_lasagne_layers_with_update_hooks():
     out = backend.function([l_in.input_var], regkit.get_output(conv))(
         np.ones((1, 3, 4, 4), FLOATX))
     assert out.shape == (1, 2, 4, 4)
+
+
+def test_a_lasagne_merge_layer_in_dict_form():
+    l_in, hid, side, _ = _lasagne_net()
+    diff = DictMergeLayer([("a", hid), ("b", side)], name="diff")
+    assert regkit.get_all_layers(diff)[-1] is diff
+    assert set(regkit.get_all_layers(diff)) == {l_in, hid, side, diff}
+    value = backend.function([l_in.input_var], regkit.get_output(diff))(_x())
+    np.testing.assert_allclose(
+        value, np.tanh(_x() @ hid.W.get_value() + hid.b.get_value())
+        - np.tanh(_x() @ side.W.get_value() + side.b.get_value()),
+        rtol=1e-5)
 
 
 def test_a_lasagne_input_layer_takes_an_input_expression():

@@ -10,6 +10,7 @@ of the layers of that kind in the order of :func:`get_all_layers`
 network's structure, so they are the same in every run and every process.
 """
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -419,11 +420,14 @@ def layer_roles(layer_or_layers):
 
 
 def _input_layers(layer):
-    """The layers `layer` reads (None for an input given by its shape)."""
+    """The layers `layer` reads (None for an input given by its shape), in
+    order: a merge layer's list, or the values of Lasagne's dict form."""
     inputs = getattr(layer, "input_layers", None)
     if inputs is None:
-        inputs = [getattr(layer, "input_layer", None)]
-    return inputs
+        return [getattr(layer, "input_layer", None)]
+    if isinstance(inputs, Mapping):
+        return list(inputs.values())
+    return list(inputs)
 
 
 def _network_layers(queried, treat_as_input=None):

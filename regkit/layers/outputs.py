@@ -18,12 +18,14 @@ Examples
 (['in:out', 'out:pre', 'out:out'], 'output')
 """
 from collections import OrderedDict
+from collections.abc import Mapping
 
 from .. import backend
 from .._checks import _as_instances, _describe
 from .base import _check_shape
-from .helper import (_ROLES, _as_layer_list, _is_input_layer, _is_layer,
-                     _network_layers, get_all_layers, layer_names)
+from .helper import (_ROLES, _as_layer_list, _input_layers,
+                     _is_input_layer, _is_layer, _network_layers,
+                     get_all_layers, layer_names)
 
 __all__ = ["OutputHook", "LayerOutputs", "NetworkOutputs", "get_output",
            "get_outputs"]
@@ -225,8 +227,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
             outs = OrderedDict(out=layer.input_var)
         else:
             merge = getattr(layer, "input_layers", None) is not None
-            sources = list(layer.input_layers) if merge \
-                else [layer.input_layer]
+            sources = _input_layers(layer)
             missing = [s for s in sources if s is None]
             if missing:
                 raise ValueError(
@@ -239,6 +240,9 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                     "on it" % (caller, layer, unbuilt[0]))
             values = [layer_out[s] for s in sources]
             arg = values if merge else values[0]
+            if isinstance(getattr(layer, "input_layers", None), Mapping):
+                # Lasagne's dict form: the inputs by the same keys
+                arg = OrderedDict(zip(layer.input_layers, values))
             outs = _layer_outputs(layer, arg, kwargs)
             if "out" not in outs:
                 raise ValueError("%s: %s.get_outputs_for must return a dict "
