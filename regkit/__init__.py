@@ -24,6 +24,7 @@ from .penalties import (l1, l2, elastic_net, group_lasso, orthogonality,
 from .constraints import norm_constraint, total_norm_constraint
 from .init import (DEFAULT_SEED, GlorotUniform, Constant, get_rng, set_rng,
                    spawn_seed_sequence)
+from .losses import categorical_crossentropy, smooth_labels
 from .regularization import (apply_penalty, regularize_layer_params,
                              regularize_layer_params_weighted,
                              regularize_network_params, sum_terms,
@@ -38,8 +39,9 @@ from .layers import (Layer, MergeLayer, InputLayer, DenseLayer,
 from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            HiddenL2, KLSparsity, Contractive, RecurrentNorm,
                            RecurrentState, BernoulliDropout, GaussianNoise,
-                           MaxNorm, DecoupledWeightDecay, ParamUpdates,
-                           REGISTRY, from_kwargs, total_penalty, apply_update_hooks, serialize,
+                           MaxNorm, DecoupledWeightDecay, L2SP,
+                           ConfidencePenalty, NonNeg, UnitNorm, MinMaxNorm,
+                           ParamUpdates, REGISTRY, from_kwargs, total_penalty, apply_update_hooks, serialize,
                            deserialize, random_updates, dropout_mask)
 
 __version__ = "0.1.0"
@@ -63,7 +65,8 @@ __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
-    "ParamUpdates", "REGISTRY",
+    "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
+    "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "__version__",

@@ -614,7 +614,13 @@ ALL = [WeightL2("hid.*", 1e-4, tags={"trainable": True}),
        Contractive("hid:out", 0.1, wrt="in:out"), RecurrentNorm(weight=1.0),
        RecurrentState(weight=2.0), BernoulliDropout("hid:out", 0.5, rng=4),
        GaussianNoise(weight=0.1, rng=9),
-       MaxNorm("hid.W", 2.0, norm_axes=(0,), tags={}, epsilon=1e-6)]
+       MaxNorm("hid.W", 2.0, norm_axes=(0,), tags={}, epsilon=1e-6),
+       regkit.DecoupledWeightDecay(weight=0.01),
+       regkit.L2SP("hid.W", 0.1, start={"hid.W": [[1.0, 2.0]]}),
+       regkit.ConfidencePenalty(weight=0.5), regkit.NonNeg("hid.W"),
+       regkit.UnitNorm(weight=2.0, norm_axes=0),
+       regkit.MinMaxNorm(weight=0.5, min_value=0.1, max_value=2.0),
+       GaussianNoise(weight=0.1, rng=3, shared_axes=(2, 3))]
 
 
 @pytest.mark.parametrize("reg", ALL, ids=lambda r: type(r).__name__)

@@ -31,7 +31,8 @@ from .choice import (JAX_LINKER, NAME, OWN_RANDOM_STREAMS, PYTORCH_LINKER,
                      TensorConstant, TensorVariable, Variable,
                      as_tensor_variable, c_linker_mode, clone_replace, config,
                      disconnected_grad, floatX, function, grad, linker_modes,
-                     scan, shared, sigmoid, softmax, tensor, verify_grad)
+                     scan, shared, sigmoid, softmax, specify_broadcastable,
+                     tensor, verify_grad)
 from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     is_tensor, shallow_sum, static_shape, tensor_variable)
 from .ops import (before_linking, linker_kernels, register_kernels,
@@ -51,5 +52,5 @@ __all__ = [
     "is_random_draw",
     "sum_of_squares", "sum_of_abs",
     "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "JAX_LINKER",
-    "PYTORCH_LINKER", "linker_kernels", "before_linking", "register_kernels",
+    "PYTORCH_LINKER", "specify_broadcastable", "linker_kernels", "before_linking", "register_kernels",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "verify_grad",
     "Elemwise", "disconnected_grad", "scan", "c_linker_mode", "linker_modes",
     "OWN_RANDOM_STREAMS", "JAX_LINKER", "PYTORCH_LINKER",
+    "specify_broadcastable",
 ]
 
 _CHOICES = ("theano", "pytensor")
@@ -180,6 +181,11 @@ if NAME == "theano":  # backend: theano only
     def _shared_generator(rng):
         return shared(rng)  # Theano's generic shared variable cannot borrow
 
+    def specify_broadcastable(x, axes):
+        """`x`, known to have size 1 along `axes` (so that it broadcasts
+        there)."""
+        return tensor.addbroadcast(x, *axes)
+
     def _holds_generator(var):
         return isinstance(var.type, _Generic)
 
@@ -225,6 +231,11 @@ else:  # backend: pytensor only
     def _shared_generator(rng):
         # a new generator, owned by the shared variable: no copy needed
         return shared(rng, borrow=True)
+
+    def specify_broadcastable(x, axes):
+        """`x`, known to have size 1 along `axes` (so that it broadcasts
+        there)."""
+        return tensor.specify_broadcastable(x, *axes)
 
     def _holds_generator(var):
         return isinstance(var.type, RandomGeneratorType)

@@ -11,20 +11,21 @@
   :func:`total_penalty`, :func:`serialize` and :func:`deserialize`.
 """
 from ..backend import random_updates
-from .activity import (HiddenL1, HiddenL2, KLSparsity, RecurrentNorm,
-                       RecurrentState)
+from .activity import (ConfidencePenalty, HiddenL1, HiddenL2, KLSparsity,
+                       RecurrentNorm, RecurrentState)
 from .base import REGISTRY, Regularizer
 from .contractive import Contractive
 from .factory import deserialize, from_kwargs, serialize, total_penalty
 from .stochastic import BernoulliDropout, GaussianNoise, dropout_mask
-from .updates import (DecoupledWeightDecay, MaxNorm, ParamUpdates,
-                      apply_update_hooks)
-from .weights import WeightL1, WeightL2
+from .updates import (DecoupledWeightDecay, MaxNorm, MinMaxNorm, NonNeg,
+                      ParamUpdates, UnitNorm, apply_update_hooks)
+from .weights import L2SP, WeightL1, WeightL2
 
 __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
-    "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay", "ParamUpdates",
-    "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
+    "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
+    "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
+    "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
 ]

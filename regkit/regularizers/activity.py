@@ -1,4 +1,6 @@
 """Penalties on the outputs of layers (activity regularization)."""
+import numpy as np
+
 from .. import backend
 from ..penalties import _safe_norm, kl_sparsity
 from ..regularization import sum_terms
@@ -6,7 +8,7 @@ from .._checks import _check_fraction, _check_supported_float
 from .base import Regularizer
 
 __all__ = ["HiddenL1", "HiddenL2", "KLSparsity", "RecurrentNorm",
-           "RecurrentState"]
+           "RecurrentState", "ConfidencePenalty"]
 
 T = backend.tensor
 
@@ -158,3 +160,35 @@ class RecurrentState(_RecurrentPenalty):
 
     def step_term(self, now, before):
         return T.sum(T.sqr(now - before), axis=-1)
+
+
+class ConfidencePenalty(_OutputPenalty):
+    """Negative entropy of a probability output, averaged over examples:
+    ``mean over the batch of sum(p * log(p))`` over the last axis
+    (Pereyra et al., "Regularizing neural networks by penalizing confident
+    output distributions", 2017).
+
+    Added to the loss with a positive weight (0.1 to 2 in the paper), it
+    rewards spread-out predictions: the ``-beta * H(p)`` of the paper with
+    ``beta = weight``.  Its default pattern is the output layers' ``:out``
+    (meant for a softmax output); ``p = 0`` adds nothing and has a finite
+    gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.InputLayer((None, 2), name="prob")
+    >>> p = np.array([[0.5, 0.5], [1.0, 0.0]])
+    >>> term = regkit.ConfidencePenalty("prob:out").loss(net, {"prob:out": p})
+    >>> round(float(term.eval()), 6)  # (2 * 0.5 * log(0.5) + 0) / 2
+    -0.346574
+    """
+
+    default_roles = ("output",)
+
+    def term(self, h, name, layers, outputs):
+        tiny = np.finfo(h.dtype).tiny
+        log = T.log(T.maximum(h, backend.full_rank_constant(tiny, h.dtype,
+                                                            h.ndim)))
+        return T.sum(h * log) / _batch_size(h)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import backend
 from .._checks import (_check_fraction, _check_seed, _check_supported_float,
+                       _describe, _is_int, _normalize_axes, _short,
                        as_float_tensor)
 from ..init import spawn_seed_sequence
 from .base import Regularizer, _CLEAN_SUFFIXES
@@ -28,9 +29,11 @@ class _Stochastic(Regularizer):
         super().__init_subclass__(**kwargs)
         _CLEAN_SUFFIXES.add(cls._suffix)
 
-    def __init__(self, pattern=None, weight=0.0, rng=None):
+    def __init__(self, pattern=None, weight=0.0, rng=None, shared_axes=()):
         super(_Stochastic, self).__init__(pattern, weight)
         self.rng = _check_seed(rng, type(self).__name__)
+        self.shared_axes = _check_shared_axes(shared_axes,
+                                              type(self).__name__)
         # one independent child per draw (numpy's SeedSequence.spawn)
         self._seeds = _seed_sequence(self.rng)
         self._hits = 0
@@ -38,7 +41,25 @@ class _Stochastic(Regularizer):
     def get_config(self):
         config = super(_Stochastic, self).get_config()
         config["rng"] = self.rng
+        config["shared_axes"] = list(self.shared_axes)
         return config
+
+    def _draw_shape(self, value):
+        """(shape of one draw for `value`, the shared axes): size 1 along
+        the shared axes, so that one draw serves all their positions."""
+        if not self.shared_axes:
+            return value.shape, ()
+        axes = _normalize_axes(self.shared_axes, value.ndim,
+                               type(self).__name__, "shared_axes")
+        return [1 if axis in axes else value.shape[axis]
+                for axis in range(value.ndim)], axes
+
+    def _draw(self, draw, value, *args):
+        """``draw(shape, *args, dtype, seed)`` for `value`, broadcastable
+        along the shared axes."""
+        shape, axes = self._draw_shape(value)
+        drawn = draw(shape, *(args + (value.dtype, self._seed())))
+        return backend.specify_broadcastable(drawn, axes) if axes else drawn
 
     def check_matches(self, named):
         hits, self._hits = self._hits, 0
@@ -80,6 +101,12 @@ class BernoulliDropout(_Stochastic):
         the order the draws are built: the same seed and the same graph
         give the same masks in any process (and two regularizers given the
         same seed draw the same masks).
+    shared_axes : int or sequence of int
+        Axes along which one mask value is shared (its draw has size 1
+        there): ``(2, 3)`` on ``(batch, channels, rows, cols)`` drops whole
+        feature maps, spatial dropout (Tompson et al., "Efficient object
+        localization using convolutional networks", 2015).  Empty (the
+        default): an independent value per element.
 
     Examples
     --------
@@ -107,13 +134,16 @@ class BernoulliDropout(_Stochastic):
 
     def perturb(self, value):
         keep = 1.0 - self.weight
-        mask = backend.bernoulli(value.shape, keep, value.dtype, self._seed())
+        mask = self._draw(backend.bernoulli, value, keep)
         return value * mask * backend.full_rank_constant(
             1.0 / keep, value.dtype, value.ndim)
 
 
 class GaussianNoise(_Stochastic):
     """Additive Gaussian noise with standard deviation ``weight``.
+
+    Takes ``rng`` and ``shared_axes`` as :class:`BernoulliDropout` does (one
+    noise value shared along those axes).
 
     Examples
     --------
@@ -127,7 +157,7 @@ class GaussianNoise(_Stochastic):
     _suffix = "-prenoise"
 
     def perturb(self, value):
-        noise = backend.normal(value.shape, value.dtype, self._seed())
+        noise = self._draw(backend.normal, value)
         return value + noise * backend.full_rank_constant(
             self.weight, value.dtype, value.ndim)
 
@@ -182,6 +212,20 @@ def dropout_mask(reference, p, rng=None):
                              seeds.spawn(1)[0])
     return mask * backend.full_rank_constant(1.0 / keep, reference.dtype,
                                              reference.ndim)
+
+
+def _check_shared_axes(shared_axes, caller):
+    """`shared_axes` as a tuple of ints (checked against the tensor's
+    dimensions when a draw is built)."""
+    items = shared_axes if isinstance(shared_axes, (list, tuple)) \
+        else (shared_axes,)
+    if any(isinstance(a, bool) or not _is_int(a) for a in items):
+        raise TypeError("%s: shared_axes must be an int or a sequence of "
+                        "ints, got %s" % (caller, _describe(shared_axes)))
+    if len(set(items)) != len(items):
+        raise ValueError("%s: shared_axes %s names an axis twice"
+                         % (caller, _short(shared_axes)))
+    return tuple(int(a) for a in items)
 
 
 def _seed_sequence(seed):

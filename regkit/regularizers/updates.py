@@ -6,15 +6,15 @@ import numbers
 import numpy as np
 
 from .. import backend
-from .._checks import (_check_positive, _describe, _is_collection, _is_int,
-                       is_tensor_like)
+from .._checks import (_check_fraction, _check_positive, _describe,
+                       _is_collection, _is_int, is_tensor_like)
 from ..constraints import default_norm_axes, norm_constraint
 from ..layers.base import Layer
 from ..layers.helper import _as_layer_list
 from .base import _ParamRegularizer, _as_regularizers
 
 __all__ = ["ParamUpdates", "apply_update_hooks", "MaxNorm",
-           "DecoupledWeightDecay"]
+           "DecoupledWeightDecay", "NonNeg", "UnitNorm", "MinMaxNorm"]
 
 
 class ParamUpdates(OrderedDict):
@@ -137,7 +137,66 @@ class _UpdateHook(_ParamRegularizer):
                 if param.name is not None and match(param.name)]
 
 
-class MaxNorm(_UpdateHook):
+class _NormHook(_UpdateHook):
+    """Rescales each unit's (or filter's) weight vector in the update, as
+    :class:`MaxNorm` does; subclasses give the new norm from the old."""
+
+    def __init__(self, pattern=None, weight=1.0, norm_axes=None, tags=None,
+                 epsilon=1e-7):
+        super(_NormHook, self).__init__(pattern, weight, tags)
+        self.norm_axes = _check_norm_axes(norm_axes, type(self).__name__)
+        self.epsilon = _check_positive(epsilon, type(self).__name__,
+                                       "epsilon", allow_zero=True)
+
+    def get_config(self):
+        config = super(_NormHook, self).get_config()
+        axes = self.norm_axes
+        config["norm_axes"] = None if axes is None else list(axes)
+        config["epsilon"] = self.epsilon
+        return config
+
+    def target_norms(self, norms):
+        """The new norm of each vector, given its norm now."""
+        raise NotImplementedError
+
+    def constrain(self, value, axes):
+        """`value` with each vector along `axes` rescaled."""
+        T = backend.tensor
+        dtype = value.dtype
+        norms = T.sqrt(T.sum(T.sqr(value), axis=axes, keepdims=True))
+        scale = self.target_norms(norms) / (T.cast(self.epsilon, dtype)
+                                            + norms)
+        return T.cast(value * scale, dtype)
+
+    def modify_updates(self, updates):
+        for name, param in self._chosen(updates):
+            if param not in updates:
+                continue
+            axes = self.norm_axes if self.norm_axes is not None \
+                else default_norm_axes(param.ndim)
+            if axes is None:
+                if self.pattern is None:
+                    continue  # biases and scalars: not norm material
+                raise ValueError(
+                    "%s: parameter %r has %d dimensions; give norm_axes, or "
+                    "a pattern that leaves it out"
+                    % (type(self).__name__, name, param.ndim))
+            updates[param] = self.constrain(updates[param], axes)
+
+
+def _check_norm_axes(norm_axes, caller):
+    if norm_axes is None:
+        return None
+    items = norm_axes if isinstance(norm_axes, (list, tuple)) \
+        else (norm_axes,)
+    if not items or any(not _is_int(a) for a in items):
+        raise TypeError("%s: norm_axes must be None, an int or a non-empty "
+                        "sequence of ints, got %s"
+                        % (caller, _describe(norm_axes)))
+    return tuple(int(a) for a in items)
+
+
+class MaxNorm(_NormHook):
     """Max-norm constraint on the matching parameters' updates.
 
     After each update, the incoming weight vector of each unit (each filter
@@ -187,18 +246,8 @@ class MaxNorm(_UpdateHook):
 
     def __init__(self, pattern=None, weight=3.0, norm_axes=None, tags=None,
                  epsilon=1e-7):
-        super(MaxNorm, self).__init__(pattern, weight, tags)
-        if norm_axes is not None:
-            items = norm_axes if isinstance(norm_axes, (list, tuple)) \
-                else (norm_axes,)
-            if not items or any(not _is_int(a) for a in items):
-                raise TypeError("MaxNorm: norm_axes must be None, an int or "
-                                "a non-empty sequence of ints, got %s"
-                                % _describe(norm_axes))
-            norm_axes = tuple(int(a) for a in items)
-        self.norm_axes = norm_axes
-        self.epsilon = _check_positive(epsilon, "MaxNorm", "epsilon",
-                                      allow_zero=True)
+        super(MaxNorm, self).__init__(pattern, weight, norm_axes, tags,
+                                      epsilon)
 
     @property
     def max_norm(self):
@@ -212,27 +261,8 @@ class MaxNorm(_UpdateHook):
                              "positive, got 0.0")
         return weight
 
-    def get_config(self):
-        config = super(MaxNorm, self).get_config()
-        axes = self.norm_axes
-        config["norm_axes"] = None if axes is None else list(axes)
-        config["epsilon"] = self.epsilon
-        return config
-
-    def modify_updates(self, updates):
-        for name, param in self._chosen(updates):
-            if param not in updates:
-                continue
-            if self.norm_axes is None and default_norm_axes(
-                    param.ndim) is None:
-                if self.pattern is None:
-                    continue  # biases and scalars: not max-norm material
-                raise ValueError(
-                    "MaxNorm: parameter %r has %d dimensions; give "
-                    "norm_axes, or a pattern that leaves it out"
-                    % (name, param.ndim))
-            updates[param] = norm_constraint(updates[param], self.weight,
-                                             self.norm_axes, self.epsilon)
+    def constrain(self, value, axes):
+        return norm_constraint(value, self.weight, axes, self.epsilon)
 
 
 class DecoupledWeightDecay(_UpdateHook):
@@ -285,3 +315,125 @@ class DecoupledWeightDecay(_UpdateHook):
             if param in updates:
                 updates[param] = updates[param] - backend.tensor.cast(
                     self.weight * param, param.dtype)
+
+
+class UnitNorm(_NormHook):
+    """Each unit's incoming weight vector rescaled to the norm ``weight``
+    (1 by default) after every update, as Keras' ``UnitNorm`` constraint.
+
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Globs over parameter names; None: every parameter with the `tags`
+        of 2 to 5 dimensions.
+    weight : float
+        The norm, positive (default 1).
+    norm_axes : int, sequence of int or None
+        The axes of one vector: by default all but the units' axis, as
+        :func:`~regkit.constraints.norm_constraint` (axis 0 of a dense
+        weight, axes 1 to 3 of a ``(filters, channels, rows, cols)``
+        filter bank).
+    tags : dict or None
+        Tag filter; default ``{"regularizable": True}``.
+    epsilon : float
+        Added to each norm before dividing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
+    ...                         W=np.array([[3.0], [4.0]]), name="out")
+    >>> new = regkit.apply_update_hooks([regkit.UnitNorm()], net,
+    ...                                 {net.W: net.W * 1})
+    >>> np.round(new[net.W].eval().ravel(), 6).tolist()
+    [0.6, 0.8]
+    """
+
+    def _check_weight(self, weight):
+        weight = super(UnitNorm, self)._check_weight(weight)
+        if weight == 0:
+            raise ValueError("UnitNorm: weight (the norm) must be positive, "
+                             "got 0.0")
+        return weight
+
+    def target_norms(self, norms):
+        return backend.tensor.cast(self.weight, norms.dtype)
+
+
+class MinMaxNorm(_NormHook):
+    """Each unit's incoming weight vector moved into the norm range
+    ``[min_value, max_value]`` after every update, at the rate ``weight``
+    (Keras' ``MinMaxNorm``): the new norm is
+    ``weight * clip(norm, min, max) + (1 - weight) * norm``.
+
+    Parameters
+    ----------
+    pattern, norm_axes, tags, epsilon : see :class:`UnitNorm`
+    weight : float
+        The rate, in [0, 1] (default 1: straight into the range).
+    min_value, max_value : float
+        The norm range, ``0 <= min_value <= max_value``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
+    ...                         W=np.array([[3.0], [4.0]]), name="out")
+    >>> hook = regkit.MinMaxNorm(min_value=0.5, max_value=2.0)
+    >>> new = regkit.apply_update_hooks([hook], net, {net.W: net.W * 1})
+    >>> round(float(np.sqrt((new[net.W].eval() ** 2).sum())), 6)
+    2.0
+    """
+
+    def __init__(self, pattern=None, weight=1.0, min_value=0.0,
+                 max_value=1.0, norm_axes=None, tags=None, epsilon=1e-7):
+        super(MinMaxNorm, self).__init__(pattern, weight, norm_axes, tags,
+                                         epsilon)
+        self.min_value = _check_positive(min_value, "MinMaxNorm",
+                                         "min_value", allow_zero=True)
+        self.max_value = _check_positive(max_value, "MinMaxNorm",
+                                         "max_value", allow_zero=True)
+        if self.min_value > self.max_value:
+            raise ValueError("MinMaxNorm: min_value %r is above max_value %r"
+                             % (self.min_value, self.max_value))
+
+    def _check_weight(self, weight):
+        return _check_fraction(weight, "MinMaxNorm", "weight")
+
+    def get_config(self):
+        config = super(MinMaxNorm, self).get_config()
+        config.update(min_value=self.min_value, max_value=self.max_value)
+        return config
+
+    def target_norms(self, norms):
+        T = backend.tensor
+        clipped = T.clip(norms, T.cast(self.min_value, norms.dtype),
+                         T.cast(self.max_value, norms.dtype))
+        rate = T.cast(self.weight, norms.dtype)
+        return rate * clipped + (T.cast(1, norms.dtype) - rate) * norms
+
+
+class NonNeg(_UpdateHook):
+    """Negative values of the matching parameters set to 0 after every
+    update (Keras' ``NonNeg``).  ``weight`` is not used (keep it 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
+    ...                         W=np.array([[-3.0], [4.0]]), name="out")
+    >>> new = regkit.apply_update_hooks([regkit.NonNeg()], net,
+    ...                                 {net.W: net.W * 1})
+    >>> new[net.W].eval().ravel().tolist()
+    [0.0, 4.0]
+    """
+
+    def modify_updates(self, updates):
+        for _, param in self._chosen(updates):
+            if param in updates:
+                value = updates[param]
+                updates[param] = backend.tensor.maximum(
+                    value, backend.tensor.zeros_like(value))

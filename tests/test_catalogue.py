@@ -1,0 +1,212 @@
+"""The modern catalogue (issue 19), the part that has landed: L2-SP, the
+confidence penalty, label smoothing with its cross-entropy, Keras'
+constraints as update hooks, and spatial dropout and noise (shared_axes).
+Each against numpy, with gradients, round trips and from_kwargs keys."""
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+import regkit
+from regkit import backend
+
+T = backend.tensor
+FLOATX = backend.floatX
+
+
+def _net():
+    regkit.set_rng(0)
+    l_in = regkit.InputLayer((None, 3), name="in")
+    hid = regkit.DenseLayer(l_in, 4, name="hid")
+    out = regkit.DenseLayer(hid, 2, name="out",
+                            nonlinearity=regkit.nonlinearities.softmax)
+    return l_in, hid, out
+
+
+# --- L2-SP --------------------------------------------------------------------
+
+def test_l2sp_is_the_squared_distance_from_the_start():
+    _, hid, out = _net()
+    start = {name: p.get_value().copy()
+             for name, p in regkit.named_params(out, regularizable=True)}
+    sp = regkit.L2SP(weight=0.01).capture(out)
+    assert set(sp.start) == {"hid.W", "out.W"}
+    assert float(sp.loss(out, {}).eval()) == 0.0
+    hid.W.set_value(hid.W.get_value() + 0.5)
+    want = ((hid.W.get_value() - start["hid.W"]) ** 2).sum()
+    np.testing.assert_allclose(float(sp.loss(out, {}).eval()), want,
+                               rtol=1e-5)
+    # its gradient: 2 (w - w0)
+    grad = backend.function([], backend.grad(sp.loss(out, {}), hid.W))()
+    np.testing.assert_allclose(grad, 2 * (hid.W.get_value()
+                                          - start["hid.W"]), rtol=1e-5)
+
+
+def test_l2sp_captures_once_and_its_start_survives_a_round_trip():
+    _, hid, out = _net()
+    sp = regkit.L2SP("hid.W", 1.0)
+    first = float(sp.loss(out, {}).eval())  # captures here
+    hid.W.set_value(hid.W.get_value() * 2)
+    moved = float(sp.loss(out, {}).eval())
+    assert first == 0.0 and moved > 0
+    data = regkit.serialize(sp)
+    json.dumps(data)  # plain data
+    again = regkit.deserialize(data)
+    np.testing.assert_allclose(float(again.loss(out, {}).eval()), moved,
+                               rtol=1e-6)
+    unpickled = pickle.loads(pickle.dumps(sp))
+    np.testing.assert_array_equal(unpickled.start["hid.W"],
+                                  sp.start["hid.W"])
+    (built,) = regkit.from_kwargs(out, l2_sp={"weight": 0.1,
+                                              "start": data["config"]["start"]})
+    assert isinstance(built, regkit.L2SP) and built.weight == 0.1
+
+
+def test_l2sp_refuses_a_start_that_does_not_fit():
+    _, hid, out = _net()
+    with pytest.raises(ValueError, match="no starting value for 'out.W'"):
+        regkit.L2SP(start={"hid.W": hid.W.get_value()}).loss(out, {})
+    with pytest.raises(ValueError, match="has shape"):
+        regkit.L2SP("hid.W", start={"hid.W": np.zeros(3)}).loss(out, {})
+
+
+# --- the confidence penalty and label smoothing --------------------------------
+
+def test_confidence_penalty_is_the_mean_negative_entropy():
+    p = np.array([[0.2, 0.8], [1.0, 0.0], [0.5, 0.5]], FLOATX)
+    _, _, out = _net()
+    term = regkit.ConfidencePenalty(weight=0.1).loss(out, {"out:out": p})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plogp = np.where(p > 0, p * np.log(p), 0.0)
+    np.testing.assert_allclose(float(term.eval()), plogp.sum(axis=1).mean(),
+                               rtol=1e-5)
+    # its default pattern: the output layers
+    outputs = regkit.get_outputs(out)
+    assert regkit.ConfidencePenalty().output_names(out, outputs) == [
+        "out:out"]
+
+
+def test_confidence_penalty_gradient_through_a_softmax():
+    z0 = np.random.default_rng(0).normal(size=(3, 4))
+    pen = regkit.ConfidencePenalty("p")
+
+    def term(z):
+        return pen.term(backend.softmax(z), "p", None, {})
+    backend.verify_grad(term, [z0], rng=np.random.RandomState(1))
+    # finite at a probability of exactly 0
+    p = T.matrix("p")
+    grad = backend.function([p], backend.grad(pen.term(p, "p", None, {}),
+                                              p))
+    assert np.isfinite(grad(np.array([[1.0, 0.0]], FLOATX))).all()
+
+
+def test_smooth_labels_and_the_crossentropy():
+    y = np.array([0, 2, 1], "int32")
+    smoothed = regkit.smooth_labels(y, 3, 0.3).eval()
+    want = np.full((3, 3), 0.1)
+    want[np.arange(3), y] = 0.8
+    np.testing.assert_allclose(smoothed, want, rtol=1e-6)
+    np.testing.assert_allclose(
+        regkit.smooth_labels(np.eye(3)[y].astype(FLOATX), 3, 0.3).eval(),
+        want, rtol=1e-6)
+    assert regkit.smooth_labels(T.ivector(), 3, 0.1).ndim == 2
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]])
+    ce = regkit.categorical_crossentropy(p, want).eval()
+    np.testing.assert_allclose(ce, -(want * np.log(p)).sum(axis=1).mean(),
+                               rtol=1e-6)
+    backend.verify_grad(
+        lambda z: regkit.categorical_crossentropy(backend.softmax(z), want),
+        [np.random.default_rng(2).normal(size=(3, 3))],
+        rng=np.random.RandomState(3))
+
+
+# --- Keras' constraints as update hooks ------------------------------------------
+
+def _apply(hook, W):
+    param = backend.shared(W.copy(), name="W")
+    updates = regkit.ParamUpdates({param: param * 1})
+    hook.modify_updates(updates)
+    return updates[param].eval()
+
+
+def test_unit_norm_min_max_norm_and_non_neg_against_numpy():
+    W = np.random.default_rng(4).normal(size=(5, 3)) * 3
+    norms = np.sqrt((W ** 2).sum(axis=0))
+    np.testing.assert_allclose(_apply(regkit.UnitNorm("W"), W),
+                               W / norms, rtol=1e-5)
+    np.testing.assert_allclose(_apply(regkit.UnitNorm("W", 2.0), W),
+                               2 * W / norms, rtol=1e-5)
+    low, high, rate = 0.5, 2.0, 0.7
+    target = rate * np.clip(norms, low, high) + (1 - rate) * norms
+    np.testing.assert_allclose(
+        _apply(regkit.MinMaxNorm("W", rate, low, high), W),
+        W * target / norms, rtol=1e-5)
+    np.testing.assert_array_equal(_apply(regkit.NonNeg("W"), W),
+                                  np.maximum(W, 0))
+    # a filter bank: one norm per filter (axes 1, 2, 3), as MaxNorm
+    F = np.random.default_rng(5).normal(size=(2, 3, 2, 2))
+    got = _apply(regkit.UnitNorm("W"), F)
+    np.testing.assert_allclose(np.sqrt((got ** 2).sum(axis=(1, 2, 3))), 1.0,
+                               rtol=1e-5)
+
+
+def test_constraint_hooks_through_a_network_spare_biases():
+    _, hid, out = _net()
+    params = regkit.get_all_params(out, trainable=True)
+    regs = regkit.from_kwargs(out, non_neg=0.0, unit_norm=1.0,
+                              min_max_norm={"min_value": 0.1,
+                                            "max_value": 0.5})
+    assert [type(r).__name__ for r in regs] == ["NonNeg", "UnitNorm",
+                                                "MinMaxNorm"]
+    updates = regkit.apply_update_hooks(
+        regs, out, [(p, p + 1) for p in params])
+    W = updates[hid.W].eval()
+    assert (W >= 0).all()
+    np.testing.assert_allclose(np.sqrt((W ** 2).sum(axis=0)), 0.5,
+                               rtol=1e-5)
+    np.testing.assert_allclose(updates[hid.b].eval(),
+                               hid.b.get_value() + 1)
+
+
+# --- spatial dropout and noise ----------------------------------------------------
+
+def _image_net(reg):
+    x = T.tensor4("img")
+    l_in = regkit.InputLayer((None, 3, 4, 5), input_var=x, name="img")
+    outputs = regkit.get_outputs(l_in, regularizers=[reg])
+    fn = backend.function([x], outputs["img:out"],
+                          updates=regkit.random_updates(outputs))
+    return fn
+
+
+def test_spatial_dropout_drops_whole_feature_maps():
+    fn = _image_net(regkit.BernoulliDropout("img:out", 0.5, rng=0,
+                                            shared_axes=(2, 3)))
+    out = fn(np.ones((6, 3, 4, 5), FLOATX))
+    per_map = out.reshape(6, 3, -1)
+    # each (example, channel) map is all 0 or all 2
+    assert ((per_map == per_map[:, :, :1]).all())
+    assert set(np.unique(per_map).tolist()) == {0.0, 2.0}
+    assert 0 < (per_map[:, :, 0] == 0).mean() < 1
+
+
+def test_noise_shared_along_axes_and_negative_axes():
+    fn = _image_net(regkit.GaussianNoise("img:out", 1.0, rng=1,
+                                         shared_axes=[0, -1]))
+    out = fn(np.zeros((6, 3, 4, 5), FLOATX))
+    assert (out == out[:1, :, :, :1]).all()  # the same for every example
+    assert np.unique(out).size == 3 * 4
+
+
+def test_shared_axes_round_trip_and_refusals():
+    drop = regkit.BernoulliDropout("x", 0.5, rng=2, shared_axes=(2, 3))
+    copy = regkit.deserialize(regkit.serialize(drop))
+    assert copy.shared_axes == (2, 3)
+    with pytest.raises(TypeError, match="shared_axes"):
+        regkit.BernoulliDropout(shared_axes="2")
+    with pytest.raises(ValueError, match="names an axis twice"):
+        regkit.GaussianNoise(shared_axes=(1, 1))
+    with pytest.raises(ValueError, match="shared_axes"):
+        _image_net(regkit.BernoulliDropout("img:out", 0.5,
+                                           shared_axes=(4,)))
