@@ -41,6 +41,7 @@ from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            RecurrentState, BernoulliDropout, GaussianNoise,
                            MaxNorm, DecoupledWeightDecay, L2SP,
                            ConfidencePenalty, NonNeg, UnitNorm, MinMaxNorm,
+                           AlphaDropout, mc_predict,
                            ParamUpdates, REGISTRY, from_kwargs, total_penalty, apply_update_hooks, serialize,
                            deserialize, random_updates, dropout_mask)
 
@@ -66,7 +67,7 @@ __all__ = [
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
-    "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
+    "AlphaDropout", "mc_predict", "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "__version__",

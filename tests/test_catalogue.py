@@ -210,3 +210,52 @@ def test_shared_axes_round_trip_and_refusals():
     with pytest.raises(ValueError, match="shared_axes"):
         _image_net(regkit.BernoulliDropout("img:out", 0.5,
                                            shared_axes=(4,)))
+
+
+# --- alpha dropout and Monte Carlo dropout -------------------------------------------
+
+SATURATION = -1.0507009873554805 * 1.6732632423543772
+
+
+def test_alpha_dropout_values_and_moments():
+    p = 0.3
+    l_in = regkit.InputLayer((None, 50000), name="in")
+    drop = regkit.AlphaDropout("in:out", p, rng=3)
+    out = regkit.get_output(l_in, regularizers=[drop])
+    fn = backend.function([l_in.input_var], out,
+                          updates=regkit.random_updates(out))
+    x = np.random.default_rng(4).standard_normal((4, 50000)).astype(FLOATX)
+    y = fn(x)
+    a = ((1 - p) * (1 + p * SATURATION ** 2)) ** -0.5
+    b = -a * SATURATION * p
+    dropped = np.isclose(y, a * SATURATION + b, rtol=1e-5)
+    np.testing.assert_allclose(y[~dropped], a * x[~dropped] + b, rtol=1e-4,
+                               atol=1e-5)
+    assert abs(dropped.mean() - p) < 0.01
+    # zero mean and unit variance are kept (Klambauer et al., eq. 4 and 5)
+    assert abs(y.mean()) < 0.01 and abs(y.var() - 1) < 0.02
+    assert not np.array_equal(fn(x), fn(x))
+    test = regkit.get_output(l_in, regularizers=[drop], deterministic=True)
+    assert test is l_in.input_var
+    (built,) = regkit.from_kwargs(l_in, alpha_dropout={"pattern": "in:out",
+                                                       "weight": 0.1})
+    assert isinstance(built, regkit.AlphaDropout)
+    assert regkit.deserialize(regkit.serialize(drop)).weight == p
+
+
+def test_mc_predict_mean_and_variance():
+    l_in = regkit.InputLayer((None, 4), name="in")
+    out = regkit.DenseLayer(l_in, 1, W=np.ones((4, 1)), nonlinearity=None)
+    drop = regkit.BernoulliDropout("in:out", 0.5, rng=5)
+    prediction = regkit.get_output(out, regularizers=[drop])
+    mean, var = regkit.mc_predict(prediction,
+                                  {l_in.input_var: np.ones((3, 4), FLOATX)},
+                                  n=3000)
+    # each input survives with 1/2, scaled by 2: mean 4, variance 4 * 1
+    np.testing.assert_allclose(mean, 4.0, rtol=0.05)
+    np.testing.assert_allclose(var, 4.0, rtol=0.1)
+    plain = regkit.get_output(out)
+    mean, var = regkit.mc_predict(plain, {l_in.input_var: np.ones((3, 4),
+                                                                  FLOATX)},
+                                  n=3)
+    np.testing.assert_array_equal(var, 0.0)

@@ -620,7 +620,8 @@ ALL = [WeightL2("hid.*", 1e-4, tags={"trainable": True}),
        regkit.ConfidencePenalty(weight=0.5), regkit.NonNeg("hid.W"),
        regkit.UnitNorm(weight=2.0, norm_axes=0),
        regkit.MinMaxNorm(weight=0.5, min_value=0.1, max_value=2.0),
-       GaussianNoise(weight=0.1, rng=3, shared_axes=(2, 3))]
+       GaussianNoise(weight=0.1, rng=3, shared_axes=(2, 3)),
+       regkit.AlphaDropout("hid:out", 0.1, rng=1)]
 
 
 @pytest.mark.parametrize("reg", ALL, ids=lambda r: type(r).__name__)

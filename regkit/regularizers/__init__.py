@@ -16,7 +16,8 @@ from .activity import (ConfidencePenalty, HiddenL1, HiddenL2, KLSparsity,
 from .base import REGISTRY, Regularizer
 from .contractive import Contractive
 from .factory import deserialize, from_kwargs, serialize, total_penalty
-from .stochastic import BernoulliDropout, GaussianNoise, dropout_mask
+from .stochastic import (AlphaDropout, BernoulliDropout, GaussianNoise,
+                         dropout_mask, mc_predict)
 from .updates import (DecoupledWeightDecay, MaxNorm, MinMaxNorm, NonNeg,
                       ParamUpdates, UnitNorm, apply_update_hooks)
 from .weights import L2SP, WeightL1, WeightL2
@@ -26,6 +27,7 @@ __all__ = [
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
+    "AlphaDropout", "mc_predict",
     "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
 ]

@@ -15,7 +15,11 @@ from .._checks import (_check_fraction, _check_seed, _check_supported_float,
 from ..init import spawn_seed_sequence
 from .base import Regularizer, _CLEAN_SUFFIXES
 
-__all__ = ["BernoulliDropout", "GaussianNoise", "dropout_mask"]
+__all__ = ["BernoulliDropout", "GaussianNoise", "AlphaDropout",
+           "dropout_mask", "mc_predict"]
+
+# SELU's negative saturation value, -lambda * alpha (Klambauer et al. 2017)
+_SELU_SATURATION = -1.0507009873554805 * 1.6732632423543772
 
 
 class _Stochastic(Regularizer):
@@ -160,6 +164,113 @@ class GaussianNoise(_Stochastic):
         noise = self._draw(backend.normal, value)
         return value + noise * backend.full_rank_constant(
             self.weight, value.dtype, value.ndim)
+
+
+class AlphaDropout(_Stochastic):
+    """Dropout for self-normalizing (SELU) networks: a dropped value is set
+    to SELU's negative saturation ``alpha' = -lambda * alpha`` instead of 0,
+    and the result is moved back to the input's mean and variance by an
+    affine map (Klambauer et al., "Self-normalizing neural networks",
+    2017): with ``p = weight``,
+    ``a = ((1 - p) * (1 + p * alpha'**2)) ** -0.5``, ``b = -a * alpha' * p``
+    and ``out = a * (x * mask + alpha' * (1 - mask)) + b``.
+
+    For inputs of mean 0 and variance 1 the output keeps both, so SELU
+    layers stay self-normalizing in training; plain dropout would not.
+    Takes ``rng`` and ``shared_axes`` as :class:`BernoulliDropout`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> l_in = regkit.InputLayer((None, 20000), name="in")
+    >>> drop = regkit.AlphaDropout("in:out", 0.2, rng=0)
+    >>> out = regkit.get_output(l_in, regularizers=[drop])
+    >>> fn = regkit.backend.function([l_in.input_var], out,
+    ...                              updates=regkit.random_updates(out))
+    >>> x = np.random.default_rng(1).standard_normal((5, 20000))
+    >>> y = fn(x)
+    >>> bool(abs(y.mean()) < 0.02 and abs(y.var() - 1) < 0.03)
+    True
+    """
+
+    _suffix = "-prealphadrop"
+
+    def _check_weight(self, weight):
+        weight = super(AlphaDropout, self)._check_weight(weight)
+        if weight >= 1:
+            raise ValueError("AlphaDropout: weight (the drop probability) "
+                             "must be below 1, got %r" % (weight,))
+        return weight
+
+    def perturb(self, value):
+        p = self.weight
+        keep = self._draw(backend.bernoulli, value, 1.0 - p)
+        a = ((1 - p) * (1 + p * _SELU_SATURATION ** 2)) ** -0.5
+        b = -a * _SELU_SATURATION * p
+
+        def constant(number):
+            return backend.full_rank_constant(number, value.dtype, value.ndim)
+        dropped = value * keep + constant(_SELU_SATURATION) * (
+            constant(1.0) - keep)
+        return constant(a) * dropped + constant(b)
+
+
+def mc_predict(prediction, inputs, n=30, mode=None):
+    """Monte Carlo dropout at inference: the mean and variance of `n`
+    stochastic passes (Gal and Ghahramani, "Dropout as a Bayesian
+    approximation", 2016).
+
+    Parameters
+    ----------
+    prediction : symbolic tensor
+        A training-mode output, with its masks: ``get_output(net,
+        regularizers=regs)`` (``deterministic=False``, the default), or
+        ``apply_regularizers(...).train``.
+    inputs : dict
+        Symbolic input -> value, for one batch.
+    n : int
+        Number of passes, at least 2.
+    mode : optional
+        Compilation mode (see :func:`regkit.backend.linker_modes`).
+
+    Returns
+    -------
+    (mean, variance) : numpy arrays of the prediction's shape
+        Over the `n` passes, each with fresh masks; the variance is the
+        usual uncertainty estimate (0 where nothing is random).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> l_in = regkit.InputLayer((None, 4), name="in")
+    >>> out = regkit.DenseLayer(l_in, 1, W=np.ones((4, 1)), nonlinearity=None)
+    >>> drop = regkit.BernoulliDropout("in:out", 0.5, rng=0)
+    >>> prediction = regkit.get_output(out, regularizers=[drop])
+    >>> mean, var = regkit.mc_predict(prediction,
+    ...                               {l_in.input_var: np.ones((2, 4))}, n=200)
+    >>> mean.shape, bool(abs(mean.mean() - 4) < 0.5), bool((var > 0).all())
+    ((2, 1), True, True)
+    """
+    caller = "mc_predict"
+    prediction = as_float_tensor(prediction, caller, "prediction")
+    if not isinstance(inputs, dict):
+        raise TypeError("mc_predict: inputs must be a dict symbolic input -> "
+                        "value, got %s" % _describe(inputs))
+    if isinstance(n, bool) or not _is_int(n):
+        raise TypeError("mc_predict: n must be an int, got %s"
+                        % _describe(n))
+    if n < 2:
+        raise ValueError("mc_predict: n must be at least 2 (a variance needs "
+                         "two passes), got %d" % n)
+    variables = list(inputs)
+    fn = backend.function(variables, prediction, mode=mode,
+                          updates=backend.random_updates(prediction),
+                          on_unused_input="ignore")
+    values = [inputs[var] for var in variables]
+    passes = np.stack([np.asarray(fn(*values)) for _ in range(int(n))])
+    return passes.mean(axis=0), passes.var(axis=0)
 
 
 def dropout_mask(reference, p, rng=None):
