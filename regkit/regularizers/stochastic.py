@@ -85,7 +85,20 @@ class _Stochastic(Regularizer):
             outputs[name] = self.perturb(value)
 
 
-class BernoulliDropout(_Stochastic):
+class _Dropout(_Stochastic):
+    """A stochastic change whose weight is a drop probability."""
+
+    _suffix = "-predrop"
+
+    def _check_weight(self, weight):
+        weight = super(_Dropout, self)._check_weight(weight)
+        if weight >= 1:
+            raise ValueError("%s: weight (the drop probability) must be "
+                             "below 1, got %r" % (type(self).__name__, weight))
+        return weight
+
+
+class BernoulliDropout(_Dropout):
     """Inverted dropout: zero each value with probability ``weight``.
 
     While training, kept values are scaled by ``1 / (1 - p)`` so that the
@@ -127,15 +140,6 @@ class BernoulliDropout(_Stochastic):
     [0.0, 2.0]
     """
 
-    _suffix = "-predrop"
-
-    def _check_weight(self, weight):
-        weight = super(BernoulliDropout, self)._check_weight(weight)
-        if weight >= 1:
-            raise ValueError("BernoulliDropout: weight (the drop probability) "
-                             "must be below 1, got %r" % (weight,))
-        return weight
-
     def perturb(self, value):
         keep = 1.0 - self.weight
         mask = self._draw(backend.bernoulli, value, keep)
@@ -166,7 +170,7 @@ class GaussianNoise(_Stochastic):
             self.weight, value.dtype, value.ndim)
 
 
-class AlphaDropout(_Stochastic):
+class AlphaDropout(_Dropout):
     """Dropout for self-normalizing (SELU) networks: a dropped value is set
     to SELU's negative saturation ``alpha' = -lambda * alpha`` instead of 0,
     and the result is moved back to the input's mean and variance by an
@@ -195,13 +199,6 @@ class AlphaDropout(_Stochastic):
     """
 
     _suffix = "-prealphadrop"
-
-    def _check_weight(self, weight):
-        weight = super(AlphaDropout, self)._check_weight(weight)
-        if weight >= 1:
-            raise ValueError("AlphaDropout: weight (the drop probability) "
-                             "must be below 1, got %r" % (weight,))
-        return weight
 
     def perturb(self, value):
         p = self.weight
