@@ -259,3 +259,20 @@ def test_mc_predict_mean_and_variance():
                                                                   FLOATX)},
                                   n=3)
     np.testing.assert_array_equal(var, 0.0)
+
+
+# --- AR and TAR through existing classes -------------------------------------------
+
+@pytest.mark.parametrize("shape", [(4, 6, 3), (2, 9, 5)])
+def test_ar_and_tar_are_hidden_l2_and_recurrent_state_rescaled(shape):
+    _, _, out = _net()
+    batch, steps, features = shape
+    h = np.random.default_rng(6).normal(size=shape)
+    outs = {"rnn:out": h}
+    alpha, beta = 2.0, 0.5
+    ar = regkit.HiddenL2("rnn:out", alpha / (steps * features))
+    tar = regkit.RecurrentState("rnn:out", beta / features)
+    total = regkit.total_penalty([ar, tar], out, outs)
+    want = alpha * (h ** 2).mean() + beta * ((h[:, 1:] - h[:, :-1]) ** 2
+                                             ).mean()
+    np.testing.assert_allclose(float(total.eval()), want, rtol=1e-10)
