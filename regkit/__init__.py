@@ -24,7 +24,7 @@ from .penalties import (l1, l2, elastic_net, group_lasso, orthogonality,
 from .constraints import norm_constraint, total_norm_constraint
 from .init import (DEFAULT_SEED, GlorotUniform, Constant, get_rng, set_rng,
                    spawn_seed_sequence)
-from .losses import categorical_crossentropy, smooth_labels
+from .losses import categorical_crossentropy, gradient_penalty, smooth_labels
 from .regularization import (apply_penalty, regularize_layer_params,
                              regularize_layer_params_weighted,
                              regularize_network_params, sum_terms,
@@ -41,7 +41,7 @@ from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            RecurrentState, BernoulliDropout, GaussianNoise,
                            MaxNorm, DecoupledWeightDecay, L2SP,
                            ConfidencePenalty, NonNeg, UnitNorm, MinMaxNorm,
-                           AlphaDropout, mc_predict,
+                           AlphaDropout, mc_predict, R1Penalty,
                            ParamUpdates, REGISTRY, from_kwargs, total_penalty, apply_update_hooks, serialize,
                            deserialize, random_updates, dropout_mask)
 
@@ -67,7 +67,8 @@ __all__ = [
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
-    "AlphaDropout", "mc_predict", "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
+    "AlphaDropout", "mc_predict", "R1Penalty", "gradient_penalty",
+    "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "__version__",

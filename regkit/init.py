@@ -174,3 +174,11 @@ class Constant(object):
 
     def __call__(self, shape):
         return np.full(shape, self.value, dtype=float)
+
+
+def _seed_sequence(seed):
+    """The SeedSequence a stochastic regularizer or mask spawns its draws
+    from: ``SeedSequence(seed)``, or for None the next child of regkit's
+    root (see :func:`regkit.set_rng`)."""
+    return spawn_seed_sequence() if seed is None \
+        else np.random.SeedSequence(seed)

@@ -1,4 +1,5 @@
-"""Loss helpers that regularize: label smoothing and its cross-entropy.
+"""Loss helpers that regularize: label smoothing and its cross-entropy, and
+the WGAN-GP gradient penalty.
 
 Examples
 --------
@@ -10,9 +11,12 @@ Examples
 import numpy as np
 
 from . import backend
-from ._checks import _check_fraction, _describe, _is_int, as_float_tensor
+from ._checks import (_check_fraction, _check_seed, _describe, _is_int,
+                      as_float_tensor)
+from .init import _seed_sequence
+from .penalties import _safe_norm
 
-__all__ = ["smooth_labels", "categorical_crossentropy"]
+__all__ = ["smooth_labels", "categorical_crossentropy", "gradient_penalty"]
 
 T = backend.tensor
 
@@ -102,3 +106,66 @@ def categorical_crossentropy(predictions, targets):
                          "must be (batch, classes) matrices, got %d-d and "
                          "%d-d" % (predictions.ndim, targets.ndim))
     return T.mean(-T.sum(targets * T.log(predictions), axis=1))
+
+
+def gradient_penalty(critic, real, fake, rng=None):
+    """The WGAN-GP penalty: ``mean_i (||grad D(x_i)|| - 1) ** 2`` at random
+    interpolates ``x_i = e_i * real_i + (1 - e_i) * fake_i``, ``e_i``
+    uniform in [0, 1) per example (Gulrajani et al., "Improved training of
+    Wasserstein GANs", 2017).
+
+    Multiply it by the paper's ``lambda`` (10) and add it to the critic's
+    loss.  The interpolation weights are random draws: pass
+    ``regkit.random_updates`` of the penalty to the training function for
+    new ones on every call.
+
+    Parameters
+    ----------
+    critic : callable
+        ``critic(x)``: the critic's output for a batch ``x`` (one value, or
+        several summed, per example), e.g.
+        ``lambda x: regkit.get_output(net, x)``.
+    real, fake : tensors of the same shape, batch first
+    rng : int or None
+        Seed of the interpolation weights (None: an independent stream, see
+        :func:`regkit.set_rng`).
+
+    Returns
+    -------
+    A 0-d tensor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> from regkit import backend
+    >>> w = backend.shared(np.array([3.0, 4.0]), name="w")
+    >>> critic = lambda x: backend.tensor.dot(x, w)  # gradient w everywhere
+    >>> real, fake = np.ones((4, 2)), np.zeros((4, 2))
+    >>> penalty = regkit.gradient_penalty(critic, real, fake, rng=0)
+    >>> float(backend.function([], penalty)())  # (||w|| - 1) ** 2
+    16.0
+    """
+    caller = "gradient_penalty"
+    if not callable(critic):
+        raise TypeError("gradient_penalty: critic must be a callable "
+                        "x -> critic output, got %s" % _describe(critic))
+    real = as_float_tensor(real, caller, "real")
+    fake = as_float_tensor(fake, caller, "fake")
+    if real.ndim != fake.ndim or real.ndim < 1:
+        raise ValueError("gradient_penalty: real and fake must have the same "
+                         "number of dimensions (batch first), got %d and %d"
+                         % (real.ndim, fake.ndim))
+    seeds = _seed_sequence(_check_seed(rng, caller))
+    shape = [real.shape[0]] + [1] * (real.ndim - 1)
+    mix = backend.uniform(shape, real.dtype, seeds.spawn(1)[0])
+    if real.ndim > 1:
+        mix = backend.specify_broadcastable(mix, range(1, real.ndim))
+    interpolates = mix * real + (1 - mix) * fake
+    out = critic(interpolates)
+    if not backend.is_tensor(out):
+        raise TypeError("gradient_penalty: critic must return a tensor, got "
+                        "%s" % _describe(out))
+    grad = backend.grad(T.sum(out), interpolates)
+    norms = _safe_norm(grad.reshape((grad.shape[0], -1)), axis=1)
+    return T.mean(T.sqr(norms - T.cast(1, norms.dtype)))

@@ -276,3 +276,76 @@ def test_ar_and_tar_are_hidden_l2_and_recurrent_state_rescaled(shape):
     want = alpha * (h ** 2).mean() + beta * ((h[:, 1:] - h[:, :-1]) ** 2
                                              ).mean()
     np.testing.assert_allclose(float(total.eval()), want, rtol=1e-10)
+
+
+# --- input-gradient penalties ---------------------------------------------------------
+
+def _critic(nonlinearity):
+    regkit.set_rng(1)
+    l_in = regkit.InputLayer((None, 3), name="in")
+    out = regkit.DenseLayer(l_in, 1, name="critic",
+                            nonlinearity=nonlinearity)
+    return l_in, out
+
+
+def test_r1_penalty_against_numpy():
+    l_in, out = _critic(regkit.nonlinearities.tanh)
+    x = np.random.default_rng(7).normal(size=(5, 3)).astype(FLOATX)
+    r1 = regkit.R1Penalty(weight=10.0)
+    outputs = regkit.get_outputs(out)
+    term = backend.function([l_in.input_var], r1.loss(out, outputs))(x)
+    W, b = out.W.get_value(), out.b.get_value()
+    slope = 1 - np.tanh(x @ W + b) ** 2  # (5, 1)
+    grads = slope * W.T  # d D(x_i) / d x_i, (5, 3)
+    np.testing.assert_allclose(term, (grads ** 2).sum() / 5 / 2, rtol=1e-5)
+    assert r1.output_names(out, outputs) == ["critic:out"]
+    assert regkit.deserialize(regkit.serialize(r1)).weight == 10.0
+
+
+def test_r1_penalty_gradient_by_finite_differences():
+    x = np.random.default_rng(8).normal(size=(4, 3))
+
+    def r1_of(W):
+        # the term R1Penalty builds, as a function of the weights
+        X = T.as_tensor_variable(x)
+        return regkit.R1Penalty._term(T.tanh(T.dot(X, W)), "d:out",
+                                      {"in:out": X}, {}, {}, ["in:out"])
+    backend.verify_grad(r1_of, [np.random.default_rng(9).normal(size=(3, 2))],
+                        rng=np.random.RandomState(2))
+
+
+def test_gradient_penalty_is_wgan_gp():
+    w = backend.shared(np.array([[1.0], [2.0], [2.0]], FLOATX), name="w")
+
+    def linear(x):
+        return T.dot(x, w)
+    real = np.random.default_rng(10).normal(size=(6, 3)).astype(FLOATX)
+    fake = np.zeros((6, 3), FLOATX)
+    penalty = regkit.gradient_penalty(linear, real, fake, rng=3)
+    # the gradient of a linear critic is w at every interpolate
+    assert float(backend.function([], penalty)()) == pytest.approx(4.0)
+
+    def tanh_critic(x):
+        return T.tanh(T.dot(x, w))
+    # real == fake: the interpolate is real itself, whatever the draw
+    same = regkit.gradient_penalty(tanh_critic, real, real, rng=4)
+    slope = 1 - np.tanh(real @ w.get_value()) ** 2
+    norms = np.sqrt(((slope * w.get_value().T) ** 2).sum(axis=1))
+    np.testing.assert_allclose(float(backend.function([], same)()),
+                               ((norms - 1) ** 2).mean(), rtol=1e-5)
+    # with random updates the interpolates change on every call
+    moving = regkit.gradient_penalty(tanh_critic, real, fake, rng=5)
+    updates = regkit.random_updates(moving)
+    assert len(updates) == 1
+    fn = backend.function([], moving, updates=updates)
+    assert fn() != fn()
+
+
+def test_gradient_penalty_gradient_by_finite_differences():
+    real = np.random.default_rng(11).normal(size=(3, 2))
+
+    def penalty(W):
+        return regkit.gradient_penalty(lambda x: T.tanh(T.dot(x, W)), real,
+                                       real, rng=0)
+    backend.verify_grad(penalty, [np.random.default_rng(12).normal(
+        size=(2, 2))], rng=np.random.RandomState(4))

@@ -90,7 +90,7 @@ RANKS = {
     "regkit._checks": 4,
     "regkit.nonlinearities": 5,
     "regkit.penalties": 5,
-    "regkit.losses": 5,
+    "regkit.losses": 6,
     "regkit.init": 5,
     "regkit.constraints": 6,
     "regkit.layers.base": 7,

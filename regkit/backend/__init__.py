@@ -37,7 +37,8 @@ from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     is_tensor, shallow_sum, static_shape, tensor_variable)
 from .ops import (before_linking, linker_kernels, register_kernels,
                   sum_of_abs, sum_of_squares)
-from .random import bernoulli, is_random_draw, normal, random_updates
+from .random import (bernoulli, is_random_draw, normal, random_updates,
+                     uniform)
 
 __all__ = [
     "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
@@ -48,7 +49,7 @@ __all__ = [
     "sigmoid", "softmax", "verify_grad", "disconnected_grad", "scan",
     "is_tensor",
     "Elemwise",
-    "full_rank_constant", "bernoulli", "normal", "random_updates",
+    "full_rank_constant", "bernoulli", "normal", "uniform", "random_updates",
     "is_random_draw",
     "sum_of_squares", "sum_of_abs",
     "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "JAX_LINKER",

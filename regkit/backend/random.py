@@ -28,7 +28,8 @@ from .graph import ancestors, full_rank_constant
 from .ops import (_RegkitOp, before_linking, linker_kernels,
                   register_kernels)
 
-__all__ = ["bernoulli", "normal", "random_updates", "is_random_draw"]
+__all__ = ["bernoulli", "normal", "uniform", "random_updates",
+           "is_random_draw"]
 
 
 def bernoulli(shape, p, dtype, seed_sequence):
@@ -62,9 +63,9 @@ def bernoulli(shape, p, dtype, seed_sequence):
     >>> sorted(set(values.ravel().tolist())) <= [0.0, 1.0], values.dtype
     (True, dtype('float32'))
     """
-    uniform = _draw("uniform", shape, dtype, seed_sequence)
-    return tensor.cast(tensor.lt(uniform, full_rank_constant(
-        p, dtype, uniform.ndim)), dtype)
+    draws = uniform(shape, dtype, seed_sequence)
+    return tensor.cast(tensor.lt(draws, full_rank_constant(
+        p, dtype, draws.ndim)), dtype)
 
 
 def normal(shape, dtype, seed_sequence):
@@ -79,6 +80,21 @@ def normal(shape, dtype, seed_sequence):
     True
     """
     return _draw("normal", shape, dtype, seed_sequence)
+
+
+def uniform(shape, dtype, seed_sequence):
+    """A symbolic tensor of draws uniform in [0, 1) (see :func:`bernoulli`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> u = backend.uniform((1000,), "float64", np.random.SeedSequence(0))
+    >>> values = backend.function([], u)()
+    >>> bool(values.min() >= 0 and values.max() < 1)
+    True
+    """
+    return _draw("uniform", shape, dtype, seed_sequence)
 
 
 def random_updates(*exprs):

@@ -1,5 +1,6 @@
-"""The contractive penalty: the Jacobian of outputs with respect to
-inputs, exact per example, in closed form where a dense layer allows it."""
+"""Penalties on derivatives of outputs with respect to inputs: the
+contractive penalty (the Jacobian, exact per example, in closed form where
+a dense layer allows it) and the R1 gradient penalty."""
 from .. import backend
 from ..layers.dense import DenseLayer
 from ..layers.helper import get_all_layers, layer_names
@@ -8,7 +9,7 @@ from ..regularization import sum_terms
 from .activity import _OutputPenalty, _batch_size
 from .base import _as_patterns, _resolve, _select_outputs
 
-__all__ = ["Contractive"]
+__all__ = ["Contractive", "R1Penalty"]
 
 T = backend.tensor
 
@@ -107,6 +108,44 @@ class Contractive(_OutputPenalty):
                                               layer.W)
             terms.append(closed if closed is not None
                          else _jacobian_norm(h, x))
+        return sum_terms(terms)
+
+
+class R1Penalty(Contractive):
+    """Half the squared norm of the gradient of each example's output with
+    respect to its input, batch-averaged: ``mean_i ||d D(x_i) / d x_i||**2
+    / 2`` (R1, Mescheder, Geiger and Nowozin, "Which training methods for
+    GANs actually converge?", 2018).
+
+    Put it on a discriminator's output for real data: with
+    ``weight = gamma`` it is the paper's ``gamma / 2 * E ||grad D||^2``.
+    The default pattern is the output layers, `wrt` the input layers (as
+    :class:`Contractive`).  For an output with several units per example
+    the gradient is that of their sum.  Examples must not interact (no
+    batch statistics between input and output).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import DenseLayer, InputLayer, R1Penalty, get_outputs
+    >>> l_in = InputLayer((None, 2), name="in")
+    >>> critic = DenseLayer(l_in, 1, W=np.array([[3.0], [4.0]]),
+    ...                     nonlinearity=None, name="critic")
+    >>> term = R1Penalty().loss(critic, get_outputs(critic, np.ones((5, 2))))
+    >>> float(term.eval())  # ||w||^2 / 2 for a linear critic
+    12.5
+    """
+
+    default_roles = ("output",)
+
+    @staticmethod
+    def _term(h, name, outputs, names, by_name, wrt_names):
+        terms = []
+        for wrt_name in wrt_names:
+            x = outputs[wrt_name]
+            if backend.depends_on(h, x):
+                grad = backend.grad(T.sum(h), x)
+                terms.append(T.sum(T.sqr(grad)) / (2 * _batch_size(x)))
         return sum_terms(terms)
 
 

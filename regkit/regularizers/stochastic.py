@@ -12,7 +12,7 @@ from .. import backend
 from .._checks import (_check_fraction, _check_seed, _check_supported_float,
                        _describe, _is_int, _normalize_axes, _short,
                        as_float_tensor)
-from ..init import spawn_seed_sequence
+from ..init import _seed_sequence
 from .base import Regularizer, _CLEAN_SUFFIXES
 
 __all__ = ["BernoulliDropout", "GaussianNoise", "AlphaDropout",
@@ -334,11 +334,3 @@ def _check_shared_axes(shared_axes, caller):
         raise ValueError("%s: shared_axes %s names an axis twice"
                          % (caller, _short(shared_axes)))
     return tuple(int(a) for a in items)
-
-
-def _seed_sequence(seed):
-    """The SeedSequence a stochastic regularizer or mask spawns its draws
-    from: ``SeedSequence(seed)``, or for None the next child of regkit's
-    root (see :func:`regkit.set_rng`)."""
-    return spawn_seed_sequence() if seed is None \
-        else np.random.SeedSequence(seed)
