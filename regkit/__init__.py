@@ -42,6 +42,7 @@ from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            MaxNorm, DecoupledWeightDecay, L2SP,
                            ConfidencePenalty, NonNeg, UnitNorm, MinMaxNorm,
                            AlphaDropout, mc_predict, R1Penalty,
+                           JacobianProjection,
                            ParamUpdates, REGISTRY, from_kwargs, total_penalty, apply_update_hooks, serialize,
                            deserialize, random_updates, dropout_mask)
 
@@ -67,7 +68,8 @@ __all__ = [
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
-    "AlphaDropout", "mc_predict", "R1Penalty", "gradient_penalty",
+    "AlphaDropout", "mc_predict", "R1Penalty", "JacobianProjection",
+    "gradient_penalty",
     "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",

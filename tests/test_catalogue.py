@@ -349,3 +349,63 @@ def test_gradient_penalty_gradient_by_finite_differences():
                                        real, rng=0)
     backend.verify_grad(penalty, [np.random.default_rng(12).normal(
         size=(2, 2))], rng=np.random.RandomState(4))
+
+
+# --- Jacobian regularization by random projections ------------------------------------
+
+def _projection_net(nonlinearity):
+    regkit.set_rng(3)
+    l_in = regkit.InputLayer((None, 3), name="in")
+    hid = regkit.DenseLayer(l_in, 4, name="hid", nonlinearity=nonlinearity)
+    out = regkit.DenseLayer(hid, 1, name="out")
+    return l_in, hid, out
+
+
+def _estimates(term, l_in, x, calls):
+    fn = backend.function([l_in.input_var], term,
+                          updates=regkit.random_updates(term))
+    return np.array([float(fn(x)) for _ in range(calls)])
+
+
+def test_jacobian_projection_is_unbiased_for_the_contractive_term():
+    l_in, hid, out = _projection_net(regkit.nonlinearities.tanh)
+    x = np.random.default_rng(13).normal(size=(5, 3)).astype(FLOATX)
+    outputs = regkit.get_outputs(out)
+    exact = backend.function([l_in.input_var], regkit.Contractive(
+        "hid:out").loss(out, outputs))(x)
+    estimate = regkit.JacobianProjection("hid:out", rng=6).loss(out, outputs)
+    values = _estimates(estimate, l_in, x, 1500)
+    assert values.std() > 0  # it is random
+    np.testing.assert_allclose(values.mean(), exact, rtol=0.05)
+
+
+def test_jacobian_projection_variance_is_the_documented_one():
+    l_in, hid, out = _projection_net(None)  # J = W^T for every example
+    x = np.ones((1, 3), FLOATX)
+    outputs = regkit.get_outputs(out)
+    for n_proj in (1, 4):
+        estimate = regkit.JacobianProjection("hid:out", n_proj=n_proj,
+                                             rng=7).loss(out, outputs)
+        values = _estimates(estimate, l_in, x, 2500)
+        W = hid.W.get_value()
+        A = W.T @ W  # J J^T, C = 4
+        units = 4
+        want = 2 * units / (units + 2) * (
+            np.trace(A @ A) - np.trace(A) ** 2 / units) / n_proj
+        np.testing.assert_allclose(values.mean(), np.trace(A), rtol=0.05)
+        np.testing.assert_allclose(values.var(), want, rtol=0.2)
+
+
+def test_jacobian_projection_gradient_and_round_trip():
+    x = np.random.default_rng(14).normal(size=(4, 3))
+    proj = regkit.JacobianProjection("h", n_proj=2, rng=8)
+
+    def term(W):
+        X = T.as_tensor_variable(x)
+        # without random updates the projections repeat: a fixed function
+        return proj._term(T.tanh(T.dot(X, W)), "h", {"in:out": X}, {}, {},
+                          ["in:out"])
+    backend.verify_grad(term, [np.random.default_rng(15).normal(
+        size=(3, 2))], rng=np.random.RandomState(5))
+    copy = regkit.deserialize(regkit.serialize(proj))
+    assert (copy.n_proj, copy.rng) == (2, 8)

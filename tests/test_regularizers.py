@@ -622,7 +622,8 @@ ALL = [WeightL2("hid.*", 1e-4, tags={"trainable": True}),
        regkit.MinMaxNorm(weight=0.5, min_value=0.1, max_value=2.0),
        GaussianNoise(weight=0.1, rng=3, shared_axes=(2, 3)),
        regkit.AlphaDropout("hid:out", 0.1, rng=1),
-       regkit.R1Penalty(weight=10.0, wrt="in:out")]
+       regkit.R1Penalty(weight=10.0, wrt="in:out"),
+       regkit.JacobianProjection("hid:out", 0.1, n_proj=3, rng=2)]
 
 
 @pytest.mark.parametrize("reg", ALL, ids=lambda r: type(r).__name__)

@@ -14,7 +14,7 @@ from ..backend import random_updates
 from .activity import (ConfidencePenalty, HiddenL1, HiddenL2, KLSparsity,
                        RecurrentNorm, RecurrentState)
 from .base import REGISTRY, Regularizer
-from .contractive import Contractive, R1Penalty
+from .contractive import Contractive, JacobianProjection, R1Penalty
 from .factory import deserialize, from_kwargs, serialize, total_penalty
 from .stochastic import (AlphaDropout, BernoulliDropout, GaussianNoise,
                          dropout_mask, mc_predict)
@@ -27,7 +27,7 @@ __all__ = [
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
-    "AlphaDropout", "mc_predict", "R1Penalty",
+    "AlphaDropout", "mc_predict", "R1Penalty", "JacobianProjection",
     "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
 ]
