@@ -409,3 +409,69 @@ def test_jacobian_projection_gradient_and_round_trip():
         size=(3, 2))], rng=np.random.RandomState(5))
     copy = regkit.deserialize(regkit.serialize(proj))
     assert (copy.n_proj, copy.rng) == (2, 8)
+
+
+# --- spectral norm and SRIP ------------------------------------------------------------
+
+def _converged(reg, net, steps=60):
+    step = backend.function([], reg.loss(net, {}), updates=list(
+        regkit.apply_update_hooks([reg], net, {}).items()))
+    for _ in range(steps):
+        value = step()
+    return float(value)
+
+
+def test_spectral_norm_converges_to_the_largest_singular_value():
+    _, hid, out = _net()
+    sn = regkit.SpectralNorm(weight=1e-3, rng=1)
+    value = _converged(sn, out)
+    want = sum(np.linalg.svd(p.get_value(), compute_uv=False)[0] ** 2
+               for p in (hid.W, out.W))
+    np.testing.assert_allclose(value, want, rtol=1e-5)
+    # its gradient, the vectors held: 2 sigma v u^T = d sigma^2 / dW
+    grad = backend.function([], backend.grad(sn.loss(out, {}), hid.W))()
+    U, S, Vt = np.linalg.svd(hid.W.get_value())
+    np.testing.assert_allclose(grad, 2 * S[0] * np.outer(U[:, 0], Vt[0]),
+                               rtol=1e-3, atol=1e-6)
+
+
+def test_spectral_norm_reads_filters_first_and_keeps_its_vector():
+    W = backend.shared(np.random.default_rng(16).normal(
+        size=(4, 2, 3, 3)).astype(FLOATX), name="conv.W")
+    net = regkit.InputLayer((None, 2, 5, 5), name="img")
+    sn = regkit.SpectralNorm("conv.W", 1.0, rng=2)
+    # a plain dict of updates: matched by the shared variable's own name
+    updates = {W: W * 1}
+    sn.modify_updates(updates)
+    (vector,) = [key for key in updates if key is not W]
+    assert vector.get_value().shape == (2 * 3 * 3,)
+    step = backend.function([], sn._sigma(W, "conv.W") ** 2,
+                            updates=[(vector, updates[vector])])
+    for _ in range(60):
+        value = step()
+    sigma = np.linalg.svd(W.get_value().reshape(4, -1), compute_uv=False)[0]
+    np.testing.assert_allclose(value, sigma ** 2, rtol=1e-5)
+    bias_graph = backend.shared(np.ones(3, FLOATX), name="b") * 2
+    with pytest.raises(ValueError, match="needs 2 or more"):
+        regkit.SpectralNorm("b", 1.0, tags={}).loss(bias_graph, {})
+    del net
+    copy = pickle.loads(pickle.dumps(sn))
+    assert copy._vectors == {} and copy.get_config() == sn.get_config()
+    assert regkit.deserialize(regkit.serialize(sn)).n_iter == 1
+
+
+def test_srip_against_numpy_and_by_finite_differences():
+    _, hid, out = _net()
+    srip = regkit.SRIP("hid.W", 0.1, n_iter=2, rng=3)
+    value = _converged(srip, out)
+    W = hid.W.get_value()
+    want = np.abs(np.linalg.eigvalsh(W.T @ W - np.eye(W.shape[1]))).max()
+    np.testing.assert_allclose(value, want, rtol=1e-5)
+    # the converged estimate as a function of W, the vector held
+    vector = srip._vectors[hid.W]
+    u0 = vector.get_value()
+
+    def estimate(M):
+        fixed = backend.shared(u0)
+        return abs(srip._sigma_of(srip._gram(M), fixed))
+    backend.verify_grad(estimate, [W], rng=np.random.RandomState(6))

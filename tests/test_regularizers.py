@@ -623,7 +623,9 @@ ALL = [WeightL2("hid.*", 1e-4, tags={"trainable": True}),
        GaussianNoise(weight=0.1, rng=3, shared_axes=(2, 3)),
        regkit.AlphaDropout("hid:out", 0.1, rng=1),
        regkit.R1Penalty(weight=10.0, wrt="in:out"),
-       regkit.JacobianProjection("hid:out", 0.1, n_proj=3, rng=2)]
+       regkit.JacobianProjection("hid:out", 0.1, n_proj=3, rng=2),
+       regkit.SpectralNorm(weight=0.1, n_iter=2, rng=1),
+       regkit.SRIP("hid.W", 0.1, rng=2)]
 
 
 @pytest.mark.parametrize("reg", ALL, ids=lambda r: type(r).__name__)

@@ -20,7 +20,7 @@ from .stochastic import (AlphaDropout, BernoulliDropout, GaussianNoise,
                          dropout_mask, mc_predict)
 from .updates import (DecoupledWeightDecay, MaxNorm, MinMaxNorm, NonNeg,
                       ParamUpdates, UnitNorm, apply_update_hooks)
-from .weights import L2SP, WeightL1, WeightL2
+from .weights import L2SP, SRIP, SpectralNorm, WeightL1, WeightL2
 
 __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
@@ -28,6 +28,7 @@ __all__ = [
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
     "AlphaDropout", "mc_predict", "R1Penalty", "JacobianProjection",
+    "SpectralNorm", "SRIP",
     "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
 ]

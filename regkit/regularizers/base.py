@@ -387,3 +387,16 @@ class _ParamRegularizer(Regularizer):
     def params(self, layers):
         """The parameters (shared variables) this regularizer applies to."""
         return [param for _, param in self.named_params(layers)]
+
+    def _chosen(self, updates):
+        """(name, parameter) of the matching parameters for an update hook:
+        looked up on the network of a ParamUpdates, else matched by each
+        updated shared variable's own name."""
+        network = getattr(updates, "network", None)
+        if network is not None:
+            return self.named_params(network)
+        if self.pattern is None:
+            return [(param.name, param) for param in updates]
+        match = self._pattern_matcher()
+        return [(param.name, param) for param in updates
+                if param.name is not None and match(param.name)]

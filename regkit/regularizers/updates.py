@@ -123,19 +123,6 @@ def apply_update_hooks(regularizers, network, updates):
 class _UpdateHook(_ParamRegularizer):
     """A regularizer that acts on the parameters' updates only."""
 
-    def _chosen(self, updates):
-        """(name, parameter) of the matching parameters: looked up on the
-        network of a ParamUpdates, else matched by each shared variable's
-        own name."""
-        network = getattr(updates, "network", None)
-        if network is not None:
-            return self.named_params(network)
-        if self.pattern is None:
-            return [(param.name, param) for param in updates]
-        match = self._pattern_matcher()
-        return [(param.name, param) for param in updates
-                if param.name is not None and match(param.name)]
-
 
 class _NormHook(_UpdateHook):
     """Rescales each unit's (or filter's) weight vector in the update, as

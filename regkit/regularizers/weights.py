@@ -4,12 +4,14 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import backend
-from .._checks import _describe
+from .._checks import _check_seed, _describe, _is_int
+from ..init import _seed_sequence
+from ..penalties import _safe_norm
 from ..penalties import l1, l2
 from ..regularization import apply_penalty, sum_terms
 from .base import _ParamRegularizer
 
-__all__ = ["WeightL2", "WeightL1", "L2SP"]
+__all__ = ["WeightL2", "WeightL1", "L2SP", "SpectralNorm", "SRIP"]
 
 
 class _WeightPenalty(_ParamRegularizer):
@@ -151,3 +153,198 @@ class L2SP(_ParamRegularizer):
             terms.append(l2(param - backend.tensor.constant(
                 start.astype(param.dtype))))
         return sum_terms(terms)
+
+
+class _PowerIteration(_ParamRegularizer):
+    """A penalty on the largest singular value of a matrix built from each
+    matching weight, estimated by power iteration from a vector kept in a
+    shared variable per weight; :meth:`modify_updates` stores the advanced
+    vector, so each training step refines the estimate (one iteration per
+    step is the usual practice, Miyato et al. 2018)."""
+
+    def __init__(self, pattern=None, weight=0.0, n_iter=1, tags=None,
+                 rng=None):
+        super(_PowerIteration, self).__init__(pattern, weight, tags)
+        caller = type(self).__name__
+        if isinstance(n_iter, bool) or not _is_int(n_iter):
+            raise TypeError("%s: n_iter must be an int, got %s"
+                            % (caller, _describe(n_iter)))
+        if n_iter < 1:
+            raise ValueError("%s: n_iter must be at least 1, got %d"
+                             % (caller, n_iter))
+        self.n_iter = int(n_iter)
+        self.rng = _check_seed(rng, caller)
+        self._seeds = _seed_sequence(self.rng)
+        self._vectors = {}  # parameter -> shared vector (state, not config)
+
+    def get_config(self):
+        config = super(_PowerIteration, self).get_config()
+        config.update(n_iter=self.n_iter, rng=self.rng)
+        return config
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_vectors"] = {}  # tied to this process's parameters
+        return state
+
+    def matrix(self, param, name):
+        """The matrix whose largest singular value is penalized."""
+        raise NotImplementedError
+
+    def _matrix_of(self, param, name):
+        if param.ndim < 2:
+            raise ValueError("%s: parameter %r has %d dimension(s); it needs "
+                             "2 or more (give a pattern that leaves it out)"
+                             % (type(self).__name__, name, param.ndim))
+        if param.ndim == 2:
+            return param
+        # filters first: one row per filter (Lasagne's layout)
+        return param.reshape((param.shape[0], -1))
+
+    def _vector(self, param):
+        vector = self._vectors.get(param)
+        if vector is None:
+            columns = self._columns(param)
+            rng = np.random.default_rng(self._seeds.spawn(1)[0])
+            start = rng.standard_normal(columns)
+            vector = backend.shared((start / np.linalg.norm(start)).astype(
+                param.dtype), name="%s.power_vector" % (param.name,))
+            self._vectors[param] = vector
+        return vector
+
+    def _iterate(self, matrix, vector):
+        """(right, left) singular vector estimates after `n_iter` steps,
+        as constants for the gradient."""
+        T = backend.tensor
+        u = vector
+        for _ in range(self.n_iter):
+            v = T.dot(matrix, u)
+            v = v / _safe_norm(v, 0)
+            u = T.dot(matrix.T, v)
+            u = u / _safe_norm(u, 0)
+        v = T.dot(matrix, u)
+        v = v / _safe_norm(v, 0)
+        return backend.disconnected_grad(u), backend.disconnected_grad(v)
+
+    def _sigma(self, param, name):
+        return self._sigma_of(self.matrix(param, name), self._vector(param))
+
+    def _sigma_of(self, matrix, vector):
+        """The estimate ``v^T M u`` after `n_iter` steps from `vector`."""
+        u, v = self._iterate(matrix, vector)
+        return backend.tensor.dot(v, backend.tensor.dot(matrix, u))
+
+    def modify_updates(self, updates):
+        for name, param in self._chosen(updates):
+            vector = self._vector(param)
+            if vector not in updates:
+                updates[vector] = self._iterate(self.matrix(param, name),
+                                                vector)[0]
+
+
+class SpectralNorm(_PowerIteration):
+    """Sum over the matching weights of their squared largest singular
+    value, ``sum sigma_max(W) ** 2`` (spectral norm regularization,
+    Yoshida and Miyato, "Spectral norm regularization for improving the
+    generalizability of deep learning", 2017).
+
+    ``sigma_max`` is estimated by power iteration (`n_iter` steps per
+    graph) from a vector per weight kept in a shared variable; apply the
+    regularizer with :func:`regkit.apply_update_hooks` so that each step
+    stores the advanced vector and the estimate converges as training
+    goes.  A weight of 3 or more dimensions is read filters first, as a
+    ``(filters, inputs)`` matrix.  The gradient is that of the estimate
+    with the singular vectors held fixed: ``2 sigma v u^T``.
+
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Globs over parameter names; None: every parameter with the `tags`.
+    weight : float
+        The coefficient.
+    n_iter : int
+        Power-iteration steps in each graph (1 is usual).
+    tags : dict or None
+        Tag filter; default ``{"regularizable": True}``.
+    rng : int or None
+        Seed of the starting vectors.
+
+    Notes
+    -----
+    The vectors are state, not configuration: ``serialize`` and pickling
+    keep the settings, and a copy starts its vectors afresh.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> from regkit import backend
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 2,
+    ...                         W=np.array([[3.0, 0.0], [0.0, 1.0]]))
+    >>> sn = regkit.SpectralNorm(weight=1e-3, rng=0)
+    >>> step = backend.function([], sn.loss(net, {}), updates=list(
+    ...     regkit.apply_update_hooks([sn], net, {}).items()))
+    >>> values = [float(step()) for _ in range(20)]
+    >>> round(values[-1], 6)  # sigma_max = 3
+    9.0
+    """
+
+    def _columns(self, param):
+        shape = param.get_value(borrow=True).shape
+        return int(np.prod(shape[1:]))
+
+    def matrix(self, param, name):
+        return self._matrix_of(param, name)
+
+    def loss(self, layers, outputs):
+        return sum_terms(backend.tensor.sqr(self._sigma(param, name))
+                         for name, param in self.named_params(layers))
+
+
+class SRIP(_PowerIteration):
+    """Spectral restricted isometry penalty: the sum over the matching
+    weights of ``sigma_max(W^T W - I)`` (Bansal, Chen and Wang, "Can we
+    gain more from orthogonality regularizations in training deep
+    networks?", 2018), a soft orthogonality term that penalizes only the
+    worst direction, where :func:`~regkit.penalties.orthogonality`
+    penalizes every entry of ``W^T W - I``.
+
+    ``W`` is read as ``(inputs, units)`` for a dense weight (its columns
+    should be orthonormal) and filters first for 3 or more dimensions
+    (``(filters, inputs)``, transposed so that filters are the columns).
+    ``sigma_max`` is estimated by power iteration as in
+    :class:`SpectralNorm` (apply it with :func:`regkit.apply_update_hooks`
+    so that the estimate converges), with the same parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> from regkit import backend
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 2,
+    ...                         W=np.array([[2.0, 0.0], [0.0, 1.0]]))
+    >>> srip = regkit.SRIP(weight=0.1, rng=0)
+    >>> step = backend.function([], srip.loss(net, {}), updates=list(
+    ...     regkit.apply_update_hooks([srip], net, {}).items()))
+    >>> values = [float(step()) for _ in range(20)]
+    >>> round(values[-1], 6)  # W^T W - I = diag(3, 0)
+    3.0
+    """
+
+    def _columns(self, param):
+        shape = param.get_value(borrow=True).shape
+        return int(shape[1]) if len(shape) == 2 else int(shape[0])
+
+    def matrix(self, param, name):
+        W = self._matrix_of(param, name)
+        return self._gram(W.T if param.ndim > 2 else W)  # filters as columns
+
+    @staticmethod
+    def _gram(W):
+        """``W^T W - I``."""
+        gram = backend.tensor.dot(W.T, W)
+        return gram - backend.tensor.eye(gram.shape[0], dtype=gram.dtype)
+
+    def loss(self, layers, outputs):
+        return sum_terms(abs(self._sigma(param, name))
+                         for name, param in self.named_params(layers))
