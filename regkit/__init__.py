@@ -43,6 +43,7 @@ from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            ConfidencePenalty, NonNeg, UnitNorm, MinMaxNorm,
                            AlphaDropout, mc_predict, R1Penalty,
                            JacobianProjection, SpectralNorm, SRIP,
+                           SpectralNormalization, DropConnect,
                            ParamUpdates, REGISTRY, from_kwargs, total_penalty, apply_update_hooks, serialize,
                            deserialize, random_updates, dropout_mask)
 
@@ -69,7 +70,8 @@ __all__ = [
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
     "AlphaDropout", "mc_predict", "R1Penalty", "JacobianProjection",
-    "SpectralNorm", "SRIP", "gradient_penalty",
+    "SpectralNorm", "SRIP", "SpectralNormalization", "DropConnect",
+    "gradient_penalty",
     "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",

@@ -475,3 +475,66 @@ def test_srip_against_numpy_and_by_finite_differences():
         fixed = backend.shared(u0)
         return abs(srip._sigma_of(srip._gram(M), fixed))
     backend.verify_grad(estimate, [W], rng=np.random.RandomState(6))
+
+
+# --- graph changes on weights: DropConnect, spectral normalization ---------------------
+
+def test_dropconnect_drops_connections_of_the_matched_layer_only():
+    l_in, hid, out = _net()
+    drop = regkit.DropConnect("hid.W", 0.5, rng=9)
+    outputs = regkit.get_outputs(out, regularizers=[drop])
+    pre = outputs["hid:pre"]
+    fn = backend.function([l_in.input_var], pre,
+                          updates=regkit.random_updates(outputs))
+    frozen = backend.function([l_in.input_var], pre)
+    # one-hot inputs read single rows of the (masked) weight matrix
+    x = np.eye(3, dtype=FLOATX)
+    W, b = hid.W.get_value(), hid.b.get_value()
+    rows = fn(x) - b
+    kept = ~np.isclose(rows, 0)
+    np.testing.assert_allclose(rows[kept], 2 * W[kept], rtol=1e-5)
+    assert 0 < kept.mean() < 1
+    assert not np.array_equal(fn(x), fn(x))
+    np.testing.assert_array_equal(frozen(x), frozen(x))
+    # the output layer and the inference graph are untouched
+    clean = regkit.get_outputs(out, regularizers=[drop], deterministic=True)
+    np.testing.assert_allclose(
+        backend.function([l_in.input_var], clean["hid:pre"])(x), W + b,
+        rtol=1e-6)
+    assert hid.W in regkit.get_all_params(out)  # the parameter itself
+    assert regkit.deserialize(regkit.serialize(drop)).rng == 9
+    with pytest.warns(UserWarning, match="matches no parameter"):
+        regkit.get_outputs(out, regularizers=[regkit.DropConnect("zz*", 0.5)])
+
+
+def test_dropconnect_gradient_by_finite_differences():
+    x = np.random.default_rng(17).normal(size=(4, 3))
+    drop = regkit.DropConnect(weight=0.3, rng=1)
+
+    def output(W):
+        # without random updates the mask is fixed: a function of W
+        return T.sum(T.tanh(T.dot(x, drop.change(W, "W"))))
+    backend.verify_grad(output, [np.random.default_rng(18).normal(
+        size=(3, 2))], rng=np.random.RandomState(7))
+
+
+def test_spectral_normalization_divides_by_the_largest_singular_value():
+    l_in, hid, out = _net()
+    sn = regkit.SpectralNormalization("hid.W", n_iter=1, rng=4)
+    train = regkit.get_outputs(out, regularizers=[sn])
+    updates = regkit.apply_update_hooks([sn], out, {})
+    step = backend.function([l_in.input_var], train["hid:pre"],
+                            updates=list(updates.items()))
+    x = np.random.default_rng(19).normal(size=(5, 3)).astype(FLOATX)
+    for _ in range(60):
+        got = step(x)
+    W, b = hid.W.get_value(), hid.b.get_value()
+    sigma = np.linalg.svd(W, compute_uv=False)[0]
+    np.testing.assert_allclose(got, x @ (W / sigma) + b, rtol=1e-4)
+    # inference uses it too, reading the vector without advancing it
+    test = regkit.get_outputs(out, regularizers=[sn], deterministic=True)
+    np.testing.assert_allclose(
+        backend.function([l_in.input_var], test["hid:pre"])(x),
+        x @ (W / sigma) + b, rtol=1e-4)
+    copy = regkit.deserialize(regkit.serialize(sn))
+    assert isinstance(copy, regkit.SpectralNormalization)

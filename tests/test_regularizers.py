@@ -625,7 +625,9 @@ ALL = [WeightL2("hid.*", 1e-4, tags={"trainable": True}),
        regkit.R1Penalty(weight=10.0, wrt="in:out"),
        regkit.JacobianProjection("hid:out", 0.1, n_proj=3, rng=2),
        regkit.SpectralNorm(weight=0.1, n_iter=2, rng=1),
-       regkit.SRIP("hid.W", 0.1, rng=2)]
+       regkit.SRIP("hid.W", 0.1, rng=2),
+       regkit.SpectralNormalization("hid.W", n_iter=2, rng=3),
+       regkit.DropConnect("hid.W", 0.2, rng=4)]
 
 
 @pytest.mark.parametrize("reg", ALL, ids=lambda r: type(r).__name__)

@@ -16,11 +16,12 @@ from .activity import (ConfidencePenalty, HiddenL1, HiddenL2, KLSparsity,
 from .base import REGISTRY, Regularizer
 from .contractive import Contractive, JacobianProjection, R1Penalty
 from .factory import deserialize, from_kwargs, serialize, total_penalty
-from .stochastic import (AlphaDropout, BernoulliDropout, GaussianNoise,
-                         dropout_mask, mc_predict)
+from .stochastic import (AlphaDropout, BernoulliDropout, DropConnect,
+                         GaussianNoise, dropout_mask, mc_predict)
 from .updates import (DecoupledWeightDecay, MaxNorm, MinMaxNorm, NonNeg,
                       ParamUpdates, UnitNorm, apply_update_hooks)
-from .weights import L2SP, SRIP, SpectralNorm, WeightL1, WeightL2
+from .weights import (L2SP, SRIP, SpectralNorm, SpectralNormalization,
+                      WeightL1, WeightL2)
 
 __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
@@ -28,7 +29,7 @@ __all__ = [
     "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
     "AlphaDropout", "mc_predict", "R1Penalty", "JacobianProjection",
-    "SpectralNorm", "SRIP",
+    "SpectralNorm", "SRIP", "SpectralNormalization", "DropConnect",
     "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
 ]

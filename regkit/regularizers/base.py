@@ -37,8 +37,11 @@ import logging
 import re
 import warnings
 
+from .. import backend
 from .._checks import _as_instances, _check_positive, _describe, _short
-from ..layers.helper import _ROLES, _named_params, layer_names, layer_roles
+from ..layers.base import _filter_tags
+from ..layers.helper import (_ROLES, _named_params, _param_name, layer_names,
+                             layer_roles)
 from ..layers.outputs import NetworkOutputs, OutputHook
 from ..regularization import _check_tags
 
@@ -400,3 +403,53 @@ class _ParamRegularizer(Regularizer):
         match = self._pattern_matcher()
         return [(param.name, param) for param in updates
                 if param.name is not None and match(param.name)]
+
+
+def _check_drop_probability(weight, caller):
+    """`weight` (already a non-negative float) as a drop probability."""
+    if weight >= 1:
+        raise ValueError("%s: weight (the drop probability) must be below "
+                         "1, got %r" % (caller, weight))
+    return weight
+
+
+class _WeightChange(_ParamRegularizer):
+    """A graph change on weights: each matching parameter of a layer is
+    replaced by :meth:`change` of it in every output of that layer (the
+    parameter itself, and so every other layer sharing it, is left
+    alone).  Warns once per graph if nothing matched."""
+
+    def __init__(self, pattern=None, weight=0.0, tags=None):
+        super(_WeightChange, self).__init__(pattern, weight, tags)
+        self._hits = 0
+
+    def change(self, param, name):
+        """The value used in place of `param` (named `name`)."""
+        raise NotImplementedError
+
+    def modify_graph(self, outputs):
+        layer = outputs.layer
+        params = getattr(layer, "params", None)
+        if not params:
+            return
+        kept = set(_filter_tags(params, self.tags))
+        match = self._pattern_matcher() if self.pattern is not None \
+            else None
+        replace = {}
+        for index, param in enumerate(params):
+            if param not in kept:
+                continue
+            name = _param_name(layer, param, index, outputs.name)
+            if match is None or match(name):
+                replace[param] = self.change(param, name)
+        self._hits += len(replace)
+        if not replace:
+            return
+        for key in list(outputs):
+            if not _is_clean_copy(key):
+                outputs[key] = backend.clone_replace(outputs[key], replace)
+
+    def check_matches(self, named):
+        hits, self._hits = self._hits, 0
+        if not hits:
+            self._no_match("parameter")

@@ -13,9 +13,10 @@ from .._checks import (_check_fraction, _check_seed, _check_supported_float,
                        _describe, _is_int, _normalize_axes, _short,
                        as_float_tensor)
 from ..init import _seed_sequence
-from .base import Regularizer, _CLEAN_SUFFIXES
+from .base import (Regularizer, _CLEAN_SUFFIXES, _WeightChange,
+                   _check_drop_probability)
 
-__all__ = ["BernoulliDropout", "GaussianNoise", "AlphaDropout",
+__all__ = ["BernoulliDropout", "GaussianNoise", "AlphaDropout", "DropConnect",
            "dropout_mask", "mc_predict"]
 
 # SELU's negative saturation value, -lambda * alpha (Klambauer et al. 2017)
@@ -91,11 +92,8 @@ class _Dropout(_Stochastic):
     _suffix = "-predrop"
 
     def _check_weight(self, weight):
-        weight = super(_Dropout, self)._check_weight(weight)
-        if weight >= 1:
-            raise ValueError("%s: weight (the drop probability) must be "
-                             "below 1, got %r" % (type(self).__name__, weight))
-        return weight
+        return _check_drop_probability(
+            super(_Dropout, self)._check_weight(weight), type(self).__name__)
 
 
 class BernoulliDropout(_Dropout):
@@ -211,6 +209,71 @@ class AlphaDropout(_Dropout):
         dropped = value * keep + constant(_SELU_SATURATION) * (
             constant(1.0) - keep)
         return constant(a) * dropped + constant(b)
+
+
+class DropConnect(_WeightChange):
+    """Inverted DropConnect: each matching weight is zeroed with
+    probability ``weight`` in the layer that uses it, the kept ones scaled
+    by ``1 / (1 - p)`` (Wan et al., "Regularization of neural networks
+    using DropConnect", 2013).
+
+    Where dropout drops a unit's output, DropConnect drops single
+    connections.  One mask is drawn per weight tensor and call (the paper
+    draws one per example, at a batch's cost in memory); the inference
+    graph (``deterministic=True``) uses the weights as they are, the
+    paper's mean-field approximation.  Pass ``random_updates`` of the
+    outputs to the training function, as for dropout.
+
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Globs over parameter names (``"hid.W"``); None: every parameter
+        with the `tags`.
+    weight : float
+        Drop probability, ``0 <= p < 1``.
+    rng : int or None
+        Seed (see :class:`BernoulliDropout`).
+    tags : dict or None
+        Tag filter; default ``{"regularizable": True}`` (biases are kept).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> l_in = regkit.InputLayer((None, 200), name="in")
+    >>> out = regkit.DenseLayer(l_in, 1, W=np.ones((200, 1)),
+    ...                         nonlinearity=None, name="out")
+    >>> drop = regkit.DropConnect("out.W", 0.5, rng=0)
+    >>> train = regkit.get_output(out, regularizers=[drop])
+    >>> fn = regkit.backend.function([l_in.input_var], train,
+    ...                              updates=regkit.random_updates(train))
+    >>> value = float(fn(np.ones((1, 200)))[0, 0])  # 2 * (kept weights)
+    >>> value % 2 == 0 and 100 < value < 300
+    True
+    """
+
+    stochastic = True
+
+    def __init__(self, pattern=None, weight=0.0, rng=None, tags=None):
+        super(DropConnect, self).__init__(pattern, weight, tags)
+        self.rng = _check_seed(rng, "DropConnect")
+        self._seeds = _seed_sequence(self.rng)
+
+    def _check_weight(self, weight):
+        return _check_drop_probability(
+            super(DropConnect, self)._check_weight(weight), "DropConnect")
+
+    def get_config(self):
+        config = super(DropConnect, self).get_config()
+        config["rng"] = self.rng
+        return config
+
+    def change(self, param, name):
+        keep = 1.0 - self.weight
+        mask = backend.bernoulli(param.shape, keep, param.dtype,
+                                 self._seeds.spawn(1)[0])
+        return param * mask * backend.full_rank_constant(
+            1.0 / keep, param.dtype, param.ndim)
 
 
 def mc_predict(prediction, inputs, n=30, mode=None):

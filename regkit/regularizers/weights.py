@@ -9,9 +9,10 @@ from ..init import _seed_sequence
 from ..penalties import _safe_norm
 from ..penalties import l1, l2
 from ..regularization import apply_penalty, sum_terms
-from .base import _ParamRegularizer
+from .base import _ParamRegularizer, _WeightChange
 
-__all__ = ["WeightL2", "WeightL1", "L2SP", "SpectralNorm", "SRIP"]
+__all__ = ["WeightL2", "WeightL1", "L2SP", "SpectralNorm", "SRIP",
+           "SpectralNormalization"]
 
 
 class _WeightPenalty(_ParamRegularizer):
@@ -348,3 +349,50 @@ class SRIP(_PowerIteration):
     def loss(self, layers, outputs):
         return sum_terms(abs(self._sigma(param, name))
                          for name, param in self.named_params(layers))
+
+
+class SpectralNormalization(_PowerIteration):
+    """Spectral normalization: each matching weight is used as
+    ``W / sigma_max(W)`` in the layer that uses it, in training and in
+    inference (Miyato et al., "Spectral normalization for generative
+    adversarial networks", 2018).
+
+    ``sigma_max`` is estimated as in :class:`SpectralNorm` (a vector per
+    weight in a shared variable, `n_iter` power-iteration steps in the
+    graph); the training updates from :func:`regkit.apply_update_hooks`
+    advance the vector, and the inference graph reads it without advancing
+    it.  The gradient flows through ``W`` and through the estimate with
+    the singular vectors held, as in the paper.  ``weight`` is not used.
+
+    Parameters
+    ----------
+    pattern, n_iter, tags, rng : see :class:`SpectralNorm`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> from regkit import backend
+    >>> l_in = regkit.InputLayer((None, 2), name="in")
+    >>> out = regkit.DenseLayer(l_in, 2, W=np.array([[4.0, 0.0], [0.0, 1.0]]),
+    ...                         nonlinearity=None, name="out")
+    >>> sn = regkit.SpectralNormalization("out.W", n_iter=5, rng=0)
+    >>> y = regkit.get_output(out, regularizers=[sn])
+    >>> backend.function([l_in.input_var], y)(np.ones((1, 2))).round(4)
+    array([[1.  , 0.25]])
+    """
+
+    def __init__(self, pattern=None, weight=0.0, n_iter=1, tags=None,
+                 rng=None):
+        super(SpectralNormalization, self).__init__(pattern, weight, n_iter,
+                                                    tags, rng)
+        self._hits = 0
+
+    _columns = SpectralNorm._columns
+    matrix = SpectralNorm.matrix
+    modify_graph = _WeightChange.modify_graph
+    check_matches = _WeightChange.check_matches
+
+    def change(self, param, name):
+        return param / backend.tensor.cast(self._sigma(param, name),
+                                           param.dtype)
