@@ -44,6 +44,7 @@ from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            AlphaDropout, mc_predict, R1Penalty,
                            JacobianProjection, SpectralNorm, SRIP,
                            SpectralNormalization, DropConnect,
+                           StochasticDepth,
                            ParamUpdates, REGISTRY, from_kwargs, total_penalty, apply_update_hooks, serialize,
                            deserialize, random_updates, dropout_mask)
 
@@ -71,7 +72,7 @@ __all__ = [
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
     "AlphaDropout", "mc_predict", "R1Penalty", "JacobianProjection",
     "SpectralNorm", "SRIP", "SpectralNormalization", "DropConnect",
-    "gradient_penalty",
+    "StochasticDepth", "gradient_penalty",
     "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",

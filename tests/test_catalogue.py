@@ -538,3 +538,53 @@ def test_spectral_normalization_divides_by_the_largest_singular_value():
         x @ (W / sigma) + b, rtol=1e-4)
     copy = regkit.deserialize(regkit.serialize(sn))
     assert isinstance(copy, regkit.SpectralNormalization)
+
+
+# --- stochastic depth ---------------------------------------------------------------------
+
+def _residual_net():
+    x = regkit.InputLayer((None, 2), name="x")
+    f = regkit.DenseLayer(x, 2, W=np.array([[1.0, 2.0], [3.0, 4.0]]),
+                          nonlinearity=None, name="f")
+    res = regkit.ElemwiseSumLayer([x, f], name="res")
+    g = regkit.DenseLayer(res, 2, W=np.eye(2), nonlinearity=None, name="g")
+    res2 = regkit.ElemwiseSumLayer([g, res], name="res2")
+    return x, res, res2
+
+
+def test_stochastic_depth_drops_whole_branches_and_scales_at_inference():
+    x, res, res2 = _residual_net()
+    depth = regkit.StochasticDepth("res:out", 0.3, rng=10)
+    train = regkit.get_output(res, regularizers=[depth])
+    fn = backend.function([x.input_var], train,
+                          updates=regkit.random_updates(train))
+    X = np.ones((1, 2), FLOATX)
+    shortcut, full = X, X + X @ np.array([[1.0, 2.0], [3.0, 4.0]])
+    calls = [fn(X) for _ in range(400)]
+    dropped = [np.allclose(c, shortcut) for c in calls]
+    assert all(d or np.allclose(c, full) for d, c in zip(dropped, calls))
+    assert abs(np.mean(dropped) - 0.3) < 0.08
+    test = regkit.get_output(res, regularizers=[depth], deterministic=True)
+    np.testing.assert_allclose(backend.function([x.input_var], test)(X),
+                               X + 0.7 * (full - X), rtol=1e-6)
+
+
+def test_stochastic_depth_default_selects_every_sum_and_takes_a_branch():
+    x, res, res2 = _residual_net()
+    depth = regkit.StochasticDepth(weight=0.5, branch=0, rng=11)
+    test = regkit.get_outputs(res2, regularizers=[depth], deterministic=True)
+    X = np.ones((1, 2), FLOATX)
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    # res: the branch is input 0, the InputLayer; res2: input 0 is g
+    res_value = 0.5 * X + X @ W
+    np.testing.assert_allclose(
+        backend.function([x.input_var], test["res2:out"])(X),
+        0.5 * res_value + res_value, rtol=1e-6)
+    copy = regkit.deserialize(regkit.serialize(depth))
+    assert (copy.branch, copy.rng, copy.weight) == (0, 11, 0.5)
+    with pytest.warns(UserWarning, match="matches no sum"):
+        regkit.get_outputs(res2, regularizers=[regkit.StochasticDepth(
+            "nothing:out", 0.5)])
+    with pytest.raises(ValueError, match="branch 5 is out of range"):
+        regkit.get_outputs(res2, regularizers=[regkit.StochasticDepth(
+            weight=0.5, branch=5)])

@@ -627,7 +627,8 @@ ALL = [WeightL2("hid.*", 1e-4, tags={"trainable": True}),
        regkit.SpectralNorm(weight=0.1, n_iter=2, rng=1),
        regkit.SRIP("hid.W", 0.1, rng=2),
        regkit.SpectralNormalization("hid.W", n_iter=2, rng=3),
-       regkit.DropConnect("hid.W", 0.2, rng=4)]
+       regkit.DropConnect("hid.W", 0.2, rng=4),
+       regkit.StochasticDepth("res:out", 0.2, branch=1, rng=5)]
 
 
 @pytest.mark.parametrize("reg", ALL, ids=lambda r: type(r).__name__)

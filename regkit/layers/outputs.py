@@ -94,8 +94,10 @@ class LayerOutputs(OrderedDict):
     A dict ``"<layer name>:<output>" -> expression`` that also tells which
     layer it belongs to: attributes ``layer``, ``name`` (the layer's name)
     and ``role`` (``"input"``, ``"hidden"`` or ``"output"``, see
-    :func:`layer_roles`).  A regularizer's ``modify_graph`` may replace
-    values and add keys.
+    :func:`layer_roles`); while a graph is built, also ``inputs`` (the
+    values the layer read, in order) and ``deterministic`` (whether the
+    inference graph is being built).  A regularizer's ``modify_graph`` may
+    replace values and add keys.
 
     Examples
     --------
@@ -114,6 +116,7 @@ class LayerOutputs(OrderedDict):
                              % (", ".join(_ROLES), role))
         super(LayerOutputs, self).__init__(items)
         self.layer, self.name, self.role = layer, name, role
+        self.inputs, self.deterministic = (), False
 
     def __reduce__(self):
         return (type(self), (self.layer, self.name, self.role,
@@ -252,6 +255,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
         outs = LayerOutputs(layer, prefix, roles[layer],
                             (("%s:%s" % (prefix, key), value)
                              for key, value in outs.items()))
+        outs.inputs, outs.deterministic = tuple(values), deterministic
         original = list(outs.items())
         for reg in regularizers:
             reg.modify_graph(outs)

@@ -17,7 +17,8 @@ from .base import REGISTRY, Regularizer
 from .contractive import Contractive, JacobianProjection, R1Penalty
 from .factory import deserialize, from_kwargs, serialize, total_penalty
 from .stochastic import (AlphaDropout, BernoulliDropout, DropConnect,
-                         GaussianNoise, dropout_mask, mc_predict)
+                         GaussianNoise, StochasticDepth, dropout_mask,
+                         mc_predict)
 from .updates import (DecoupledWeightDecay, MaxNorm, MinMaxNorm, NonNeg,
                       ParamUpdates, UnitNorm, apply_update_hooks)
 from .weights import (L2SP, SRIP, SpectralNorm, SpectralNormalization,
@@ -30,6 +31,7 @@ __all__ = [
     "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
     "AlphaDropout", "mc_predict", "R1Penalty", "JacobianProjection",
     "SpectralNorm", "SRIP", "SpectralNormalization", "DropConnect",
+    "StochasticDepth",
     "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
 ]

@@ -13,11 +13,12 @@ from .._checks import (_check_fraction, _check_seed, _check_supported_float,
                        _describe, _is_int, _normalize_axes, _short,
                        as_float_tensor)
 from ..init import _seed_sequence
+from ..layers.merge import ElemwiseSumLayer
 from .base import (Regularizer, _CLEAN_SUFFIXES, _WeightChange,
                    _check_drop_probability)
 
 __all__ = ["BernoulliDropout", "GaussianNoise", "AlphaDropout", "DropConnect",
-           "dropout_mask", "mc_predict"]
+           "StochasticDepth", "dropout_mask", "mc_predict"]
 
 # SELU's negative saturation value, -lambda * alpha (Klambauer et al. 2017)
 _SELU_SATURATION = -1.0507009873554805 * 1.6732632423543772
@@ -274,6 +275,106 @@ class DropConnect(_WeightChange):
                                  self._seeds.spawn(1)[0])
         return param * mask * backend.full_rank_constant(
             1.0 / keep, param.dtype, param.ndim)
+
+
+class StochasticDepth(Regularizer):
+    """Stochastic depth for residual sums: the residual branch of an
+    :class:`~regkit.layers.ElemwiseSumLayer` is dropped, as a whole, with
+    probability ``weight`` on each call while training, and scaled by
+    ``1 - weight`` in the inference graph (Huang et al., "Deep networks
+    with stochastic depth", 2016).
+
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Globs over the sums' outputs (``"res1:out"``); None: every
+        ``ElemwiseSumLayer`` of the network.
+    weight : float
+        Probability of dropping the branch, ``0 <= p < 1`` (the paper
+        grows it linearly with depth, to 0.5 for the last block).
+    branch : int
+        Which input of the sum is the residual branch (the others are the
+        shortcut); default -1, the last: ``ElemwiseSumLayer([shortcut,
+        branch])``.
+    rng : int or None
+        Seed (see :class:`BernoulliDropout`).
+
+    Notes
+    -----
+    Unlike dropout it also changes the inference graph (the scaling), so it
+    is not left out of it; its draw needs ``random_updates`` as usual.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> x = regkit.InputLayer((None, 2), name="x")
+    >>> f = regkit.DenseLayer(x, 2, W=np.eye(2), nonlinearity=None, name="f")
+    >>> res = regkit.ElemwiseSumLayer([x, f], name="res")
+    >>> depth = regkit.StochasticDepth(weight=0.5, rng=0)
+    >>> test = regkit.get_output(res, regularizers=[depth], deterministic=True)
+    >>> regkit.backend.function([x.input_var], test)(np.ones((1, 2)))
+    array([[1.5, 1.5]])
+    """
+
+    def __init__(self, pattern=None, weight=0.0, branch=-1, rng=None):
+        super(StochasticDepth, self).__init__(pattern, weight)
+        if isinstance(branch, bool) or not _is_int(branch):
+            raise TypeError("StochasticDepth: branch must be an int (the "
+                            "index of the residual input), got %s"
+                            % _describe(branch))
+        self.branch = int(branch)
+        self.rng = _check_seed(rng, "StochasticDepth")
+        self._seeds = _seed_sequence(self.rng)
+        self._hits = 0
+
+    def _check_weight(self, weight):
+        return _check_drop_probability(
+            super(StochasticDepth, self)._check_weight(weight),
+            "StochasticDepth")
+
+    def get_config(self):
+        config = super(StochasticDepth, self).get_config()
+        config.update(branch=self.branch, rng=self.rng)
+        return config
+
+    def _selects(self, outputs):
+        if self.pattern is None:
+            return isinstance(outputs.layer, ElemwiseSumLayer)
+        return self._pattern_matcher()("%s:out" % outputs.name)
+
+    def modify_graph(self, outputs):
+        if not self._selects(outputs):
+            return
+        self._hits += 1
+        values = outputs.inputs
+        if len(values) < 2:
+            raise ValueError("StochasticDepth: %r is not a sum of a shortcut "
+                             "and a branch (it reads %d input)"
+                             % (outputs.name, len(values)))
+        if not -len(values) <= self.branch < len(values):
+            raise ValueError("StochasticDepth: branch %d is out of range for "
+                             "%r, which sums %d inputs"
+                             % (self.branch, outputs.name, len(values)))
+        branch = values[self.branch]
+        keep = 1.0 - self.weight
+        if outputs.deterministic:
+            factor = backend.tensor.cast(keep, branch.dtype)
+        else:
+            factor = backend.bernoulli((1,), keep, branch.dtype,
+                                       self._seeds.spawn(1)[0])[0]
+        # the sum computed again with the branch scaled: replacing the
+        # branch inside the sum's graph would also change a shortcut that
+        # is computed from it
+        scaled = list(values)
+        scaled[self.branch] = branch * factor
+        outputs["%s:out" % outputs.name] = outputs.layer.get_output_for(
+            scaled)
+
+    def check_matches(self, named):
+        hits, self._hits = self._hits, 0
+        if not hits:
+            self._no_match("sum")
 
 
 def mc_predict(prediction, inputs, n=30, mode=None):
