@@ -3,9 +3,11 @@
 A linear model y = x W is fitted by gradient descent to 40 noisy examples
 of 16 inputs and 8 outputs, where only the first 6 inputs matter; with
 more weights (128) than examples, the unregularized fit is free to use
-every weight.  Each penalty is added through
-``regkit.regularize_network_params`` and the trained W is drawn as a heat
-map (rows: inputs, columns: outputs) over the histogram of its values.
+every weight.  Each penalty function is added through
+``regkit.regularize_network_params``, each weight regularizer (L2-SP,
+spectral norm, SRIP) through its ``loss`` and ``apply_update_hooks``, and
+the trained W is drawn as a heat map (rows: inputs, columns: outputs)
+over the histogram of its values.
 
 Run from the repository root (needs the ``demo`` extra for matplotlib)::
 
@@ -21,7 +23,8 @@ from regkit import backend
 
 T = backend.tensor
 
-#: (title, penalty, coefficient, keyword arguments)
+#: (title, penalty function or Regularizer class, coefficient, keyword
+#: arguments of the function or of the class)
 SETUPS = [
     ("none", None, 0.0, {}),
     ("l2", regkit.l2, 0.2, {}),
@@ -30,6 +33,10 @@ SETUPS = [
     ("group_lasso", regkit.group_lasso, 0.5, {"axis": -1}),
     ("orthogonality", regkit.orthogonality, 1.0, {}),
     ("total_variation", regkit.total_variation, 0.3, {}),
+    # towards a W trained (without a penalty) on another sample of the task
+    ("l2_sp", regkit.L2SP, 0.5, {"start": "pretrained"}),
+    ("spectral_norm", regkit.SpectralNorm, 0.3, {"rng": 0}),
+    ("srip", regkit.SRIP, 1.0, {"rng": 0}),
 ]
 
 
@@ -44,22 +51,40 @@ def make_data(seed=0, examples=40, inputs=16, outputs=8):
     return x.astype(backend.floatX), y.astype(backend.floatX), true_w
 
 
+def pretrained(steps=1500):
+    """W fitted without a penalty to another sample of the same task: the
+    start that L2-SP pulls towards."""
+    x, y, _ = make_data(seed=1)
+    return train(None, 0.0, {}, x, y, steps)
+
+
 def train(penalty, coefficient, kwargs, x, y, steps=1500, rate=0.02):
     """W after full-batch gradient descent on mean squared error plus
-    ``coefficient * regularize_network_params(net, penalty, **kwargs)``."""
+    ``coefficient * regularize_network_params(net, penalty, **kwargs)``
+    for a penalty function, or ``coefficient * penalty(**kwargs).loss``
+    for a Regularizer class (its update hooks applied too)."""
     regkit.layers.set_rng(0)
     l_in = regkit.InputLayer((None, x.shape[1]))
     net = regkit.DenseLayer(l_in, y.shape[1], b=None, nonlinearity=None,
-                            W=np.zeros((x.shape[1], y.shape[1])) + 0.01)
+                            W=np.zeros((x.shape[1], y.shape[1])) + 0.01,
+                            name="linear")
     target = T.matrix("y", dtype=backend.floatX)
     prediction = regkit.get_output(net)
     loss = T.mean(T.sum(T.sqr(prediction - target), axis=1))
-    if penalty is not None:
+    hooks = []
+    if isinstance(penalty, type):  # a Regularizer class
+        if kwargs.get("start") == "pretrained":
+            kwargs = dict(kwargs, start={"linear.W": pretrained(steps)})
+        hooks = [penalty(weight=coefficient, **kwargs)]
+        loss = loss + regkit.total_penalty(hooks, net, {})
+    elif penalty is not None:
         term = regkit.regularize_network_params(net, penalty, **kwargs)
         loss = loss + np.asarray(coefficient, backend.floatX) * term
     step = np.asarray(rate, backend.floatX)
-    updates = [(net.W, net.W - step * backend.grad(loss, net.W))]
-    fit = backend.function([l_in.input_var, target], loss, updates=updates)
+    updates = regkit.apply_update_hooks(
+        hooks, net, [(net.W, net.W - step * backend.grad(loss, net.W))])
+    fit = backend.function([l_in.input_var, target], loss,
+                           updates=list(updates.items()))
     for _ in range(steps):
         fit(x, y)
     return net.W.get_value()
@@ -70,12 +95,17 @@ def draw(weights, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, len(weights), figsize=(2.1 * len(weights), 4.6),
-                             gridspec_kw={"height_ratios": [2, 1]})
+    # two bands of panels, each a row of heat maps over a row of histograms
+    columns = (len(weights) + 1) // 2
+    fig, axes = plt.subplots(4, columns, figsize=(2.3 * columns, 9.0),
+                             gridspec_kw={"height_ratios": [2, 1, 2, 1]})
     limit = max(np.abs(w).max() for w in weights.values())
     bins = np.linspace(-limit, limit, 41)
-    for column, (title, w) in enumerate(weights.items()):
-        top, bottom = axes[0, column], axes[1, column]
+    for ax in axes[2:, len(weights) - columns:].ravel():
+        ax.axis("off")  # the empty end of the second band
+    for index, (title, w) in enumerate(weights.items()):
+        band, column = divmod(index, columns)
+        top, bottom = axes[2 * band, column], axes[2 * band + 1, column]
         top.imshow(w, cmap="RdBu_r", vmin=-limit, vmax=limit,
                    interpolation="nearest")
         top.set_title(title, fontsize=9)
@@ -87,8 +117,9 @@ def draw(weights, path):
         bottom.tick_params(labelsize=7)
         near_zero = np.mean(np.abs(w) < 1e-3)
         bottom.set_xlabel("%.0f%% |w| < 1e-3" % (100 * near_zero), fontsize=8)
-    axes[0, 0].set_ylabel("inputs (rows)", fontsize=8)
-    axes[1, 0].set_ylabel("count", fontsize=8)
+    for band in (0, 2):
+        axes[band, 0].set_ylabel("inputs (rows)", fontsize=8)
+        axes[band + 1, 0].set_ylabel("count", fontsize=8)
     fig.suptitle("Trained W (16 inputs x 8 outputs; only the first 6 inputs "
                  "matter) under each penalty", fontsize=10)
     fig.tight_layout()

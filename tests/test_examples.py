@@ -51,7 +51,8 @@ def test_penalty_figure_script_shows_what_the_docs_say():
     trained = {title: module["train"](penalty, coefficient, kwargs, x, y,
                                       steps=400)
                for title, penalty, coefficient, kwargs in module["SETUPS"]
-               if title in ("none", "l2", "group_lasso")}
+               if title in ("none", "l2", "group_lasso", "spectral_norm",
+                            "l2_sp")}
     import numpy as np
 
     def irrelevant(w):  # mean |w| on the 10 inputs that do not matter
@@ -60,6 +61,15 @@ def test_penalty_figure_script_shows_what_the_docs_say():
     assert irrelevant(trained["group_lasso"]) < 0.2 * irrelevant(
         trained["none"])
     assert (trained["l2"] ** 2).sum() < (trained["none"] ** 2).sum()
+
+    def top_singular_value(w):
+        return np.linalg.svd(w, compute_uv=False)[0]
+    assert top_singular_value(trained["spectral_norm"]) < 0.95 * \
+        top_singular_value(trained["none"])
+    # L2-SP stays nearer its start than plain L2 does
+    start = module["pretrained"](steps=400)
+    assert np.abs(trained["l2_sp"] - start).mean() < np.abs(
+        trained["l2"] - start).mean()
 
 
 def _digits():
