@@ -2,6 +2,8 @@
 import os
 import runpy
 
+import numpy as np
+
 import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "examples")
@@ -123,3 +125,17 @@ def test_digits_prints_one_progress_line_per_setup_off_a_terminal(
         assert line.startswith(name + " ")
         assert "2 epochs in" in line and "\r" not in line
         assert "test loss %.3f" % results[name]["curves"]["test"][-1] in line
+
+
+def test_digits_extra_setups_run_on_request(tmp_path):
+    # the newer regularizers are not in the default run, but run when asked
+    module = _digits()
+    assert "spectral_norm" not in module["SETUPS"]
+    args = ["--epochs", "2", "--train-size", "60", "--no-progress",
+            "--output", str(tmp_path / "figure.png"), "--setups",
+            "spectral_norm", "drop_connect", "confidence_penalty"]
+    results = module["main"](args)
+    assert list(results) == ["spectral_norm", "drop_connect",
+                             "confidence_penalty"]
+    for result in results.values():
+        assert np.isfinite(result["curves"]["train"]).all()
