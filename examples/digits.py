@@ -52,7 +52,11 @@ SETUPS = OrderedDict([
 #: Setups run only when asked for (``--setups spectral_norm ...``): the
 #: newer regularizers of the catalogue.  The network's output is its
 #: scores, so the confidence penalty reads their softmax, ``"out:prob"``.
+#: L2-SP fine-tunes from hidden weights pretrained on a related task (odd
+#: or even digit, on the same training images) and pulls towards them.
 EXTRA_SETUPS = OrderedDict([
+    ("l2_sp", ({"l2_sp": {"pattern": ["hid1.W", "hid2.W"], "weight": 1e-2,
+                          "start": "pretrained"}}, None)),
     ("spectral_norm", ({"spectral_norm": {"weight": 1e-2, "rng": 0}},
                        None)),
     ("drop_connect", ({"drop_connect": {"pattern": ["hid1.W", "hid2.W"],
@@ -96,17 +100,23 @@ def cross_entropy(scores, labels):
 
 
 def compile_setup(keywords, extra, seed, rate=0.05, momentum=0.9,
-                  linker="cvm"):
+                  linker="cvm", start=None):
     """Build the network and the training and evaluation functions,
-    compiled with `linker` (a name from ``backend.linker_modes()``)."""
+    compiled with `linker` (a name from ``backend.linker_modes()``);
+    `start`: parameter name -> initial value (a pretrained start)."""
     mode = backend.linker_modes()[linker]
     l_in, l_out = build_network(seed)
+    for name, param in regkit.named_params(l_out):
+        if start and name in start:
+            param.set_value(start[name])
     # dropout masks follow the run's seed too
     keywords = {key: ({"weight": value, "rng": seed}
                       if key.endswith("dropout") else value)
                 for key, value in keywords.items()}
     if "drop_connect" in keywords:
         keywords["drop_connect"] = dict(keywords["drop_connect"], rng=seed)
+    if "l2_sp" in keywords:
+        keywords["l2_sp"] = dict(keywords["l2_sp"], start=start)
     regs = regkit.from_kwargs(l_out, **keywords)
     x, y = T.matrix("x", dtype=backend.floatX), T.ivector("y")
     outputs = regkit.get_outputs(l_out, x, regularizers=regs)
@@ -137,6 +147,20 @@ def compile_setup(keywords, extra, seed, rate=0.05, momentum=0.9,
     return train, evaluate, weights
 
 
+def pretrain(x, labels, seed, epochs, batch_size, linker):
+    """The hidden weights of the network trained without regularization on
+    `labels` (another task on the same images): a pretrained start."""
+    train, _, weights = compile_setup({}, None, seed + 1, linker=linker)
+    shuffle = np.random.default_rng(seed + 1)
+    for _ in range(epochs):
+        order = shuffle.permutation(len(x))
+        for begin in range(0, len(order), batch_size):
+            batch = order[begin:begin + batch_size]
+            train(x[batch], labels[batch])
+    return {weight.name: weight.get_value() for weight in weights
+            if weight.name in ("hid1.W", "hid2.W")}
+
+
 def run(name, setup, data, epochs, seed, batch_size=32, progress=True,
         linker="cvm"):
     """Train one setup; returns a dict of curves and final figures.
@@ -150,8 +174,13 @@ def run(name, setup, data, epochs, seed, batch_size=32, progress=True,
     x_train, y_train, x_test, y_test = data
     keywords, extra = setup
     start = time.perf_counter()
+    pretrained = None
+    if any(isinstance(value, dict) and value.get("start") == "pretrained"
+           for value in keywords.values()):
+        pretrained = pretrain(x_train, y_train % 2, seed, epochs, batch_size,
+                              linker)
     train, evaluate, weights = compile_setup(keywords, extra, seed,
-                                             linker=linker)
+                                             linker=linker, start=pretrained)
     shuffle = np.random.default_rng(seed)
     curves = {"train": [], "test": []}
     bar = tqdm(range(epochs), desc="%-20s" % name, unit="epoch",

@@ -133,9 +133,9 @@ def test_digits_extra_setups_run_on_request(tmp_path):
     assert "spectral_norm" not in module["SETUPS"]
     args = ["--epochs", "2", "--train-size", "60", "--no-progress",
             "--output", str(tmp_path / "figure.png"), "--setups",
-            "spectral_norm", "drop_connect", "confidence_penalty"]
+            "l2_sp", "spectral_norm", "drop_connect", "confidence_penalty"]
     results = module["main"](args)
-    assert list(results) == ["spectral_norm", "drop_connect",
+    assert list(results) == ["l2_sp", "spectral_norm", "drop_connect",
                              "confidence_penalty"]
     for result in results.values():
         assert np.isfinite(result["curves"]["train"]).all()
