@@ -12,7 +12,7 @@ dtype of the loss it is added to.
 import numpy as np
 
 from . import backend
-from ._checks import (_check_fraction, _check_ndim, _constant,
+from ._checks import (_check_fraction, _check_ndim, _constant, _describe,
                       as_float_tensor, is_tensor_like, _normalize_axes)
 
 __all__ = ["l1", "l2", "elastic_net", "group_lasso", "orthogonality",
@@ -218,11 +218,16 @@ def group_lasso(x, axis=-1):
     return T.sum(_safe_norm(x, axes, scaled=True))
 
 
-def orthogonality(x):
+def orthogonality(x, off_diagonal=False):
     r"""Orthogonality penalty: how far the units' weight vectors are from
     being orthonormal.
 
     .. math:: \mathrm{orthogonality}(x) = \lVert V^\top V - I \rVert_F^2
+
+    With ``off_diagonal=True`` only the off-diagonal entries count,
+    :math:`\lVert V^\top V \odot (1 - I) \rVert_F^2`: the vectors are
+    pushed apart (orthogonal) but their norms are left free (the
+    "off-diagonal" variant of Bansal et al. 2018).
 
     For a 2-D `x` of shape ``(inputs, units)``, :math:`V` is `x` itself
     (its columns are the units); for an N-D `x` with the filters first
@@ -238,6 +243,8 @@ def orthogonality(x):
     x : tensor
         A symbolic tensor, shared variable or numpy array of a float dtype,
         with at least two dimensions.
+    off_diagonal : bool
+        Penalize only the off-diagonal entries of :math:`V^\top V`.
 
     Returns
     -------
@@ -251,13 +258,20 @@ def orthogonality(x):
     0.0
     >>> float(orthogonality(np.array([[1.0, 1.0], [0.0, 0.0]])).eval())
     2.0
+    >>> float(orthogonality(2 * np.eye(3), off_diagonal=True).eval())
+    0.0
     """
     x = as_float_tensor(x, "orthogonality")
     _check_ndim(x, 2, "orthogonality")
+    if not isinstance(off_diagonal, (bool, np.bool_)):
+        raise TypeError("orthogonality: off_diagonal must be True or False, "
+                        "got %s" % _describe(off_diagonal))
     columns = x if x.ndim == 2 else x.reshape((x.shape[0], -1)).T
     gram = T.dot(columns.T, columns)
-    return backend.sum_of_squares(
-        gram - T.eye(gram.shape[0], dtype=x.dtype))
+    eye = T.eye(gram.shape[0], dtype=x.dtype)
+    if off_diagonal:
+        return backend.sum_of_squares(gram * (T.ones_like(eye) - eye))
+    return backend.sum_of_squares(gram - eye)
 
 
 def total_variation(x):

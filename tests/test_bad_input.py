@@ -280,6 +280,8 @@ CASES = [
     (lambda: regkit.DecoupledWeightDecay(weight=1.0), ValueError,
      "must be below 1"),
     (lambda: regkit.L2SP(start=[1.0]), TypeError, "L2SP: start"),
+    (lambda: regkit.orthogonality(np.eye(2), off_diagonal="yes"), TypeError,
+     "off_diagonal"),
     (lambda: regkit.AlphaDropout(weight=1.0), ValueError,
      "AlphaDropout: weight"),
     (lambda: regkit.mc_predict(T.matrix(), [1], n=3), TypeError,

@@ -588,3 +588,24 @@ def test_stochastic_depth_default_selects_every_sum_and_takes_a_branch():
     with pytest.raises(ValueError, match="branch 5 is out of range"):
         regkit.get_outputs(res2, regularizers=[regkit.StochasticDepth(
             weight=0.5, branch=5)])
+
+
+def test_off_diagonal_orthogonality_against_numpy_and_its_gradient():
+    W = np.random.default_rng(20).normal(size=(5, 3))
+    gram = W.T @ W
+    want = (gram ** 2).sum() - (np.diag(gram) ** 2).sum()
+    np.testing.assert_allclose(
+        float(regkit.orthogonality(W, off_diagonal=True).eval()), want,
+        rtol=1e-10)
+    # norms are free: scaling orthogonal columns costs nothing
+    Q = np.linalg.qr(np.random.default_rng(21).normal(size=(5, 3)))[0]
+    assert float(regkit.orthogonality(3 * Q, off_diagonal=True).eval()) \
+        == pytest.approx(0.0, abs=1e-9)
+    assert float(regkit.orthogonality(3 * Q).eval()) > 1
+    backend.verify_grad(lambda w: regkit.orthogonality(w, off_diagonal=True),
+                        [W], rng=np.random.RandomState(8))
+    # through the helpers, as every penalty
+    _, hid, out = _net()
+    term = regkit.regularize_network_params(out, regkit.orthogonality,
+                                            off_diagonal=True)
+    assert float(term.eval()) > 0
