@@ -609,3 +609,19 @@ def test_off_diagonal_orthogonality_against_numpy_and_its_gradient():
     term = regkit.regularize_network_params(out, regkit.orthogonality,
                                             off_diagonal=True)
     assert float(term.eval()) > 0
+
+
+NEW_KEYS = ["l2_sp", "spectral_norm", "spectral_normalization", "srip",
+            "drop_connect", "alpha_dropout", "stochastic_depth",
+            "confidence_penalty", "r1_penalty", "jacobian_projection",
+            "non_neg", "unit_norm", "min_max_norm", "decoupled_weight_decay"]
+
+
+@pytest.mark.parametrize("key", NEW_KEYS)
+def test_every_new_regularizer_has_its_registry_key_and_keyword(key):
+    _, _, out = _net()
+    weight = 0.0 if key == "non_neg" else 0.1
+    (built,) = regkit.from_kwargs(out, **{key: weight})
+    assert regkit.REGISTRY[key] is type(built)
+    assert regkit.serialize(built)["name"] == key
+    assert type(regkit.deserialize(regkit.serialize(built))) is type(built)
