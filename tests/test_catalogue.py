@@ -625,3 +625,11 @@ def test_every_new_regularizer_has_its_registry_key_and_keyword(key):
     assert regkit.REGISTRY[key] is type(built)
     assert regkit.serialize(built)["name"] == key
     assert type(regkit.deserialize(regkit.serialize(built))) is type(built)
+
+
+def test_power_iteration_hooks_on_a_plain_dict_skip_biases():
+    W = backend.shared(np.eye(3, dtype=FLOATX) * 2, name="W")
+    b = backend.shared(np.zeros(3, FLOATX), name="b")
+    updates = {W: W * 1, b: b + 1}
+    regkit.SpectralNorm(weight=1.0, rng=0).modify_updates(updates)
+    assert len(updates) == 3 and updates[b] is not None

@@ -237,6 +237,8 @@ class _PowerIteration(_ParamRegularizer):
 
     def modify_updates(self, updates):
         for name, param in self._chosen(updates):
+            if param.ndim < 2 and self.pattern is None:
+                continue  # biases met in a plain dict of updates
             vector = self._vector(param)
             if vector not in updates:
                 updates[vector] = self._iterate(self.matrix(param, name),
