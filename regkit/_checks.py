@@ -244,6 +244,19 @@ def _check_tag_values(tags, caller):
     return {key: bool(value) for key, value in tags.items()}
 
 
+def _check_count(value, caller, argname, minimum):
+    """`value` as an int of at least `minimum` (a count: of passes,
+    projections, iterations, classes), or a TypeError / ValueError naming
+    `argname`."""
+    if isinstance(value, bool) or not _is_int(value):
+        raise TypeError("%s: %s must be an int, got %s"
+                        % (caller, argname, _describe(value)))
+    if value < minimum:
+        raise ValueError("%s: %s must be at least %d, got %d"
+                         % (caller, argname, minimum, value))
+    return int(value)
+
+
 def _check_seed(rng, caller):
     """`rng` as None or an int seed, or a TypeError naming `caller` (a
     negative int is refused too: numpy's SeedSequence would)."""

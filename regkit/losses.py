@@ -11,8 +11,8 @@ Examples
 import numpy as np
 
 from . import backend
-from ._checks import (_check_fraction, _check_seed, _describe, _is_int,
-                      as_float_tensor)
+from ._checks import (_check_count, _check_fraction, _check_seed,
+                      _describe, as_float_tensor)
 from .init import _seed_sequence
 from .penalties import _safe_norm
 
@@ -53,13 +53,7 @@ def smooth_labels(y, num_classes, eps):
     [[0.95, 0.05], [0.05, 0.95]]
     """
     caller = "smooth_labels"
-    if isinstance(num_classes, bool) or not _is_int(num_classes) \
-            or num_classes < 2:
-        raise (ValueError if _is_int(num_classes)
-               and not isinstance(num_classes, bool) else TypeError)(
-            "smooth_labels: num_classes must be an int >= 2, got %s"
-            % _describe(num_classes))
-    num_classes = int(num_classes)
+    num_classes = _check_count(num_classes, caller, "num_classes", 2)
     eps = _check_fraction(eps, caller, "eps")
     if eps >= 1:
         raise ValueError("smooth_labels: eps must be below 1, got %r"

@@ -38,7 +38,9 @@ import re
 import warnings
 
 from .. import backend
-from .._checks import _as_instances, _check_positive, _describe, _short
+from .._checks import (_as_instances, _check_positive, _check_seed,
+                       _describe, _short)
+from ..init import _seed_sequence
 from ..layers.base import _filter_tags
 from ..layers.helper import (_ROLES, _named_params, _param_name, layer_names,
                              layer_roles)
@@ -413,15 +415,47 @@ def _check_drop_probability(weight, caller):
     return weight
 
 
-class _WeightChange(_ParamRegularizer):
+class _Seeded(object):
+    """Mixin of a regularizer that draws: its seed ``rng`` (kept in its
+    config) and one independent child of ``SeedSequence(rng)`` per draw
+    (numpy's ``SeedSequence.spawn``).  Call :meth:`_init_seeds` from
+    ``__init__``."""
+
+    def _init_seeds(self, rng):
+        self.rng = _check_seed(rng, type(self).__name__)
+        self._seeds = _seed_sequence(self.rng)
+
+    def _seed(self):
+        return self._seeds.spawn(1)[0]
+
+    def get_config(self):
+        config = super(_Seeded, self).get_config()
+        config["rng"] = self.rng
+        return config
+
+
+class _MatchCounter(object):
+    """Mixin of a graph hook that counts what it changed while a graph is
+    built (``self._hits += n``) and warns once per graph, in
+    ``check_matches``, if that was nothing; ``_matched`` names what it
+    looks for."""
+
+    _matched = "output"
+    _hits = 0
+
+    def check_matches(self, named):
+        hits, self._hits = self._hits, 0
+        if not hits:
+            self._no_match(self._matched)
+
+
+class _WeightChange(_MatchCounter, _ParamRegularizer):
     """A graph change on weights: each matching parameter of a layer is
     replaced by :meth:`change` of it in every output of that layer (the
     parameter itself, and so every other layer sharing it, is left
     alone).  Warns once per graph if nothing matched."""
 
-    def __init__(self, pattern=None, weight=0.0, tags=None):
-        super(_WeightChange, self).__init__(pattern, weight, tags)
-        self._hits = 0
+    _matched = "parameter"
 
     def change(self, param, name):
         """The value used in place of `param` (named `name`)."""
@@ -448,8 +482,3 @@ class _WeightChange(_ParamRegularizer):
         for key in list(outputs):
             if not _is_clean_copy(key):
                 outputs[key] = backend.clone_replace(outputs[key], replace)
-
-    def check_matches(self, named):
-        hits, self._hits = self._hits, 0
-        if not hits:
-            self._no_match("parameter")

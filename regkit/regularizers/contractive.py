@@ -2,15 +2,14 @@
 contractive penalty (the Jacobian, exact per example, in closed form where
 a dense layer allows it) and the R1 gradient penalty."""
 from .. import backend
-from .._checks import _check_seed, _describe, _is_int
-from ..init import _seed_sequence
+from .._checks import _check_count
 from ..penalties import _safe_norm
 from ..layers.dense import DenseLayer
 from ..layers.helper import get_all_layers, layer_names
 from ..layers.outputs import NetworkOutputs
 from ..regularization import sum_terms
 from .activity import _OutputPenalty, _batch_size
-from .base import _as_patterns, _resolve, _select_outputs
+from .base import _Seeded, _as_patterns, _resolve, _select_outputs
 
 __all__ = ["Contractive", "R1Penalty", "JacobianProjection"]
 
@@ -152,7 +151,7 @@ class R1Penalty(Contractive):
         return sum_terms(terms)
 
 
-class JacobianProjection(Contractive):
+class JacobianProjection(_Seeded, Contractive):
     """An unbiased random-projection estimate of the :class:`Contractive`
     term, for any network (Hoffman, Roberts and Yaida, "Robust learning
     with Jacobian regularization", 2019).
@@ -194,19 +193,12 @@ class JacobianProjection(Contractive):
     def __init__(self, pattern=None, weight=0.0, wrt=None, n_proj=1,
                  rng=None):
         super(JacobianProjection, self).__init__(pattern, weight, wrt)
-        if isinstance(n_proj, bool) or not _is_int(n_proj):
-            raise TypeError("JacobianProjection: n_proj must be an int, got "
-                            "%s" % _describe(n_proj))
-        if n_proj < 1:
-            raise ValueError("JacobianProjection: n_proj must be at least 1, "
-                             "got %d" % n_proj)
-        self.n_proj = int(n_proj)
-        self.rng = _check_seed(rng, "JacobianProjection")
-        self._seeds = _seed_sequence(self.rng)
+        self.n_proj = _check_count(n_proj, "JacobianProjection", "n_proj", 1)
+        self._init_seeds(rng)
 
     def get_config(self):
         config = super(JacobianProjection, self).get_config()
-        config.update(n_proj=self.n_proj, rng=self.rng)
+        config["n_proj"] = self.n_proj
         return config
 
     def _term(self, h, name, outputs, names, by_name, wrt_names):
@@ -219,7 +211,7 @@ class JacobianProjection(Contractive):
                 continue
             total = 0
             for _ in range(self.n_proj):
-                v = backend.normal(flat.shape, h.dtype, self._seeds.spawn(1)[0])
+                v = backend.normal(flat.shape, h.dtype, self._seed())
                 v = v / _safe_norm(v, 1, keepdims=True)
                 grad = backend.grad(T.sum(flat * v), x)
                 total = total + T.sum(T.sqr(grad))

@@ -9,13 +9,13 @@ draws afresh.
 import numpy as np
 
 from .. import backend
-from .._checks import (_check_fraction, _check_seed, _check_supported_float,
-                       _describe, _is_int, _normalize_axes, _short,
-                       as_float_tensor)
+from .._checks import (_check_count, _check_fraction, _check_seed,
+                       _check_supported_float, _describe, _is_int,
+                       _normalize_axes, _short, as_float_tensor)
 from ..init import _seed_sequence
 from ..layers.merge import ElemwiseSumLayer
-from .base import (Regularizer, _CLEAN_SUFFIXES, _WeightChange,
-                   _check_drop_probability)
+from .base import (Regularizer, _CLEAN_SUFFIXES, _MatchCounter, _Seeded,
+                   _WeightChange, _check_drop_probability)
 
 __all__ = ["BernoulliDropout", "GaussianNoise", "AlphaDropout", "DropConnect",
            "StochasticDepth", "dropout_mask", "mc_predict"]
@@ -24,7 +24,7 @@ __all__ = ["BernoulliDropout", "GaussianNoise", "AlphaDropout", "DropConnect",
 _SELU_SATURATION = -1.0507009873554805 * 1.6732632423543772
 
 
-class _Stochastic(Regularizer):
+class _Stochastic(_Seeded, _MatchCounter, Regularizer):
     """Replaces matching outputs with a randomly perturbed version and keeps
     the clean value under ``"<name><suffix>"`` (each subclass sets
     ``_suffix``)."""
@@ -37,16 +37,12 @@ class _Stochastic(Regularizer):
 
     def __init__(self, pattern=None, weight=0.0, rng=None, shared_axes=()):
         super(_Stochastic, self).__init__(pattern, weight)
-        self.rng = _check_seed(rng, type(self).__name__)
+        self._init_seeds(rng)
         self.shared_axes = _check_shared_axes(shared_axes,
                                               type(self).__name__)
-        # one independent child per draw (numpy's SeedSequence.spawn)
-        self._seeds = _seed_sequence(self.rng)
-        self._hits = 0
 
     def get_config(self):
         config = super(_Stochastic, self).get_config()
-        config["rng"] = self.rng
         config["shared_axes"] = list(self.shared_axes)
         return config
 
@@ -66,14 +62,6 @@ class _Stochastic(Regularizer):
         shape, axes = self._draw_shape(value)
         drawn = draw(shape, *(args + (value.dtype, self._seed())))
         return backend.specify_broadcastable(drawn, axes) if axes else drawn
-
-    def check_matches(self, named):
-        hits, self._hits = self._hits, 0
-        if not hits:
-            self._no_match("output")
-
-    def _seed(self):
-        return self._seeds.spawn(1)[0]
 
     def modify_graph(self, outputs):
         names = [n for n in outputs if self.matches_output(outputs, n)]
@@ -212,7 +200,7 @@ class AlphaDropout(_Dropout):
         return constant(a) * dropped + constant(b)
 
 
-class DropConnect(_WeightChange):
+class DropConnect(_Seeded, _WeightChange):
     """Inverted DropConnect: each matching weight is zeroed with
     probability ``weight`` in the layer that uses it, the kept ones scaled
     by ``1 / (1 - p)`` (Wan et al., "Regularization of neural networks
@@ -257,27 +245,20 @@ class DropConnect(_WeightChange):
 
     def __init__(self, pattern=None, weight=0.0, rng=None, tags=None):
         super(DropConnect, self).__init__(pattern, weight, tags)
-        self.rng = _check_seed(rng, "DropConnect")
-        self._seeds = _seed_sequence(self.rng)
+        self._init_seeds(rng)
 
     def _check_weight(self, weight):
         return _check_drop_probability(
             super(DropConnect, self)._check_weight(weight), "DropConnect")
 
-    def get_config(self):
-        config = super(DropConnect, self).get_config()
-        config["rng"] = self.rng
-        return config
-
     def change(self, param, name):
         keep = 1.0 - self.weight
-        mask = backend.bernoulli(param.shape, keep, param.dtype,
-                                 self._seeds.spawn(1)[0])
+        mask = backend.bernoulli(param.shape, keep, param.dtype, self._seed())
         return param * mask * backend.full_rank_constant(
             1.0 / keep, param.dtype, param.ndim)
 
 
-class StochasticDepth(Regularizer):
+class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
     """Stochastic depth for residual sums: the residual branch of an
     :class:`~regkit.layers.ElemwiseSumLayer` is dropped, as a whole, with
     probability ``weight`` on each call while training, and scaled by
@@ -317,6 +298,8 @@ class StochasticDepth(Regularizer):
     array([[1.5, 1.5]])
     """
 
+    _matched = "sum"
+
     def __init__(self, pattern=None, weight=0.0, branch=-1, rng=None):
         super(StochasticDepth, self).__init__(pattern, weight)
         if isinstance(branch, bool) or not _is_int(branch):
@@ -324,9 +307,7 @@ class StochasticDepth(Regularizer):
                             "index of the residual input), got %s"
                             % _describe(branch))
         self.branch = int(branch)
-        self.rng = _check_seed(rng, "StochasticDepth")
-        self._seeds = _seed_sequence(self.rng)
-        self._hits = 0
+        self._init_seeds(rng)
 
     def _check_weight(self, weight):
         return _check_drop_probability(
@@ -335,7 +316,7 @@ class StochasticDepth(Regularizer):
 
     def get_config(self):
         config = super(StochasticDepth, self).get_config()
-        config.update(branch=self.branch, rng=self.rng)
+        config["branch"] = self.branch
         return config
 
     def _selects(self, outputs):
@@ -362,7 +343,7 @@ class StochasticDepth(Regularizer):
             factor = backend.tensor.cast(keep, branch.dtype)
         else:
             factor = backend.bernoulli((1,), keep, branch.dtype,
-                                       self._seeds.spawn(1)[0])[0]
+                                       self._seed())[0]
         # the sum computed again with the branch scaled: replacing the
         # branch inside the sum's graph would also change a shortcut that
         # is computed from it
@@ -370,11 +351,6 @@ class StochasticDepth(Regularizer):
         scaled[self.branch] = branch * factor
         outputs["%s:out" % outputs.name] = outputs.layer.get_output_for(
             scaled)
-
-    def check_matches(self, named):
-        hits, self._hits = self._hits, 0
-        if not hits:
-            self._no_match("sum")
 
 
 def mc_predict(prediction, inputs, n=30, mode=None):
@@ -419,12 +395,7 @@ def mc_predict(prediction, inputs, n=30, mode=None):
     if not isinstance(inputs, dict):
         raise TypeError("mc_predict: inputs must be a dict symbolic input -> "
                         "value, got %s" % _describe(inputs))
-    if isinstance(n, bool) or not _is_int(n):
-        raise TypeError("mc_predict: n must be an int, got %s"
-                        % _describe(n))
-    if n < 2:
-        raise ValueError("mc_predict: n must be at least 2 (a variance needs "
-                         "two passes), got %d" % n)
+    n = _check_count(n, caller, "n", 2)  # a variance needs two passes
     variables = list(inputs)
     fn = backend.function(variables, prediction, mode=mode,
                           updates=backend.random_updates(prediction),

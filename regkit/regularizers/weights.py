@@ -4,12 +4,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import backend
-from .._checks import _check_seed, _describe, _is_int
-from ..init import _seed_sequence
+from .._checks import _check_count, _describe
 from ..penalties import _safe_norm
 from ..penalties import l1, l2
 from ..regularization import apply_penalty, sum_terms
-from .base import _ParamRegularizer, _WeightChange
+from .base import _MatchCounter, _ParamRegularizer, _Seeded, _WeightChange
 
 __all__ = ["WeightL2", "WeightL1", "L2SP", "SpectralNorm", "SRIP",
            "SpectralNormalization"]
@@ -156,7 +155,7 @@ class L2SP(_ParamRegularizer):
         return sum_terms(terms)
 
 
-class _PowerIteration(_ParamRegularizer):
+class _PowerIteration(_Seeded, _ParamRegularizer):
     """A penalty on the largest singular value of a matrix built from each
     matching weight, estimated by power iteration from a vector kept in a
     shared variable per weight; :meth:`modify_updates` stores the advanced
@@ -166,21 +165,13 @@ class _PowerIteration(_ParamRegularizer):
     def __init__(self, pattern=None, weight=0.0, n_iter=1, tags=None,
                  rng=None):
         super(_PowerIteration, self).__init__(pattern, weight, tags)
-        caller = type(self).__name__
-        if isinstance(n_iter, bool) or not _is_int(n_iter):
-            raise TypeError("%s: n_iter must be an int, got %s"
-                            % (caller, _describe(n_iter)))
-        if n_iter < 1:
-            raise ValueError("%s: n_iter must be at least 1, got %d"
-                             % (caller, n_iter))
-        self.n_iter = int(n_iter)
-        self.rng = _check_seed(rng, caller)
-        self._seeds = _seed_sequence(self.rng)
+        self.n_iter = _check_count(n_iter, type(self).__name__, "n_iter", 1)
+        self._init_seeds(rng)
         self._vectors = {}  # parameter -> shared vector (state, not config)
 
     def get_config(self):
         config = super(_PowerIteration, self).get_config()
-        config.update(n_iter=self.n_iter, rng=self.rng)
+        config["n_iter"] = self.n_iter
         return config
 
     def __getstate__(self):
@@ -206,7 +197,7 @@ class _PowerIteration(_ParamRegularizer):
         vector = self._vectors.get(param)
         if vector is None:
             columns = self._columns(param)
-            rng = np.random.default_rng(self._seeds.spawn(1)[0])
+            rng = np.random.default_rng(self._seed())
             start = rng.standard_normal(columns)
             vector = backend.shared((start / np.linalg.norm(start)).astype(
                 param.dtype), name="%s.power_vector" % (param.name,))
@@ -353,7 +344,7 @@ class SRIP(_PowerIteration):
                          for name, param in self.named_params(layers))
 
 
-class SpectralNormalization(_PowerIteration):
+class SpectralNormalization(_MatchCounter, _PowerIteration):
     """Spectral normalization: each matching weight is used as
     ``W / sigma_max(W)`` in the layer that uses it, in training and in
     inference (Miyato et al., "Spectral normalization for generative
@@ -384,16 +375,10 @@ class SpectralNormalization(_PowerIteration):
     array([[1.  , 0.25]])
     """
 
-    def __init__(self, pattern=None, weight=0.0, n_iter=1, tags=None,
-                 rng=None):
-        super(SpectralNormalization, self).__init__(pattern, weight, n_iter,
-                                                    tags, rng)
-        self._hits = 0
-
+    _matched = "parameter"
     _columns = SpectralNorm._columns
     matrix = SpectralNorm.matrix
     modify_graph = _WeightChange.modify_graph
-    check_matches = _WeightChange.check_matches
 
     def change(self, param, name):
         return param / backend.tensor.cast(self._sigma(param, name),
