@@ -31,7 +31,7 @@ def compiled(reg):
 
 def draw_nodes(fn):
     return sum(1 for node in fn.maker.fgraph.toposort()
-               if backend._is_draw(node))
+               if backend.is_random_draw(node))
 
 
 def main():
