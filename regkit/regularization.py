@@ -17,6 +17,7 @@ compiles without hitting Python's recursion limit.
 This module was ``regkit.apply`` (which still imports); its name is now
 Lasagne's, ``regularization``.
 """
+from collections import namedtuple
 from collections.abc import Mapping
 import difflib
 import inspect
@@ -370,28 +371,15 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     return apply_penalty(params, penalty, **kwargs)
 
 
-class RegularizedGraph(tuple):
-    """What :func:`apply_regularizers` returns: ``(train, inference,
-    updates, outputs)``, also readable by those names."""
-
-    __slots__ = ()
-    _fields = ("train", "inference", "updates", "outputs")
-
-    def __new__(cls, train, inference, updates, outputs):
-        return tuple.__new__(cls, (train, inference, updates, outputs))
-
-    def __getnewargs__(self):
-        return tuple(self)
-
-    train = property(lambda self: self[0],
-                     doc="The outputs with the regularizers' changes.")
-    inference = property(lambda self: self[1],
-                         doc="The outputs as given (no dropout, no noise).")
-    updates = property(lambda self: self[2],
-                       doc="The random updates the training graph needs.")
-    outputs = property(lambda self: self[3],
-                       doc="Every named output of the training graph "
-                           "(NetworkOutputs), for output regularizers.")
+#: What :func:`apply_regularizers` returns: ``(train, inference, updates,
+#: outputs)``, also readable by those names.
+RegularizedGraph = namedtuple("RegularizedGraph",
+                              "train inference updates outputs")
+RegularizedGraph.__doc__ = (
+    "What apply_regularizers returns: the outputs with the regularizers' "
+    "changes (train), the outputs as given (inference), the random updates "
+    "the training graph needs (updates), and every named output of the "
+    "training graph (outputs, a NetworkOutputs).")
 
 
 def apply_regularizers(outputs, regularizers):

@@ -132,14 +132,17 @@ class L2SP(_ParamRegularizer):
     def capture(self, network):
         """Take the current values of the matching parameters of `network`
         as the start; returns the regularizer."""
+        return self._capture(self.named_params(network))
+
+    def _capture(self, named):
         self.start = {name: np.array(param.get_value(), dtype=float)
-                      for name, param in self.named_params(network)}
+                      for name, param in named}
         return self
 
     def loss(self, layers, outputs):
         named = self.named_params(layers)
         if self.start is None:
-            self.capture(layers)
+            self._capture(named)
         terms = []
         for name, param in named:
             if name not in self.start:
