@@ -244,16 +244,49 @@ def _check_tag_values(tags, caller):
     return {key: bool(value) for key, value in tags.items()}
 
 
-def _check_count(value, caller, argname, minimum):
-    """`value` as an int of at least `minimum` (a count: of passes,
-    projections, iterations, classes), or a TypeError / ValueError naming
-    `argname`."""
+#: The most power iterations a regularizer may run per step (``n_iter``).
+MAX_POWER_ITERATIONS = 100
+#: The most random projections a regularizer may draw per step
+#: (``n_proj``).
+MAX_PROJECTIONS = 100
+#: The most classes :func:`regkit.losses.smooth_labels` takes
+#: (``num_classes``).
+MAX_CLASSES = 10 ** 7
+
+
+def _check_count(value, caller, argname, minimum, maximum=None):
+    """`value` as an int of at least `minimum` and, if `maximum` is given,
+    at most `maximum` (a count: of passes, projections, iterations,
+    classes), or a TypeError / ValueError naming `argname`.
+
+    Parameters
+    ----------
+    value : int
+    caller, argname : str
+        Names of the function and the argument, for the error message.
+    minimum : int
+    maximum : int or None
+        The documented upper bound of the count; None: no bound.
+
+    Examples
+    --------
+    >>> from regkit._checks import _check_count
+    >>> _check_count(3, "f", "n", 2, maximum=10)
+    3
+    >>> _check_count(11, "f", "n", 2, maximum=10)
+    Traceback (most recent call last):
+        ...
+    ValueError: f: n must be at most 10, got 11
+    """
     if isinstance(value, bool) or not _is_int(value):
         raise TypeError("%s: %s must be an int, got %s"
                         % (caller, argname, _describe(value)))
     if value < minimum:
-        raise ValueError("%s: %s must be at least %d, got %d"
-                         % (caller, argname, minimum, value))
+        raise ValueError("%s: %s must be at least %d, got %s"
+                         % (caller, argname, minimum, _short(value)))
+    if maximum is not None and value > maximum:
+        raise ValueError("%s: %s must be at most %d, got %s"
+                         % (caller, argname, maximum, _short(value)))
     return int(value)
 
 

@@ -11,8 +11,8 @@ Examples
 import numpy as np
 
 from . import backend
-from ._checks import (_check_count, _check_fraction, _check_seed,
-                      _describe, as_float_tensor)
+from ._checks import (MAX_CLASSES, _check_count, _check_fraction,
+                      _check_seed, _describe, _short, as_float_tensor)
 from .init import _seed_sequence
 from .penalties import _safe_norm
 
@@ -32,10 +32,10 @@ def smooth_labels(y, num_classes, eps):
     Parameters
     ----------
     y : int vector or float matrix
-        Class indices (symbolic or an array), or targets that are already
-        one-hot (or soft), of shape ``(batch, num_classes)``.
+        Class indices in ``[0, K)`` (symbolic or an array), or targets that
+        are already one-hot (or soft), of shape ``(batch, num_classes)``.
     num_classes : int
-        ``K``, at least 2.
+        ``K``, from 2 to 10**7 (``regkit._checks.MAX_CLASSES``).
     eps : float
         The mass spread over all classes, in [0, 1).
 
@@ -43,6 +43,23 @@ def smooth_labels(y, num_classes, eps):
     -------
     A ``(batch, K)`` float tensor (floatX for indices, else the dtype of
     `y`) whose rows sum to 1.
+
+    Raises
+    ------
+    ValueError
+        If `num_classes` is out of range, `y` is a numpy array or a
+        constant holding an index outside ``[0, K)``, or `y` is a matrix
+        whose width, known when the graph is built (an array, a constant,
+        or a symbolic matrix whose type records its width), is not ``K``.
+
+    Notes
+    -----
+    What cannot be checked when the graph is built is not checked: the
+    values of symbolic (and shared) int labels, and the width of a
+    symbolic matrix whose type does not record it (Theano's types never
+    do, unless it is 1).  An index outside ``[0, K)`` there gives a row
+    of ``eps / K`` that sums to ``eps``, not 1; a matrix of another width
+    gives rows that do not sum to 1.
 
     Examples
     --------
@@ -53,7 +70,8 @@ def smooth_labels(y, num_classes, eps):
     [[0.95, 0.05], [0.05, 0.95]]
     """
     caller = "smooth_labels"
-    num_classes = _check_count(num_classes, caller, "num_classes", 2)
+    num_classes = _check_count(num_classes, caller, "num_classes", 2,
+                               maximum=MAX_CLASSES)
     eps = _check_fraction(eps, caller, "eps")
     if eps >= 1:
         raise ValueError("smooth_labels: eps must be below 1, got %r"
@@ -64,11 +82,17 @@ def smooth_labels(y, num_classes, eps):
         raise TypeError("smooth_labels: y must be a tensor of class indices "
                         "or of one-hot rows, got %s" % _describe(y))
     if y.ndim == 1 and y.dtype.startswith(("int", "uint")):
+        _check_labels(y, num_classes)
         one_hot = T.cast(T.eq(y.dimshuffle(0, "x"),
                               T.arange(num_classes).dimshuffle("x", 0)),
                          backend.floatX)
     elif y.ndim == 2:
         one_hot = as_float_tensor(y, caller, "y")
+        width = backend.static_shape(one_hot)[1]
+        if width is not None and width != num_classes:
+            raise ValueError("smooth_labels: y must have num_classes = %d "
+                             "columns, got a matrix of %d columns"
+                             % (num_classes, width))
     else:
         raise ValueError("smooth_labels: y must be an int vector of class "
                          "indices or a (batch, num_classes) matrix, got a "
@@ -78,10 +102,50 @@ def smooth_labels(y, num_classes, eps):
                                                      dtype)
 
 
+def _check_labels(y, num_classes):
+    """A ValueError if the int vector `y` is a constant (a numpy array
+    once converted) holding an index outside ``[0, num_classes)``;
+    symbolic labels have no values yet, and are not checked."""
+    if not isinstance(y, backend.TensorConstant):
+        return
+    labels = np.asarray(y.data)
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.size:
+        raise ValueError("smooth_labels: y must hold class indices in "
+                         "[0, num_classes) = [0, %d), got %s"
+                         % (num_classes, _short(bad.tolist())))
+
+
 def categorical_crossentropy(predictions, targets):
     """Mean over the batch of ``-sum(targets * log(predictions))`` over the
     last axis: the cross-entropy of probability rows (a softmax output)
     against target rows (one-hot, soft, or :func:`smooth_labels`).
+
+    Parameters
+    ----------
+    predictions : float matrix
+        Probability rows, ``(batch, classes)``.
+    targets : float matrix
+        Target rows of the same shape.
+
+    Returns
+    -------
+    A 0-d tensor.
+
+    Raises
+    ------
+    ValueError
+        If either is not a matrix, or their shapes differ where both are
+        known when the graph is built (numpy arrays, constants, sizes that
+        a symbolic variable's type records).
+
+    Notes
+    -----
+    Sizes known only when the function runs are not checked by regkit
+    (its backend has no run-time assertion: Theano's raises
+    AssertionError, PyTensor's JAX linker skips them): a mismatch there
+    is the backend's shape error at run time, which names neither
+    argument.
 
     Examples
     --------
@@ -99,7 +163,22 @@ def categorical_crossentropy(predictions, targets):
         raise ValueError("categorical_crossentropy: predictions and targets "
                          "must be (batch, classes) matrices, got %d-d and "
                          "%d-d" % (predictions.ndim, targets.ndim))
+    _check_same_shape(predictions, targets, caller, "predictions", "targets")
     return T.mean(-T.sum(targets * T.log(predictions), axis=1))
+
+
+def _check_same_shape(a, b, caller, name_a, name_b):
+    """A ValueError naming `name_a` and `name_b` if the sizes of `a` and `b`
+    known when the graph is built differ (sizes known for only one of them
+    are not compared)."""
+    shape_a, shape_b = backend.static_shape(a), backend.static_shape(b)
+    if any(m is not None and n is not None and m != n
+           for m, n in zip(shape_a, shape_b)):
+        unknown = " (None: known only at run time)" \
+            if None in shape_a + shape_b else ""
+        raise ValueError("%s: %s and %s must have the same shape, got %s and "
+                         "%s%s" % (caller, name_a, name_b, shape_a, shape_b,
+                                   unknown))
 
 
 def gradient_penalty(critic, real, fake, rng=None):
@@ -118,7 +197,8 @@ def gradient_penalty(critic, real, fake, rng=None):
     critic : callable
         ``critic(x)``: the critic's output for a batch ``x`` (one value, or
         several summed, per example), e.g.
-        ``lambda x: regkit.get_output(net, x)``.
+        ``lambda x: regkit.get_output(net, x)``; a float tensor computed
+        from the values of ``x``.
     real, fake : tensors of the same shape, batch first
     rng : int or None
         Seed of the interpolation weights (None: an independent stream, see
@@ -127,6 +207,17 @@ def gradient_penalty(critic, real, fake, rng=None):
     Returns
     -------
     A 0-d tensor.
+
+    Raises
+    ------
+    TypeError
+        If `critic` is not callable, or returns something other than a
+        float tensor (an integer output has no gradient).
+    ValueError
+        If the critic's output does not depend on the values of its input
+        (it ignores it, or reads only its shape), or `real` and `fake`
+        differ in dimensions, or in sizes known when the graph is built
+        (sizes known only at run time are not compared).
 
     Examples
     --------
@@ -150,6 +241,7 @@ def gradient_penalty(critic, real, fake, rng=None):
         raise ValueError("gradient_penalty: real and fake must have the same "
                          "number of dimensions (batch first), got %d and %d"
                          % (real.ndim, fake.ndim))
+    _check_same_shape(real, fake, caller, "real", "fake")
     seeds = _seed_sequence(_check_seed(rng, caller))
     shape = [real.shape[0]] + [1] * (real.ndim - 1)
     mix = backend.uniform(shape, real.dtype, seeds.spawn(1)[0])
@@ -160,6 +252,21 @@ def gradient_penalty(critic, real, fake, rng=None):
     if not backend.is_tensor(out):
         raise TypeError("gradient_penalty: critic must return a tensor, got "
                         "%s" % _describe(out))
-    grad = backend.grad(T.sum(out), interpolates)
+    if not out.dtype.startswith("float"):
+        raise TypeError("gradient_penalty: critic must return a float "
+                        "tensor, got dtype %s (an integer output has no "
+                        "gradient)" % out.dtype)
+    if not backend.depends_on(out, interpolates):
+        raise ValueError("gradient_penalty: the output of critic does not "
+                         "depend on its input x; the penalty needs a critic "
+                         "computed from x")
+    grad = backend.grad(T.sum(out), interpolates,
+                        disconnected_inputs="ignore",
+                        return_disconnected="None")
+    if grad is None:  # it reads x only through x.shape
+        raise ValueError("gradient_penalty: the output of critic depends on "
+                         "its input x only through the shape of x; the "
+                         "penalty needs a critic computed from the values "
+                         "of x")
     norms = _safe_norm(grad.reshape((grad.shape[0], -1)), axis=1)
     return T.mean(T.sqr(norms - T.cast(1, norms.dtype)))

@@ -29,7 +29,6 @@ from . import backend
 from .layers.base import Layer, _unique
 from .layers.helper import (_all_params, _as_layer_list, _check_tag_names,
                             _is_layer, _tags_in_use, get_all_layers)
-from .layers.graph import VariableLayer
 from .layers.outputs import _build_outputs
 from ._checks import (_check_positive, _check_tag_values, _describe,
                       _is_collection, is_tensor_like)
@@ -371,15 +370,27 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     return apply_penalty(params, penalty, **kwargs)
 
 
-#: What :func:`apply_regularizers` returns: ``(train, inference, updates,
-#: outputs)``, also readable by those names.
-RegularizedGraph = namedtuple("RegularizedGraph",
-                              "train inference updates outputs")
-RegularizedGraph.__doc__ = (
-    "What apply_regularizers returns: the outputs with the regularizers' "
-    "changes (train), the outputs as given (inference), the random updates "
-    "the training graph needs (updates), and every named output of the "
-    "training graph (outputs, a NetworkOutputs).")
+class RegularizedGraph(namedtuple("RegularizedGraph",
+                                  "train inference updates outputs")):
+    """What :func:`apply_regularizers` returns: the outputs with the
+    regularizers' changes (``train``), the outputs with their inference
+    form (``inference``), the random updates the training graph needs
+    (``updates``), and every named output of the training graph
+    (``outputs``, a NetworkOutputs).
+
+    ``graph.updates`` is looked up when read: it also covers the draws
+    that loss terms built on ``graph.outputs`` since recorded there (a
+    :class:`~regkit.regularizers.JacobianProjection`'s projections), so
+    ``sgd + graph.updates`` draws everything afresh whichever terms the
+    loss holds.  (Unpacking the tuple gives the updates of the moment it
+    was built.)
+    """
+
+    __slots__ = ()
+
+    @property
+    def updates(self):
+        return backend.random_updates(self.train, self.outputs)
 
 
 def apply_regularizers(outputs, regularizers):
@@ -406,7 +417,11 @@ def apply_regularizers(outputs, regularizers):
     RegularizedGraph
         ``(train, inference, updates, outputs)``: the training output(s)
         (one expression if one was given), the inference output(s) (the
-        graph as given, untouched), the random updates for
+        graph with the inference form of the regularizers that have one,
+        as ``get_output(..., deterministic=True)`` builds it: spectral
+        normalization divides, stochastic depth scales; dropout and noise
+        are left out, so with only those it is the graph as given), the
+        random updates for
         ``function(..., updates=...)``, and every named output of the
         training graph.
 
@@ -433,11 +448,12 @@ def apply_regularizers(outputs, regularizers):
     _, layer_out, named = _build_outputs(layers, None, regularizers, False,
                                          {}, caller)
     train = [layer_out[layer] for layer in layers]
-    if all(isinstance(layer, VariableLayer) for layer in layers):
-        inference = [layer.variable for layer in layers]  # as given
-    else:
-        _, plain, _ = _build_outputs(layers, None, (), True, {}, caller)
-        inference = [plain[layer] for layer in layers]
+    # the inference graph applies what is not training-only (spectral
+    # normalization's division, stochastic depth's scaling), exactly as
+    # get_output(..., deterministic=True) does
+    _, plain, _ = _build_outputs(layers, None, regularizers, True, {},
+                                 caller)
+    inference = [plain[layer] for layer in layers]
     single = _is_layer(outputs) or backend.is_tensor(outputs)
     if single:
         train, inference = train[0], inference[0]

@@ -337,6 +337,60 @@ CASES = [
      "predictions"),
     (lambda: regkit.DecoupledWeightDecay(weight=-0.1), ValueError,
      "weight"),
+    # counts have an upper bound
+    (lambda: regkit._checks._check_count(101, "SRIP", "n_iter", 1,
+                                         maximum=100),
+     ValueError, "SRIP: n_iter must be at most 100, got 101"),
+    (lambda: regkit._checks._check_count(10 ** 400, "f", "n", 1,
+                                         maximum=10),
+     ValueError, "f: n must be at most 10, got 1000"),
+    (lambda: regkit.mc_predict(regkit.get_output(HID),
+                               {L_IN.input_var: np.ones((1, 3))}, n=100001),
+     ValueError, "mc_predict: n must be at most 100000, got 100001"),
+    # mc_predict's inputs and mode
+    (lambda: regkit.mc_predict(regkit.get_output(HID), {}), ValueError,
+     "mc_predict: inputs has no value for in.input"),
+    (lambda: regkit.mc_predict(regkit.get_output(HID),
+                               {"in": np.ones((1, 3))}),
+     TypeError, "mc_predict: the keys of inputs must be symbolic input "
+     "variables (not names, shared variables or constants), got str 'in'"),
+    (lambda: regkit.mc_predict(regkit.get_output(HID),
+                               {HID.W: np.ones((3, 2))}),
+     TypeError, "mc_predict: the keys of inputs must be symbolic"),
+    (lambda: regkit.mc_predict(regkit.get_output(HID),
+                               {L_IN.input_var: np.ones((1, 3))},
+                               mode="nonsense"),
+     ValueError, "mc_predict: mode must be one of '"),
+    (lambda: regkit.mc_predict(regkit.get_output(HID),
+                               {L_IN.input_var: np.ones((1, 3))}, mode=3),
+     TypeError, "mc_predict: mode must be None, a mode name or a mode "
+     "object"),
+    # norm_axes of the norm hooks: at construction, then against each
+    # parameter when the updates are built
+    (lambda: regkit.UnitNorm(norm_axes=(0, 0)), ValueError,
+     "UnitNorm: norm_axes (0, 0) names an axis twice"),
+    (lambda: regkit.MinMaxNorm(norm_axes=[1, -1, 1]), ValueError,
+     "MinMaxNorm: norm_axes [1, -1, 1] names an axis twice"),
+    (lambda: regkit.UnitNorm(norm_axes=10 ** 400), ValueError,
+     "UnitNorm: norm_axes must be axes of a tensor, each in [-64, 64)"),
+    (lambda: regkit.MinMaxNorm(norm_axes=(0, -65)), ValueError,
+     "MinMaxNorm: norm_axes must be axes of a tensor"),
+    (lambda: regkit.apply_update_hooks([regkit.UnitNorm(norm_axes=7)], HID,
+                                       {HID.W: HID.W * 1}),
+     ValueError, "UnitNorm: norm_axes (7,) is out of range for parameter "
+     "'hid.W', which has 2 dimensions"),
+    (lambda: regkit.apply_update_hooks([regkit.MinMaxNorm(norm_axes=-3)],
+                                       HID, {HID.W: HID.W * 1}),
+     ValueError, "MinMaxNorm: norm_axes (-3,) is out of range for "
+     "parameter 'hid.W', which has 2 dimensions"),
+    (lambda: regkit.apply_update_hooks([regkit.MaxNorm(norm_axes=2)], HID,
+                                       {HID.W: HID.W * 1}),
+     ValueError, "MaxNorm: norm_axes (2,) is out of range for parameter "
+     "'hid.W', which has 2 dimensions"),
+    (lambda: regkit.apply_update_hooks([regkit.UnitNorm(norm_axes=(0, -2))],
+                                       HID, {HID.W: HID.W * 1}),
+     ValueError, "UnitNorm: norm_axes of the 2-d parameter 'hid.W' (0, -2) "
+     "names an axis twice"),
 ]
 
 # Public names that take no argument a user could get wrong.
@@ -362,6 +416,75 @@ def test_the_sweep_covers_every_public_callable():
                  and not re.search(r"regkit(\.\w+)?\.%s[(.]" % name,
                                    source)]
     assert not uncovered
+
+
+def test_every_count_bound_is_a_documented_constant():
+    from regkit._checks import (MAX_CLASSES, MAX_POWER_ITERATIONS,
+                                MAX_PROJECTIONS)
+    from regkit.regularizers.stochastic import MAX_MC_PASSES
+    assert (MAX_POWER_ITERATIONS, MAX_PROJECTIONS, MAX_CLASSES,
+            MAX_MC_PASSES) == (100, 100, 10 ** 7, 100000)
+    assert "100000" in regkit.mc_predict.__doc__
+    assert "10**7" in regkit.smooth_labels.__doc__
+    # at the bound is accepted
+    assert regkit._checks._check_count(100, "f", "n", 1, maximum=100) == 100
+
+
+def _mc_setup():
+    l_in = regkit.InputLayer((None, 50), name="in")
+    drop = regkit.BernoulliDropout("in:out", 0.5, rng=1)
+    prediction = regkit.get_output(l_in, regularizers=[drop])
+    return l_in, prediction, np.ones((4, 50), backend.floatX)
+
+
+def test_mc_predict_compiles_once_and_draws_fresh_masks(monkeypatch):
+    stochastic = regkit.regularizers.stochastic
+    l_in, prediction, x = _mc_setup()
+    compiled = []
+    function = stochastic.backend.function
+
+    def counting(*args, **kwargs):
+        compiled.append(args)
+        return function(*args, **kwargs)
+    monkeypatch.setattr(stochastic.backend, "function", counting)
+    first = regkit.mc_predict(prediction, {l_in.input_var: x}, n=2)
+    second = regkit.mc_predict(prediction, {l_in.input_var: x}, n=2)
+    assert len(compiled) == 1
+    assert not np.array_equal(first[0], second[0])  # fresh masks
+    for mean, var in (first, second):
+        # two passes of values 0 or 2: mean 0, 1 or 2, variance 1 at 1
+        assert set(np.unique(mean)) <= {0.0, 1.0, 2.0}
+        np.testing.assert_array_equal(var, (mean == 1.0).astype(var.dtype))
+    # another mode is another function, kept too; a mode object by identity
+    for _ in range(2):
+        regkit.mc_predict(prediction, {l_in.input_var: x}, n=2,
+                          mode="FAST_COMPILE")
+    assert len(compiled) == 2
+    mode = backend.c_linker_mode()
+    for _ in range(2):
+        regkit.mc_predict(prediction, {l_in.input_var: x}, n=2, mode=mode)
+    assert len(compiled) == 3
+
+
+def test_mc_predict_keeps_a_bounded_number_of_functions():
+    stochastic = regkit.regularizers.stochastic
+    for _ in range(stochastic.MC_CACHE_SIZE + 2):
+        l_in, prediction, x = _mc_setup()
+        regkit.mc_predict(prediction, {l_in.input_var: x}, n=2,
+                          mode="FAST_COMPILE")
+    assert len(stochastic._MC_FUNCTIONS) == stochastic.MC_CACHE_SIZE
+
+
+def test_mc_predict_takes_a_value_for_any_variable_of_the_graph():
+    # the inputs below a given variable need no value
+    l_in = regkit.InputLayer((None, 3), name="in")
+    hid = regkit.DenseLayer(l_in, 2, W=np.ones((3, 2)), nonlinearity=None,
+                            name="hid")
+    h = regkit.get_output(hid)
+    prediction = 2 * h
+    mean, var = regkit.mc_predict(prediction, {h: np.ones((1, 2))}, n=2)
+    np.testing.assert_array_equal(mean, 2.0)
+    np.testing.assert_array_equal(var, 0.0)
 
 
 def _nested(depth):

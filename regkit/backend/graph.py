@@ -12,10 +12,11 @@ True
 import numpy as np
 
 from .choice import (TensorConstant, Variable, _broadcastable_type,
-                     _type_shape, tensor)
+                     _type_shape, shared, tensor)
 
 __all__ = ["ancestors", "depends_on", "graph_inputs", "tensor_variable",
-           "static_shape", "is_tensor", "shallow_sum", "full_rank_constant"]
+           "static_shape", "is_tensor", "shallow_sum", "full_rank_constant",
+           "state_variable", "is_state_variable"]
 
 #: How many terms :func:`shallow_sum` adds in one node.
 _FAN_IN = 32
@@ -204,3 +205,28 @@ def full_rank_constant(value, dtype, ndim):
     """
     return tensor.as_tensor_variable(
         np.asarray(value, dtype=dtype).reshape((1,) * ndim))
+
+
+def state_variable(value, name):
+    """A shared variable that holds regkit's own state (a power-iteration
+    vector, an L2-SP start), marked so that it is never a parameter: the
+    walk of a graph (:func:`regkit.layers.graph_layers`) leaves it out, so
+    ``get_all_params(loss, trainable=True)`` does not list it and no
+    penalty or update hook sees it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> v = backend.state_variable(np.zeros(2), "W.power_vector")
+    >>> backend.is_state_variable(v), v.name
+    (True, 'W.power_vector')
+    """
+    var = shared(value, name=name)
+    var.tag.regkit_state = True
+    return var
+
+
+def is_state_variable(var):
+    """Whether `var` was made by :func:`state_variable`."""
+    return bool(getattr(getattr(var, "tag", None), "regkit_state", False))

@@ -29,7 +29,7 @@ from .ops import (_RegkitOp, before_linking, linker_kernels,
                   register_kernels)
 
 __all__ = ["bernoulli", "normal", "uniform", "random_updates",
-           "is_random_draw"]
+           "RandomUpdates", "is_random_draw"]
 
 
 def bernoulli(shape, p, dtype, seed_sequence):
@@ -106,9 +106,12 @@ def random_updates(*exprs):
 
     Returns
     -------
-    list of (shared variable, new value) pairs, for
-    ``function(..., updates=...)``; without them a compiled function may
-    reuse the same random draw on every call.
+    RandomUpdates
+        A list of (shared variable, new value) pairs, for
+        ``function(..., updates=...)``, one per generator however many of
+        `exprs` reach it; adding two of them (or one to a plain list)
+        drops the repeats.  Without them a compiled function may reuse
+        the same random draw on every call.
 
     Raises
     ------
@@ -162,7 +165,46 @@ def random_updates(*exprs):
             if isinstance(rng, SharedVariable) and rng not in seen:
                 seen.add(rng)
                 updates.append((rng, advanced))
-    return updates
+    return RandomUpdates(updates)
+
+
+class RandomUpdates(list):
+    """The list :func:`random_updates` returns: (generator, advanced
+    generator) pairs that add up without repeats.
+
+    ``updates + random_updates(outputs) + random_updates(loss)`` keeps
+    one pair per generator (the first), so asking for the draws of the
+    outputs and then of a loss built on them never gives ``function`` the
+    same shared variable twice.  Adding one to a plain list of updates
+    (on either side) gives a RandomUpdates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> mask = backend.bernoulli((2,), 0.5, "float64",
+    ...                          np.random.SeedSequence(0))
+    >>> len(backend.random_updates(mask) + backend.random_updates(2 * mask))
+    1
+    """
+
+    def _merged(self, first, second):
+        keys = set(pair[0] for pair in first)
+        return RandomUpdates(list(first) + [
+            pair for pair in second if pair[0] not in keys])
+
+    def __add__(self, other):
+        if not isinstance(other, list):
+            return NotImplemented
+        return self._merged(self, other)
+
+    def __radd__(self, other):
+        if not isinstance(other, list):
+            return NotImplemented
+        return self._merged(other, self)
+
+    def __iadd__(self, other):
+        return self.__add__(other)
 
 
 def _scan_generator_updates(node):

@@ -14,11 +14,13 @@ the tags, the names, the roles and the graph rewriting of
   unnamed one gets an automatic name: ``input1``, ``variable1``);
 * a layer's inputs are the nearest such variables below it, and its
   output ``"<name>:out"`` is the variable, rebuilt on its inputs' values
-  when a regularizer changed them (dropout or noise on ``"h1:out"``
+  when a regularizer changed them (each input where this variable reads
+  it, not inside another input that reads it too) (dropout or noise on ``"h1:out"``
   reaches everything computed from ``h1``);
 * its parameters are the shared variables it reads directly (not through
   another such variable), in the order of the graph, each named by its
-  ``.name``.
+  ``.name``; the state regkit's regularizers keep in shared variables
+  (power-iteration vectors, L2-SP starts) is never a parameter.
 
 Default tags: a floating shared variable is ``trainable``; with two or
 more dimensions also ``regularizable`` (weights, not biases or norm
@@ -102,10 +104,12 @@ class VariableLayer(object):
         """The variable, rebuilt on `inputs` (the values of its input
         layers, in order) where they differ from the originals."""
         replace = {layer.variable: value
-                   for layer, value in zip(self.input_layers, inputs)
-                   if value is not layer.variable}
-        if not replace:
+                   for layer, value in zip(self.input_layers, inputs)}
+        if all(value is var for var, value in replace.items()):
             return self.variable
+        # the unchanged inputs are replaced by themselves, which stops the
+        # rebuild there: an input changed is changed where this variable
+        # reads it, not inside another input that reads it too
         return backend.clone_replace(self.variable, replace)
 
     def __repr__(self):
@@ -206,7 +210,8 @@ def _below(var, nodes):
     inputs = [v for v in below if v in nodes]
     params = OrderedDict((v, _default_tags(v)) for v in below
                          if isinstance(v, backend.SharedVariable)
-                         and backend.is_tensor(v))
+                         and backend.is_tensor(v)
+                         and not backend.is_state_variable(v))
     return inputs, params
 
 

@@ -482,7 +482,10 @@ def named_params(layer_or_layers, unwrap_shared=True, **tags):
         the first name it was met with).  The name is
         ``"<layer name>.<param name>"``, with the automatic name of an
         unnamed layer (:func:`layer_names`); a parameter registered without
-        a name is called by its position in its layer (``"dense1.0"``).
+        a name is called by its position in its layer (``"dense1.0"``); a
+        shared variable of a plain graph by its own name.  Names are
+        unique: a parameter whose name an earlier one already has gets
+        ``"#2"``, ``"#3"``... appended (``W``, ``W#2``), in walk order.
 
     Examples
     --------
@@ -499,18 +502,39 @@ def _named_params(layer_or_layers, unwrap_shared, tags, caller):
     """:func:`named_params` on behalf of `caller` (named in errors)."""
     all_layers = _network_layers(_as_layer_list(layer_or_layers, caller))[0]
     _check_tag_names(all_layers, tags, caller)
-    names = layer_names(all_layers)
-    result, seen = [], set()
+    names = _param_names(all_layers, layer_names(all_layers), unwrap_shared)
+    kept = set()
     for layer in all_layers:
-        kept = set(_filter_tags(layer.params, tags))
+        kept.update(_unwrap(_filter_tags(layer.params, tags), unwrap_shared))
+    return [(name, var) for var, name in names.items() if var in kept]
+
+
+def _param_names(all_layers, names, unwrap_shared=True):
+    """Parameter -> its unique full name, for the walked layers
+    `all_layers` whose names are `names` (layer -> name).
+
+    Every parameter of every layer is named, whatever its tags, so that a
+    name does not depend on the tag filter a caller applies: the name of
+    :func:`_param_name`, and where an earlier parameter already took that
+    name (two shared variables called ``W`` in a plain graph, the two
+    factors of ``W = dot(W1, W2)`` unwrapped), the next free of
+    ``"<name>#2"``, ``"<name>#3"``... in walk order.  A parameter shared
+    by several layers (tied weights) keeps the name it was first met
+    with.  `unwrap_shared` names the shared variables inside expression
+    parameters instead of the expressions."""
+    result, taken = OrderedDict(), set()
+    for layer in all_layers:
         for index, param in enumerate(layer.params):
-            if param not in kept:
-                continue
-            name = _param_name(layer, param, index, names[layer])
+            base = _param_name(layer, param, index, names[layer])
             for var in _unwrap([param], unwrap_shared):
-                if var not in seen:
-                    seen.add(var)
-                    result.append((name, var))
+                if var in result:
+                    continue
+                name, count = base, 1
+                while name in taken:
+                    count += 1
+                    name = "%s#%d" % (base, count)
+                taken.add(name)
+                result[var] = name
     return result
 
 

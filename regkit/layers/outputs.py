@@ -25,7 +25,7 @@ from .._checks import _as_instances, _describe
 from .base import _check_shape
 from .helper import (_ROLES, _as_layer_list, _input_layers,
                      _is_input_layer, _is_layer, _network_layers,
-                     get_all_layers, layer_names)
+                     get_all_layers, layer_names, _param_names)
 
 __all__ = ["OutputHook", "LayerOutputs", "NetworkOutputs", "get_output",
            "get_outputs"]
@@ -41,9 +41,20 @@ class OutputHook(object):
 
     Attributes
     ----------
+    training_only : bool
+        True for changes that belong to training only (dropout, noise,
+        DropConnect): they are not called when the inference graph is
+        built (``deterministic=True``).  False (the default) for changes
+        with a deterministic part that inference must apply too (spectral
+        normalization's division, stochastic depth's scaling), which see
+        ``outputs.deterministic``.
+    draws_random : bool
+        True for hooks that draw random numbers (they take a seed ``rng``,
+        and :func:`~regkit.regularizers.from_kwargs` seeds them from its
+        own ``rng``).
     stochastic : bool
-        True for hooks that draw random numbers: they are not called when
-        the graph is built with ``deterministic=True``.
+        The old name of `training_only`, still read and written (a
+        subclass that sets ``stochastic = True`` is training-only).
 
     Examples
     --------
@@ -61,7 +72,24 @@ class OutputHook(object):
     2.0
     """
 
-    stochastic = False
+    training_only = False
+    draws_random = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        legacy = cls.__dict__.get("stochastic")
+        if isinstance(legacy, (bool, int)):  # the old class attribute
+            cls.training_only = bool(legacy)
+            del cls.stochastic
+
+    @property
+    def stochastic(self):
+        """The old name of :attr:`training_only`."""
+        return self.training_only
+
+    @stochastic.setter
+    def stochastic(self, value):
+        self.training_only = bool(value)
 
     def modify_graph(self, outputs):
         """Change one layer's named outputs in place, before later layers
@@ -95,8 +123,11 @@ class LayerOutputs(OrderedDict):
     layer it belongs to: attributes ``layer``, ``name`` (the layer's name)
     and ``role`` (``"input"``, ``"hidden"`` or ``"output"``, see
     :func:`layer_roles`); while a graph is built, also ``inputs`` (the
-    values the layer read, in order) and ``deterministic`` (whether the
-    inference graph is being built).  A regularizer's ``modify_graph`` may
+    values the layer read, in order), ``deterministic`` (whether the
+    inference graph is being built), ``param_names`` (parameter ->
+    its unique name in the network, as :func:`named_params` gives it)
+    and ``built`` (the outputs as the layer computed them, before any
+    hook changed them).  A regularizer's ``modify_graph`` may
     replace values and add keys.
 
     Examples
@@ -117,6 +148,8 @@ class LayerOutputs(OrderedDict):
         super(LayerOutputs, self).__init__(items)
         self.layer, self.name, self.role = layer, name, role
         self.inputs, self.deterministic = (), False
+        self.param_names = {}
+        self.built = {}
 
     def __reduce__(self):
         return (type(self), (self.layer, self.name, self.role,
@@ -215,10 +248,12 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
     queried = _as_layer_list(layer_or_layers, caller, "layer_or_layers")
     regularizers = _as_hooks(regularizers, caller)
     if deterministic:
-        regularizers = [r for r in regularizers if not r.stochastic]
+        regularizers = [r for r in regularizers if not r.training_only]
     given = _input_map(queried, inputs, caller)
     all_layers, roles = _network_layers(queried, treat_as_input=list(given))
     names = layer_names(all_layers)
+    params = _param_names(all_layers, names, unwrap_shared=False) \
+        if regularizers else {}
     kwargs = dict(kwargs, deterministic=deterministic)
     layer_out = {}
     named = NetworkOutputs()
@@ -256,6 +291,8 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                             (("%s:%s" % (prefix, key), value)
                              for key, value in outs.items()))
         outs.inputs, outs.deterministic = tuple(values), deterministic
+        outs.param_names = params
+        outs.built = OrderedDict(outs)
         original = list(outs.items())
         for reg in regularizers:
             reg.modify_graph(outs)
@@ -317,9 +354,11 @@ def get_output(layer_or_layers, inputs=None, regularizers=(),
         before later layers read them (dropout, noise); see
         :class:`OutputHook`.
     deterministic : bool
-        True builds the inference graph: stochastic regularizers leave the
-        graph unchanged.  Also passed on to every layer's
-        ``get_output_for``.
+        True builds the inference graph: the training-only regularizers
+        (dropout, noise, DropConnect) leave the graph unchanged; the
+        others apply their inference form (spectral normalization divides
+        by its estimate, stochastic depth scales its branch).  Also passed
+        on to every layer's ``get_output_for``.
     **kwargs
         Passed on to every layer's ``get_output_for``.
 

@@ -18,16 +18,39 @@ def _batch_size(h):
 
 
 class _OutputPenalty(Regularizer):
-    """Sum over the matching outputs of ``term(output)``."""
+    """Sum over the matching outputs of ``term(output)``; each output must
+    have at least ``min_ndim`` dimensions (a batch axis first)."""
+
+    min_ndim = 1
+    shape_wanted = "a batch axis first"
 
     def term(self, h, name, layers, outputs):
         raise NotImplementedError
 
     def loss(self, layers, outputs):
         names = self.output_names(layers, outputs)
-        return sum_terms(self.term(_check_supported_float(
-            backend.as_tensor_variable(outputs[name]), type(self).__name__,
-            "output %r" % name), name, layers, outputs) for name in names)
+        return sum_terms(self.term(self.checked_output(outputs, name), name,
+                                   layers, outputs) for name in names)
+
+    def checked_output(self, outputs, name):
+        """``outputs[name]`` as a float tensor with at least ``min_ndim``
+        dimensions, or a ValueError naming the output and the pattern that
+        chose it (the default pattern of a network given as a scalar loss
+        selects the loss itself)."""
+        caller = type(self).__name__
+        h = _check_supported_float(backend.as_tensor_variable(outputs[name]),
+                                   caller, "output %r" % name)
+        if h.ndim < self.min_ndim:
+            chosen = ("the default pattern (the :out of the %s layers)"
+                      % " and ".join(self.default_roles)
+                      if self.pattern is None
+                      else "pattern %r" % (self.pattern,))
+            raise ValueError(
+                "%s: %s selects output %r, a %d-d tensor; the term needs %d "
+                "or more dimensions (%s): give a pattern that names such an "
+                "output" % (caller, chosen, name, h.ndim, self.min_ndim,
+                            self.shape_wanted))
+        return h
 
 
 class HiddenL1(_OutputPenalty):
@@ -186,6 +209,8 @@ class ConfidencePenalty(_OutputPenalty):
     """
 
     default_roles = ("output",)
+    min_ndim = 2
+    shape_wanted = "(batch, classes) probabilities"
 
     def term(self, h, name, layers, outputs):
         tiny = np.finfo(h.dtype).tiny

@@ -59,6 +59,12 @@ REGISTRY = OrderedDict()
 #: own ``_suffix`` when it is defined.
 _CLEAN_SUFFIXES = set()
 
+#: The suffix of the keys under which a loss term records a random draw it
+#: made in the outputs dict (JacobianProjection: ``"hid:out-projection"``),
+#: so that ``random_updates(outputs)`` finds it; never an output to select.
+_DRAW_SUFFIX = "-projection"
+_CLEAN_SUFFIXES.add(_DRAW_SUFFIX)
+
 
 def _is_clean_copy(name):
     """Whether `name` is the key of a clean copy kept by dropout or noise."""
@@ -182,9 +188,12 @@ class Regularizer(OutputHook):
     default_roles : tuple of str
         For output regularizers, the layer roles whose ``:out`` the default
         pattern selects (``("hidden",)``).
-    stochastic : bool
-        True for regularizers that draw random numbers; they leave the graph
-        alone when it is built with ``deterministic=True``.
+    training_only : bool
+        True for graph changes of training only (dropout, noise,
+        DropConnect); they leave the graph alone when it is built with
+        ``deterministic=True``.
+    draws_random : bool
+        True for regularizers that draw random numbers (they take ``rng``).
 
     Examples
     --------
@@ -264,6 +273,11 @@ class Regularizer(OutputHook):
         config = ", ".join("%s=%r" % item for item in self.get_config().items())
         return "%s(%s)" % (type(self).__name__, config)
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_matcher_cache", None)  # a compiled pattern: rebuilt
+        return state
+
     def get_config(self):
         """The constructor arguments as a plain dict (see :func:`serialize`)."""
         pattern = self.pattern
@@ -320,6 +334,20 @@ class Regularizer(OutputHook):
                          self.pattern if value is None else value, what),
                       UserWarning, stacklevel=3)
 
+    def _warn_unmatched_globs(self, names, what):
+        """Warn for each glob of a pattern of several that matches none of
+        `names` (the names the whole pattern matched): a misspelt glob
+        next to a good one would otherwise go unnoticed."""
+        patterns = _as_patterns(self.pattern)
+        if patterns is None or len(patterns) < 2:
+            return
+        for glob in patterns:
+            if not any(fnmatch.fnmatchcase(name, glob) for name in names):
+                warnings.warn("%s: the glob %r of pattern %r matches no %s"
+                              % (type(self).__name__, glob,
+                                 list(patterns), what),
+                              UserWarning, stacklevel=4)
+
     def output_names(self, layers, outputs):
         """Names of the outputs in `outputs` this regularizer applies to
         (warns if there are none).
@@ -336,6 +364,8 @@ class Regularizer(OutputHook):
         names = _select_outputs(self.patterns(layers, outputs), outputs)
         if not names:
             self._no_match("output")
+        else:
+            self._warn_unmatched_globs(names, "output")
         return names
 
     def matches_output(self, outputs, name):
@@ -384,10 +414,12 @@ class _ParamRegularizer(Regularizer):
         if self.pattern is not None:
             match = self._pattern_matcher()
             named = [(name, param) for name, param in named if match(name)]
-        chosen = named
-        if not chosen:
+        if not named:
             self._no_match("parameter")
-        return chosen
+        else:
+            self._warn_unmatched_globs([name for name, _ in named],
+                                       "parameter")
+        return named
 
     def params(self, layers):
         """The parameters (shared variables) this regularizer applies to."""
@@ -420,6 +452,8 @@ class _Seeded(object):
     config) and one independent child of ``SeedSequence(rng)`` per draw
     (numpy's ``SeedSequence.spawn``).  Call :meth:`_init_seeds` from
     ``__init__``."""
+
+    draws_random = True
 
     def _init_seeds(self, rng):
         self.rng = _check_seed(rng, type(self).__name__)
@@ -473,7 +507,8 @@ class _WeightChange(_MatchCounter, _ParamRegularizer):
         for index, param in enumerate(params):
             if param not in kept:
                 continue
-            name = _param_name(layer, param, index, outputs.name)
+            name = outputs.param_names.get(param) or _param_name(
+                layer, param, index, outputs.name)
             if match is None or match(name):
                 replace[param] = self.change(param, name)
         self._hits += len(replace)

@@ -2,14 +2,15 @@
 contractive penalty (the Jacobian, exact per example, in closed form where
 a dense layer allows it) and the R1 gradient penalty."""
 from .. import backend
-from .._checks import _check_count
+from .._checks import MAX_PROJECTIONS, _check_count
 from ..penalties import _safe_norm
 from ..layers.dense import DenseLayer
-from ..layers.helper import get_all_layers, layer_names
+from ..layers.helper import get_all_layers, layer_names, layer_roles
 from ..layers.outputs import NetworkOutputs
 from ..regularization import sum_terms
 from .activity import _OutputPenalty, _batch_size
-from .base import _Seeded, _as_patterns, _resolve, _select_outputs
+from .base import (_DRAW_SUFFIX, _Seeded, _as_patterns, _resolve,
+                   _select_outputs)
 
 __all__ = ["Contractive", "R1Penalty", "JacobianProjection"]
 
@@ -86,13 +87,14 @@ class Contractive(_OutputPenalty):
         # record of the walk, or (for a plain dict) by walking the network
         if isinstance(outputs, NetworkOutputs):
             by_name = outputs.layers
-        else:
+        else:  # the names get_outputs gives: walked from the output layers
             by_name = {value: key for key, value in layer_names(
-                get_all_layers(layers)).items()}
+                _network_order(layers)).items()}
         names = {layer: name for name, layer in by_name.items()}
         wrt_names = self._wrt_names(layers, outputs)
-        return sum_terms(self._term(outputs[name], name, outputs, names,
-                                    by_name, wrt_names) for name in chosen)
+        return sum_terms(self._term(self.checked_output(outputs, name),
+                                    name, outputs, names, by_name,
+                                    wrt_names) for name in chosen)
 
     @staticmethod
     def _term(h, name, outputs, names, by_name, wrt_names):
@@ -164,14 +166,19 @@ class JacobianProjection(_Seeded, Contractive):
     it is ``2 C / (C + 2) * (||J J^T||_F^2 - ||J||_F^4 / C) / n_proj`` per
     example (0 when every direction is stretched equally), below that of
     Gaussian projections (``2 ||J J^T||_F^2 / n_proj``).  The projections
-    are random draws: pass ``regkit.random_updates`` of the loss to the
-    training function for new ones on every step.
+    are random draws, recorded in the outputs dict under
+    ``"<output>-projection"`` when the term is built: the usual recipe,
+    ``random_updates(outputs)`` in the training function's updates (after
+    the loss is built), gives new ones on every step, and so does
+    ``random_updates(outputs, loss)`` or adding ``random_updates(loss)``
+    to it (repeats are dropped).
 
     Parameters
     ----------
     pattern, weight, wrt : see :class:`Contractive`
     n_proj : int
-        Projections per example, at least 1 (the paper finds 1 enough).
+        Projections per example, at least 1 and at most 100 (the paper
+        finds 1 enough; each one is a backward pass in the graph).
     rng : int or None
         Seed (None: an independent stream, see :func:`regkit.set_rng`).
 
@@ -193,7 +200,8 @@ class JacobianProjection(_Seeded, Contractive):
     def __init__(self, pattern=None, weight=0.0, wrt=None, n_proj=1,
                  rng=None):
         super(JacobianProjection, self).__init__(pattern, weight, wrt)
-        self.n_proj = _check_count(n_proj, "JacobianProjection", "n_proj", 1)
+        self.n_proj = _check_count(n_proj, "JacobianProjection", "n_proj", 1,
+                                   maximum=MAX_PROJECTIONS)
         self._init_seeds(rng)
 
     def get_config(self):
@@ -212,11 +220,33 @@ class JacobianProjection(_Seeded, Contractive):
             total = 0
             for _ in range(self.n_proj):
                 v = backend.normal(flat.shape, h.dtype, self._seed())
+                _keep_draw(outputs, name, v)
                 v = v / _safe_norm(v, 1, keepdims=True)
                 grad = backend.grad(T.sum(flat * v), x)
                 total = total + T.sum(T.sqr(grad))
             terms.append(units * total / (self.n_proj * _batch_size(h)))
         return sum_terms(terms)
+
+
+def _network_order(layers):
+    """The layers of the network `layers` (its output layers, or all its
+    layers in any order) in the order :func:`get_outputs` walks them, which
+    gives unnamed layers the same automatic names."""
+    return list(layer_roles(get_all_layers(layers)))
+
+
+def _keep_draw(outputs, name, draw):
+    """Record the random `draw` made for output `name` in `outputs`, under
+    ``"<name>-projection"`` (then ``"<name>#2-projection"``...), so that
+    ``random_updates(outputs)`` advances its generator too: the usual
+    recipe then gives fresh projections without passing the loss."""
+    if not hasattr(outputs, "__setitem__"):
+        return
+    key, count = name + _DRAW_SUFFIX, 1
+    while key in outputs:
+        count += 1
+        key = "%s#%d%s" % (name, count, _DRAW_SUFFIX)
+    outputs[key] = draw
 
 
 def _dense_jacobian_norm(h, pre, W):

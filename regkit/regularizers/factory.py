@@ -51,8 +51,10 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
         result, or a dict ``{keyword: value}`` merged with the other
         keywords (a keyword given both ways is a TypeError).
     rng : int or None
-        Seeds every stochastic regularizer built here that is not given an
-        ``rng`` of its own: each gets its own seed, spawned from
+        Seeds every regularizer built here that draws random numbers
+        (``draws_random``: dropout, noise, DropConnect, stochastic depth,
+        Jacobian projections, the power-iteration starts) and is not given
+        an ``rng`` of its own: each gets its own seed, spawned from
         ``SeedSequence(rng)`` in keyword order, so they never draw the same
         masks and the whole set repeats with the same `rng`.
 
@@ -92,7 +94,7 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
 
     def build(cls, args, source, *positional):
         args = dict(args)
-        if seeds is not None and cls.stochastic and args.get("rng") is None:
+        if seeds is not None and cls.draws_random and args.get("rng") is None:
             args["rng"] = int(seeds.spawn(1)[0].generate_state(1)[0])
         result.append(_construct(cls, args, source, *positional))
 

@@ -29,7 +29,7 @@ class _Stochastic(_Seeded, _MatchCounter, Regularizer):
     the clean value under ``"<name><suffix>"`` (each subclass sets
     ``_suffix``)."""
 
-    stochastic = True
+    training_only = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -145,8 +145,8 @@ class GaussianNoise(_Stochastic):
     >>> import regkit
     >>> from regkit import GaussianNoise
     >>> noise = GaussianNoise(weight=0.1)
-    >>> noise.stochastic, noise.get_config()["rng"]
-    (True, None)
+    >>> noise.training_only, noise.draws_random, noise.get_config()["rng"]
+    (True, True, None)
     """
 
     _suffix = "-prenoise"
@@ -241,7 +241,7 @@ class DropConnect(_Seeded, _WeightChange):
     True
     """
 
-    stochastic = True
+    training_only = True
 
     def __init__(self, pattern=None, weight=0.0, rng=None, tags=None):
         super(DropConnect, self).__init__(pattern, weight, tags)
@@ -273,17 +273,27 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
     weight : float
         Probability of dropping the branch, ``0 <= p < 1`` (the paper
         grows it linearly with depth, to 0.5 for the last block).
-    branch : int
+    branch : int or None
         Which input of the sum is the residual branch (the others are the
-        shortcut); default -1, the last: ``ElemwiseSumLayer([shortcut,
-        branch])``.
+        shortcut).  None (the default): read from the graph, the summand
+        computed from all the others (``f(x)`` in ``x + f(x)``, in
+        whichever order they are summed); a sum where no summand, or
+        several, are (a projection shortcut ``proj(x) + f(x)``) is a
+        ValueError asking for `branch`.  The branch is scaled where it is
+        summed, never inside another summand that reads it.
     rng : int or None
         Seed (see :class:`BernoulliDropout`).
 
     Notes
     -----
     Unlike dropout it also changes the inference graph (the scaling), so it
-    is not left out of it; its draw needs ``random_updates`` as usual.
+    is not left out of it (``training_only`` is False): the inference graph
+    of ``get_output(..., deterministic=True)`` and of
+    ``apply_regularizers(...).inference`` both scale the branch.  Its draw
+    needs ``random_updates`` as usual.  The sum it rebuilds takes the
+    place of the layer's own sum inside the output's current value, so it
+    composes with other graph changes on the same output (dropout on the
+    sum) in either order.
 
     Examples
     --------
@@ -300,13 +310,14 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
 
     _matched = "sum"
 
-    def __init__(self, pattern=None, weight=0.0, branch=-1, rng=None):
+    def __init__(self, pattern=None, weight=0.0, branch=None, rng=None):
         super(StochasticDepth, self).__init__(pattern, weight)
-        if isinstance(branch, bool) or not _is_int(branch):
-            raise TypeError("StochasticDepth: branch must be an int (the "
-                            "index of the residual input), got %s"
+        if branch is not None and (isinstance(branch, bool)
+                                   or not _is_int(branch)):
+            raise TypeError("StochasticDepth: branch must be None or an int "
+                            "(the index of the residual input), got %s"
                             % _describe(branch))
-        self.branch = int(branch)
+        self.branch = None if branch is None else int(branch)
         self._init_seeds(rng)
 
     def _check_weight(self, weight):
@@ -324,6 +335,28 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
             return isinstance(outputs.layer, ElemwiseSumLayer)
         return self._pattern_matcher()("%s:out" % outputs.name)
 
+    def _branch_index(self, values, name):
+        """The index of the residual branch among the summands `values`:
+        the given one, or the one computed from all the others."""
+        count = len(values)
+        if self.branch is not None:
+            if not -count <= self.branch < count:
+                raise ValueError("StochasticDepth: branch %d is out of range "
+                                 "for %r, which sums %d inputs"
+                                 % (self.branch, name, count))
+            return self.branch % count
+        found = [i for i in range(count)
+                 if all(backend.depends_on(values[i], values[j])
+                        and values[i] is not values[j]
+                        for j in range(count) if j != i)]
+        if len(found) != 1:
+            raise ValueError(
+                "StochasticDepth: cannot tell the residual branch of %r from "
+                "the graph (no summand is computed from all the others, as "
+                "f(x) is in x + f(x)); give branch=<index of the residual "
+                "input>" % (name,))
+        return found[0]
+
     def modify_graph(self, outputs):
         if not self._selects(outputs):
             return
@@ -333,24 +366,36 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
             raise ValueError("StochasticDepth: %r is not a sum of a shortcut "
                              "and a branch (it reads %d input)"
                              % (outputs.name, len(values)))
-        if not -len(values) <= self.branch < len(values):
-            raise ValueError("StochasticDepth: branch %d is out of range for "
-                             "%r, which sums %d inputs"
-                             % (self.branch, outputs.name, len(values)))
-        branch = values[self.branch]
+        index = self._branch_index(values, outputs.name)
+        branch = values[index]
         keep = 1.0 - self.weight
         if outputs.deterministic:
             factor = backend.tensor.cast(keep, branch.dtype)
         else:
             factor = backend.bernoulli((1,), keep, branch.dtype,
                                        self._seed())[0]
-        # the sum computed again with the branch scaled: replacing the
-        # branch inside the sum's graph would also change a shortcut that
-        # is computed from it
+        # the sum computed again on its inputs with the branch scaled (the
+        # branch is scaled where it is summed, never inside a summand that
+        # reads it), then put where the layer's own sum is in the current
+        # value, so the changes made before (dropout on the sum) stay
         scaled = list(values)
-        scaled[self.branch] = branch * factor
-        outputs["%s:out" % outputs.name] = outputs.layer.get_output_for(
-            scaled)
+        scaled[index] = branch * factor
+        rebuilt = outputs.layer.get_output_for(scaled)
+        key = "%s:out" % outputs.name
+        built, current = outputs.built.get(key), outputs[key]
+        outputs[key] = rebuilt if built is None or current is built \
+            else backend.clone_replace(current, {built: rebuilt})
+
+
+#: The most passes :func:`mc_predict` runs (``n``).
+MAX_MC_PASSES = 100000
+#: How many compiled functions :func:`mc_predict` keeps.
+MC_CACHE_SIZE = 8
+# (id(prediction), ids of the input variables, mode key) -> (prediction,
+# input variables, mode, compiled function), least recently used first;
+# each entry holds its prediction, variables and mode, so no id in a key
+# can be reused by another object while the entry exists.
+_MC_FUNCTIONS = {}
 
 
 def mc_predict(prediction, inputs, n=30, mode=None):
@@ -365,17 +410,41 @@ def mc_predict(prediction, inputs, n=30, mode=None):
         regularizers=regs)`` (``deterministic=False``, the default), or
         ``apply_regularizers(...).train``.
     inputs : dict
-        Symbolic input -> value, for one batch.
+        Symbolic input -> value, for one batch: a value for every input
+        the prediction is computed from (shared variables and constants
+        need none).  The keys are symbolic variables, not names.
     n : int
-        Number of passes, at least 2.
-    mode : optional
-        Compilation mode (see :func:`regkit.backend.linker_modes`).
+        Number of passes, from 2 to 100000 (``MAX_MC_PASSES`` in this
+        module).
+    mode : None, str or compilation mode
+        None (the backend's default), a name from
+        :func:`regkit.backend.linker_modes` or ``"FAST_RUN"``, or a mode
+        object (``backend.c_linker_mode()``).
 
     Returns
     -------
     (mean, variance) : numpy arrays of the prediction's shape
         Over the `n` passes, each with fresh masks; the variance is the
         usual uncertainty estimate (0 where nothing is random).
+
+    Raises
+    ------
+    TypeError
+        If `inputs` is not a dict, one of its keys is not a symbolic
+        variable (a string, a shared variable, a constant), or `mode` is
+        of another kind.
+    ValueError
+        If `inputs` lacks an input the prediction needs, `mode` is a name
+        the backend does not know, or `n` is out of range.
+
+    Notes
+    -----
+    The function of `n` passes is compiled once and kept: a later call
+    with the same `prediction`, the same input variables (in the same
+    order) and the same `mode` (the same name, or the same mode object)
+    reuses it, with fresh masks on every pass.  Variables are matched by
+    identity, not by structure; the 8 (``MC_CACHE_SIZE``) most recently
+    used compiled functions are kept, with their graphs.
 
     Examples
     --------
@@ -392,17 +461,73 @@ def mc_predict(prediction, inputs, n=30, mode=None):
     """
     caller = "mc_predict"
     prediction = as_float_tensor(prediction, caller, "prediction")
+    # a variance needs two passes
+    n = _check_count(n, caller, "n", 2, maximum=MAX_MC_PASSES)
+    variables = _mc_inputs(prediction, inputs)
+    mode_key, mode_value = _mc_mode(mode)
+    key = (id(prediction), tuple(id(var) for var in variables), mode_key)
+    entry = _MC_FUNCTIONS.pop(key, None)
+    if entry is None:
+        fn = backend.function(variables, prediction, mode=mode_value,
+                              updates=backend.random_updates(prediction),
+                              on_unused_input="ignore")
+        entry = (prediction, variables, mode, fn)
+        while len(_MC_FUNCTIONS) >= MC_CACHE_SIZE:
+            del _MC_FUNCTIONS[next(iter(_MC_FUNCTIONS))]
+    _MC_FUNCTIONS[key] = entry  # now the most recently used
+    fn = entry[-1]
+    values = [inputs[var] for var in variables]
+    passes = np.stack([np.asarray(fn(*values)) for _ in range(n)])
+    return passes.mean(axis=0), passes.var(axis=0)
+
+
+def _mc_inputs(prediction, inputs):
+    """The keys of `inputs`, in order, once checked: symbolic variables
+    (not shared variables or constants, whose values are in the graph),
+    together giving every input the graph of `prediction` starts from."""
     if not isinstance(inputs, dict):
         raise TypeError("mc_predict: inputs must be a dict symbolic input -> "
                         "value, got %s" % _describe(inputs))
-    n = _check_count(n, caller, "n", 2)  # a variance needs two passes
     variables = list(inputs)
-    fn = backend.function(variables, prediction, mode=mode,
-                          updates=backend.random_updates(prediction),
-                          on_unused_input="ignore")
-    values = [inputs[var] for var in variables]
-    passes = np.stack([np.asarray(fn(*values)) for _ in range(int(n))])
-    return passes.mean(axis=0), passes.var(axis=0)
+    for var in variables:
+        if not backend.is_tensor(var) or isinstance(
+                var, (backend.SharedVariable, backend.Constant)):
+            raise TypeError("mc_predict: the keys of inputs must be symbolic "
+                            "input variables (not names, shared variables "
+                            "or constants), got %s" % _describe(var))
+    given = set(variables)
+    # the inputs below a given variable are not needed: it is given
+    missing = [var for var in backend.ancestors([prediction], variables)
+               if var.owner is None and not isinstance(
+                   var, (backend.SharedVariable, backend.Constant))
+               and var not in given]
+    if missing:
+        raise ValueError("mc_predict: inputs has no value for %s, which the "
+                         "prediction is computed from"
+                         % ", ".join(_short(var) for var in missing[:6]))
+    return variables
+
+
+def _mc_mode(mode):
+    """(cache key, value for ``backend.function``) of `mode`, or a
+    TypeError / ValueError naming it."""
+    if mode is None:
+        return None, None
+    if isinstance(mode, str):
+        modes = backend.linker_modes()
+        modes.setdefault("FAST_RUN", "FAST_RUN")
+        if mode not in modes:
+            raise ValueError("mc_predict: mode must be one of %s (or None, "
+                             "or a mode object), got %s"
+                             % (", ".join(repr(name) for name in modes),
+                                _short(mode)))
+        return mode, modes[mode]
+    if isinstance(mode, type(backend.c_linker_mode())):
+        # by identity: the cache entry keeps the object, so its id stays its
+        return id(mode), mode
+    raise TypeError("mc_predict: mode must be None, a mode name or a mode "
+                    "object (see regkit.backend.linker_modes), got %s"
+                    % _describe(mode))
 
 
 def dropout_mask(reference, p, rng=None):

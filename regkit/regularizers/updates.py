@@ -7,7 +7,8 @@ import numpy as np
 
 from .. import backend
 from .._checks import (_check_fraction, _check_positive, _describe,
-                       _is_collection, _is_int, is_tensor_like)
+                       _is_collection, _is_int, _normalize_axes, _short,
+                       is_tensor_like)
 from ..constraints import default_norm_axes, norm_constraint
 from ..layers.base import Layer
 from ..layers.helper import _as_layer_list
@@ -159,8 +160,11 @@ class _NormHook(_UpdateHook):
         for name, param in self._chosen(updates):
             if param not in updates:
                 continue
-            axes = self.norm_axes if self.norm_axes is not None \
-                else default_norm_axes(param.ndim)
+            if self.norm_axes is not None:
+                axes = _norm_axes_of(self.norm_axes, param, name,
+                                     type(self).__name__)
+            else:
+                axes = default_norm_axes(param.ndim)
             if axes is None:
                 if self.pattern is None:
                     continue  # biases and scalars: not norm material
@@ -171,7 +175,15 @@ class _NormHook(_UpdateHook):
             updates[param] = self.constrain(updates[param], axes)
 
 
+#: No tensor has more dimensions (numpy 2's limit; numpy 1 allows 32).
+_MAX_NDIM = 64
+
+
 def _check_norm_axes(norm_axes, caller):
+    """`norm_axes` of a :class:`_NormHook` as None or a tuple of ints, once
+    checked as far as it can be without a parameter: ints, each in
+    ``[-64, 64)``, none given twice; :func:`_norm_axes_of` checks them
+    against each parameter."""
     if norm_axes is None:
         return None
     items = norm_axes if isinstance(norm_axes, (list, tuple)) \
@@ -180,7 +192,29 @@ def _check_norm_axes(norm_axes, caller):
         raise TypeError("%s: norm_axes must be None, an int or a non-empty "
                         "sequence of ints, got %s"
                         % (caller, _describe(norm_axes)))
+    if any(not -_MAX_NDIM <= a < _MAX_NDIM for a in items):
+        raise ValueError("%s: norm_axes must be axes of a tensor, each in "
+                         "[-%d, %d), got %s" % (caller, _MAX_NDIM, _MAX_NDIM,
+                                                _short(norm_axes)))
+    if len(set(items)) != len(items):
+        raise ValueError("%s: norm_axes %s names an axis twice"
+                         % (caller, _short(norm_axes)))
     return tuple(int(a) for a in items)
+
+
+def _norm_axes_of(norm_axes, param, name, caller):
+    """`norm_axes` (from :func:`_check_norm_axes`) as sorted axes of
+    `param`, or a ValueError naming norm_axes, the parameter `name` and
+    its number of dimensions; the one check of MaxNorm, UnitNorm and
+    MinMaxNorm."""
+    ndim = param.ndim
+    if any(not -ndim <= axis < ndim for axis in norm_axes):
+        raise ValueError("%s: norm_axes %s is out of range for parameter %r, "
+                         "which has %d dimensions"
+                         % (caller, _short(norm_axes), name, ndim))
+    # what is left: an axis given once as positive, once as negative
+    return _normalize_axes(norm_axes, ndim, caller, "norm_axes of the %d-d "
+                           "parameter %r" % (ndim, name))
 
 
 class MaxNorm(_NormHook):
@@ -203,7 +237,8 @@ class MaxNorm(_NormHook):
         The maximum norm, positive (3 to 4 is usual with dropout,
         Srivastava et al. 2014).
     norm_axes : int, sequence of int or None
-        Passed to :func:`~regkit.constraints.norm_constraint`.
+        Passed to :func:`~regkit.constraints.norm_constraint`; checked as
+        :class:`UnitNorm` checks it.
     tags : dict or None
         Tag filter; default ``{"regularizable": True}``.
     epsilon : float
@@ -319,7 +354,10 @@ class UnitNorm(_NormHook):
         The axes of one vector: by default all but the units' axis, as
         :func:`~regkit.constraints.norm_constraint` (axis 0 of a dense
         weight, axes 1 to 3 of a ``(filters, channels, rows, cols)``
-        filter bank).
+        filter bank).  Distinct axes, each in ``[-64, 64)`` (ValueError
+        at construction otherwise); when the updates are built, each must
+        be an axis of the parameter (ValueError naming it and its number
+        of dimensions).
     tags : dict or None
         Tag filter; default ``{"regularizable": True}``.
     epsilon : float

@@ -1,10 +1,11 @@
 """Penalties on parameters, chosen by tag and by name pattern."""
 from collections.abc import Mapping
+import warnings
 
 import numpy as np
 
 from .. import backend
-from .._checks import _check_count, _describe
+from .._checks import MAX_POWER_ITERATIONS, _check_count, _describe
 from ..penalties import _safe_norm
 from ..penalties import l1, l2
 from ..regularization import apply_penalty, sum_terms
@@ -78,12 +79,15 @@ class L2SP(_ParamRegularizer):
     weight : float
         The coefficient.
     start : dict or None
-        Parameter name -> starting value (an array, or nested lists).
-        None: the values the matching parameters have the first time the
-        regularizer sees the network (call :meth:`capture` right after
-        loading the pretrained weights to make that moment explicit).  The
-        start is copied, kept with the regularizer, and saved by
-        ``serialize`` and pickling.
+        Parameter name -> starting value (an array, or nested lists, of
+        real finite numbers: strings, complex values, NaN, infinity and
+        numbers beyond the float range are refused).  None: the values the
+        matching parameters have the first time the regularizer sees the
+        network (call :meth:`capture` right after loading the pretrained
+        weights to make that moment explicit).  The start is copied, kept
+        with the regularizer, and saved by ``serialize`` and pickling; in
+        the graph it is a shared variable per parameter, so a later
+        :meth:`capture` reaches functions already compiled.
     tags : dict or None
         Tag filter; default ``{"regularizable": True}``.
 
@@ -105,23 +109,10 @@ class L2SP(_ParamRegularizer):
             raise TypeError("L2SP: start must be None or a dict parameter "
                             "name -> starting value, got %s"
                             % _describe(start))
-        self.start = None
-        if start is not None:
-            self.start = {}
-            for name, value in start.items():
-                if not isinstance(name, str):
-                    raise TypeError("L2SP: the keys of start must be "
-                                    "parameter names, got %s"
-                                    % _describe(name))
-                try:
-                    array = np.array(value, dtype=float)
-                except (TypeError, ValueError) as exc:
-                    raise TypeError("L2SP: start[%r] must be an array of "
-                                    "numbers (%s)" % (name, exc))
-                if not np.isfinite(array).all():
-                    raise ValueError("L2SP: start[%r] has NaN or infinite "
-                                     "values" % (name,))
-                self.start[name] = array
+        self.start = None if start is None else {
+            name: _as_finite_array(value, "L2SP", "start", name)
+            for name, value in start.items()}
+        self._starts = {}  # parameter -> shared start (state, not config)
 
     def get_config(self):
         config = super(L2SP, self).get_config()
@@ -129,33 +120,68 @@ class L2SP(_ParamRegularizer):
             name: value.tolist() for name, value in self.start.items()}
         return config
 
+    def __getstate__(self):
+        state = super(L2SP, self).__getstate__()
+        state["_starts"] = {}  # shared variables of this process
+        return state
+
     def capture(self, network):
         """Take the current values of the matching parameters of `network`
-        as the start; returns the regularizer."""
+        as the start; returns the regularizer.
+
+        The start lives in a shared variable per parameter, so functions
+        compiled before the capture use the new start too."""
         return self._capture(self.named_params(network))
 
     def _capture(self, named):
         self.start = {name: np.array(param.get_value(), dtype=float)
                       for name, param in named}
+        for param, (name, shared) in self._starts.items():
+            if name in self.start:
+                shared.set_value(self.start[name].astype(param.dtype))
         return self
+
+    def _start_of(self, param, name):
+        """The shared variable holding the start of `param`, set to
+        ``self.start[name]``."""
+        if name not in self.start:
+            raise ValueError("L2SP: no starting value for %r (start has %s)"
+                             % (name, sorted(self.start)))
+        start = self.start[name]
+        shape = tuple(param.get_value(borrow=True).shape)
+        if start.shape != shape:
+            raise ValueError("L2SP: the start of %r has shape %r, the "
+                             "parameter %r" % (name, start.shape, shape))
+        value = start.astype(param.dtype)
+        entry = self._starts.get(param)
+        if entry is None or entry[0] != name:
+            entry = self._starts[param] = (name, backend.state_variable(
+                value, name="%s.start" % (name,)))
+        else:
+            entry[1].set_value(value)
+        return entry[1]
 
     def loss(self, layers, outputs):
         named = self.named_params(layers)
         if self.start is None:
             self._capture(named)
-        terms = []
-        for name, param in named:
-            if name not in self.start:
-                raise ValueError("L2SP: no starting value for %r (start "
-                                 "has %s)" % (name, sorted(self.start)))
-            start = self.start[name]
-            shape = tuple(param.get_value(borrow=True).shape)
-            if start.shape != shape:
-                raise ValueError("L2SP: the start of %r has shape %r, the "
-                                 "parameter %r" % (name, start.shape, shape))
-            terms.append(l2(param - backend.tensor.constant(
-                start.astype(param.dtype))))
-        return sum_terms(terms)
+        return sum_terms(l2(param - self._start_of(param, name))
+                         for name, param in named)
+
+
+def _normalized(x):
+    """`x` / its L2 norm, computed without underflow (``x`` of float32
+    values near 1e-25 still gives a unit vector) and 0 where `x` is 0."""
+    T = backend.tensor
+    tiny = np.asarray(np.finfo(x.dtype).tiny, dtype=x.dtype)
+    return x / T.maximum(_safe_norm(x, 0, scaled=True), tiny)
+
+
+def _is_usable(vector):
+    """Symbolic: whether `vector` is non-zero and finite (a sum of squares
+    that is NaN compares False)."""
+    T = backend.tensor
+    return T.gt(T.sum(T.sqr(vector)), np.asarray(0, dtype=vector.dtype))
 
 
 class _PowerIteration(_Seeded, _ParamRegularizer):
@@ -163,23 +189,49 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
     matching weight, estimated by power iteration from a vector kept in a
     shared variable per weight; :meth:`modify_updates` stores the advanced
     vector, so each training step refines the estimate (one iteration per
-    step is the usual practice, Miyato et al. 2018)."""
+    step is the usual practice, Miyato et al. 2018).
+
+    Edges: a zero matrix (a zero weight; ``W^T W - I`` at an orthonormal
+    ``W``) gives the estimate 0 with a zero gradient; a step that would
+    store a zero or non-finite vector keeps the vector it had, and a stored
+    vector that is zero or not finite is replaced in the graph by the
+    vector drawn at the start (re-seeded), so the estimate recovers as soon
+    as the weight is non-zero again.  The vectors are saved by
+    ``serialize`` and pickling (``vectors``), by parameter name."""
 
     def __init__(self, pattern=None, weight=0.0, n_iter=1, tags=None,
-                 rng=None):
+                 rng=None, vectors=None):
         super(_PowerIteration, self).__init__(pattern, weight, tags)
-        self.n_iter = _check_count(n_iter, type(self).__name__, "n_iter", 1)
+        self.n_iter = _check_count(n_iter, type(self).__name__, "n_iter", 1,
+                                   maximum=MAX_POWER_ITERATIONS)
         self._init_seeds(rng)
-        self._vectors = {}  # parameter -> shared vector (state, not config)
+        self.vectors = _check_vectors(vectors, type(self).__name__)
+        self._vectors = {}  # parameter -> shared vector (state)
+        self._starts = {}  # parameter -> (its name, the first draw)
 
     def get_config(self):
         config = super(_PowerIteration, self).get_config()
         config["n_iter"] = self.n_iter
+        vectors = self.vector_values()
+        config["vectors"] = {name: value.tolist()
+                             for name, value in vectors.items()} \
+            if vectors else None
         return config
 
+    def vector_values(self):
+        """Parameter name -> the current power-iteration vector (a numpy
+        array): the vectors given as ``vectors``, updated by those this
+        regularizer has made since (what ``serialize`` and pickling
+        keep)."""
+        values = dict(self.vectors or {})
+        for param, vector in self._vectors.items():
+            values[self._starts[param][0]] = np.array(vector.get_value())
+        return values
+
     def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_vectors"] = {}  # tied to this process's parameters
+        state = super(_PowerIteration, self).__getstate__()
+        state["vectors"] = self.vector_values() or None
+        state["_vectors"], state["_starts"] = {}, {}  # of this process
         return state
 
     def matrix(self, param, name):
@@ -196,33 +248,46 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
         # filters first: one row per filter (Lasagne's layout)
         return param.reshape((param.shape[0], -1))
 
-    def _vector(self, param):
+    def _vector(self, param, name):
+        """(the shared vector of `param`, the vector the iteration starts
+        from: the stored one, or the first draw where the stored one is
+        zero or not finite)."""
         vector = self._vectors.get(param)
         if vector is None:
             columns = self._columns(param)
             rng = np.random.default_rng(self._seed())
             start = rng.standard_normal(columns)
-            vector = backend.shared((start / np.linalg.norm(start)).astype(
-                param.dtype), name="%s.power_vector" % (param.name,))
-            self._vectors[param] = vector
-        return vector
-
-    def _iterate(self, matrix, vector):
-        """(right, left) singular vector estimates after `n_iter` steps,
-        as constants for the gradient."""
+            start = (start / np.linalg.norm(start)).astype(param.dtype)
+            saved = (self.vectors or {}).get(name)
+            if saved is not None and saved.shape != (columns,):
+                raise ValueError(
+                    "%s: the saved vector of %r has shape %r; the parameter "
+                    "needs (%d,)" % (type(self).__name__, name, saved.shape,
+                                     columns))
+            value = start if saved is None else saved.astype(param.dtype)
+            vector = self._vectors[param] = backend.state_variable(
+                value, name="%s.power_vector" % (name,))
+            self._starts[param] = (name, start)
+        start = self._starts[param][1]
         T = backend.tensor
-        u = vector
+        return vector, T.switch(_is_usable(vector), vector,
+                                T.constant(start))
+
+    def _iterate(self, matrix, u):
+        """(right, left) singular vector estimates after `n_iter` steps
+        from `u`, as constants for the gradient."""
+        T = backend.tensor
         for _ in range(self.n_iter):
-            v = T.dot(matrix, u)
-            v = v / _safe_norm(v, 0)
-            u = T.dot(matrix.T, v)
-            u = u / _safe_norm(u, 0)
-        v = T.dot(matrix, u)
-        v = v / _safe_norm(v, 0)
+            u = _normalized(T.dot(matrix.T, _normalized(T.dot(matrix, u))))
+        v = _normalized(T.dot(matrix, u))
         return backend.disconnected_grad(u), backend.disconnected_grad(v)
 
-    def _sigma(self, param, name):
-        return self._sigma_of(self.matrix(param, name), self._vector(param))
+    def _sigma(self, param, name, value=None):
+        """The estimate ``v^T M u`` after `n_iter` steps (0 for M = 0), of
+        the matrix of `param` or, if given, of `value` (the same weight
+        rescaled) with the vector of `param`."""
+        return self._sigma_of(self.matrix(param if value is None else value,
+                                          name), self._vector(param, name)[1])
 
     def _sigma_of(self, matrix, vector):
         """The estimate ``v^T M u`` after `n_iter` steps from `vector`."""
@@ -233,10 +298,63 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
         for name, param in self._chosen(updates):
             if param.ndim < 2 and self.pattern is None:
                 continue  # biases met in a plain dict of updates
-            vector = self._vector(param)
+            vector, start = self._vector(param, name)
             if vector not in updates:
-                updates[vector] = self._iterate(self.matrix(param, name),
-                                                vector)[0]
+                advanced = self._iterate(self.matrix(param, name), start)[0]
+                # a zero or non-finite result keeps the vector it had
+                updates[vector] = backend.tensor.switch(
+                    _is_usable(advanced), advanced, start)
+
+
+def _check_vectors(vectors, caller):
+    """None, or parameter name -> a finite 1-d float array."""
+    if vectors is None:
+        return None
+    if not isinstance(vectors, Mapping):
+        raise TypeError("%s: vectors must be None or a dict parameter name "
+                        "-> vector, got %s" % (caller, _describe(vectors)))
+    return {name: _as_finite_array(value, caller, "vectors", name, ndim=1)
+            for name, value in vectors.items()}
+
+
+def _as_finite_array(value, caller, argname, name, ndim=None):
+    """`value` as a float64 array of real, finite numbers, or a
+    TypeError / ValueError naming ``argname[name]``."""
+    where = "%s[%r]" % (argname, name)
+    if not isinstance(name, str):
+        raise TypeError("%s: the keys of %s must be parameter names, got %s"
+                        % (caller, argname, _describe(name)))
+    if isinstance(value, (str, bytes)):
+        raise TypeError("%s: %s must be an array of numbers, got %s"
+                        % (caller, where, _describe(value)))
+    try:
+        with warnings.catch_warnings():
+            # numpy < 1.24 only warns on ragged lists: refuse them too
+            warnings.simplefilter("error")
+            array = np.asarray(value)
+    except (TypeError, ValueError, Warning) as exc:
+        raise TypeError("%s: %s must be an array of numbers (%s)"
+                        % (caller, where, exc)) from None
+    if array.dtype.kind == "O":  # nested lists holding big ints, or junk
+        try:
+            array = np.array(value, dtype=float)
+        except OverflowError:
+            raise ValueError("%s: %s holds a number beyond the float range"
+                             % (caller, where)) from None
+        except (TypeError, ValueError) as exc:
+            raise TypeError("%s: %s must be an array of numbers (%s)"
+                            % (caller, where, exc)) from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError("%s: %s must be an array of real numbers, got dtype "
+                        "%s" % (caller, where, array.dtype))
+    array = array.astype(float)
+    if not np.isfinite(array).all():
+        raise ValueError("%s: %s has NaN or infinite values"
+                         % (caller, where))
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError("%s: %s must be %d-d, got shape %r"
+                         % (caller, where, ndim, array.shape))
+    return array
 
 
 class SpectralNorm(_PowerIteration):
@@ -260,16 +378,24 @@ class SpectralNorm(_PowerIteration):
     weight : float
         The coefficient.
     n_iter : int
-        Power-iteration steps in each graph (1 is usual).
+        Power-iteration steps in each graph (1 is usual; at most 100).
     tags : dict or None
         Tag filter; default ``{"regularizable": True}``.
     rng : int or None
         Seed of the starting vectors.
+    vectors : dict or None
+        Parameter name -> power-iteration vector to start from (what
+        ``serialize`` and pickling save, see :meth:`vector_values`); None:
+        a random unit vector per weight.
 
     Notes
     -----
-    The vectors are state, not configuration: ``serialize`` and pickling
-    keep the settings, and a copy starts its vectors afresh.
+    The vectors are saved with the regularizer (``serialize`` and
+    pickling), by parameter name, so a reloaded model with the same
+    parameter values computes the same estimate.  At a zero weight the
+    estimate is 0, with a zero gradient; a vector that became zero or
+    not finite is re-seeded (see the class notes of the power iteration
+    on the Regularizers page).
 
     Examples
     --------
@@ -359,10 +485,17 @@ class SpectralNormalization(_MatchCounter, _PowerIteration):
     advance the vector, and the inference graph reads it without advancing
     it.  The gradient flows through ``W`` and through the estimate with
     the singular vectors held, as in the paper.  ``weight`` is not used.
+    The estimate is exact down to the smallest normal number of the
+    weight's dtype (float32 weights of 1e-25 are normalized too); below
+    it (a zero weight) the weight is divided by 1, so a zero weight stays
+    zero, not 0 / 0, with a finite gradient.
+    The inference graph (``deterministic=True``, and
+    ``apply_regularizers(...).inference``) divides by the same estimate
+    without advancing the vector.
 
     Parameters
     ----------
-    pattern, n_iter, tags, rng : see :class:`SpectralNorm`
+    pattern, n_iter, tags, rng, vectors : see :class:`SpectralNorm`
 
     Examples
     --------
@@ -384,5 +517,16 @@ class SpectralNormalization(_MatchCounter, _PowerIteration):
     modify_graph = _WeightChange.modify_graph
 
     def change(self, param, name):
-        return param / backend.tensor.cast(self._sigma(param, name),
-                                           param.dtype)
+        T = backend.tensor
+        tiny = np.asarray(np.finfo(param.dtype).tiny, dtype=param.dtype)
+        one = np.asarray(1, dtype=param.dtype)
+        # W / sigma(W) = V / sigma(V) for V = W / max|W|: V's estimate and
+        # the gradient's 1 / sigma**2 neither underflow nor overflow where
+        # W's would (float32 weights of 1e-25); a zero weight (below the
+        # smallest normal number) is divided by 1: it stays zero, with a
+        # finite gradient
+        peak = T.max(abs(param))
+        scaled = param / backend.disconnected_grad(
+            T.switch(T.ge(peak, tiny), peak, one))
+        sigma = T.cast(self._sigma(param, name, scaled), param.dtype)
+        return scaled / T.switch(T.ge(sigma, tiny), sigma, one)

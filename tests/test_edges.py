@@ -1,0 +1,570 @@
+"""The edges of the catalogue's formulas and of its graph changes: zero and
+identity weights, float32 underflow, the inference graph from every route,
+composition of two changes on one output in both orders, names that are
+not unique, state kept in shared variables (compiled functions see a later
+capture; a saved model predicts the same after reload in a fresh process),
+fresh random draws over several calls, and bounds on every count.
+
+Value tests compile with FAST_COMPILE (the cheapest linker that runs the
+same Ops); tests/test_linkers.py covers every linker."""
+from collections import OrderedDict
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import regkit
+from regkit import backend
+
+T = backend.tensor
+FLOATX = backend.floatX
+FAST = "FAST_COMPILE"
+
+
+def compile_(inputs, outputs, **kwargs):
+    return backend.function(inputs, outputs, mode=FAST,
+                            on_unused_input="ignore", **kwargs)
+
+
+def _top_sigma(W):
+    matrix = W if W.ndim == 2 else W.reshape(W.shape[0], -1)
+    return np.linalg.svd(matrix, compute_uv=False)[0]
+
+
+def _orthonormal(shape, seed=0):
+    """A weight whose columns (2-D) or filters (N-D) are orthonormal."""
+    rows = int(np.prod(shape[1:])) if len(shape) > 2 else shape[0]
+    cols = shape[0] if len(shape) > 2 else shape[1]
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(rows, cols)))
+    return (q.T.reshape(shape) if len(shape) > 2 else q)
+
+
+def _trained(reg, W, steps=30):
+    """The regularizer's term over `steps` steps that advance its vectors
+    (``W`` a shared variable of a plain graph), and its gradient."""
+    net = (W * 1).sum()
+    term = reg.loss(net, {})
+    updates = regkit.apply_update_hooks([reg], net, {})
+    grad = backend.grad(term, W)
+    step = compile_([], [term, grad], updates=list(updates.items()))
+    for _ in range(steps):
+        value, gradient = step()
+    return float(value), gradient
+
+
+SHAPES = [(3, 2), (2, 3, 2), (4, 2, 3, 3)]
+
+
+# --- 1. spectral terms at zero, at their optimum, in float32 underflow -------
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_power_iteration_at_a_zero_weight(dtype, shape):
+    W = backend.shared(np.zeros(shape, dtype), name="W")
+    for reg, want in ((regkit.SpectralNorm("W", 1.0, rng=0), 0.0),
+                      (regkit.SRIP("W", 1.0, rng=0), 1.0)):  # |0 - I| = 1
+        value, grad = _trained(reg, W)
+        assert value == pytest.approx(want, abs=1e-6), type(reg).__name__
+        assert np.isfinite(grad).all() and not grad.any()
+        vector = reg._vectors[W].get_value()  # kept a unit vector
+        assert np.linalg.norm(vector) == pytest.approx(1.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_srip_at_its_optimum(dtype, shape):
+    W = backend.shared(_orthonormal(shape).astype(dtype), name="W")
+    value, grad = _trained(regkit.SRIP("W", 1.0, rng=0), W)
+    assert abs(value) < 1e-5 and np.isfinite(grad).all()
+
+
+def test_power_vector_recovers_once_the_weight_is_nonzero():
+    W = backend.shared(np.zeros((3, 4)), name="W")
+    sn = regkit.SpectralNorm("W", 1.0, rng=0)
+    _trained(sn, W, steps=3)  # steps at zero
+    values = np.random.default_rng(5).normal(size=(3, 4))
+    W.set_value(values)
+    value, _ = _trained(sn, W, steps=1)
+    # the same vector, advanced on a non-zero weight, converges
+    net = (W * 1).sum()
+    step = compile_([], sn.loss(net, {}), updates=list(
+        regkit.apply_update_hooks([sn], net, {}).items()))
+    for _ in range(60):
+        value = float(step())
+    assert value == pytest.approx(_top_sigma(values) ** 2, rel=1e-5)
+    # a vector that is NaN (or zero) is re-seeded in the graph
+    sn._vectors[W].set_value(np.full(4, np.nan))
+    for _ in range(60):
+        value = float(step())
+    assert value == pytest.approx(_top_sigma(values) ** 2, rel=1e-5)
+    assert np.isfinite(sn._vectors[W].get_value()).all()
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (4, 2, 3, 3)])
+def test_spectral_normalization_at_zero_and_in_float32_underflow(shape):
+    l_in = regkit.InputLayer((None, 4), name="in")
+    for scale in (0.0, 1e-25):
+        values = scale * np.random.default_rng(1).normal(size=(4, 3))
+        out = regkit.DenseLayer(l_in, 3, W=values.astype("float32"), b=None,
+                                nonlinearity=None, name="out")
+        sn = regkit.SpectralNormalization("out.W", n_iter=30, rng=0)
+        y = regkit.get_output(out, regularizers=[sn])
+        grad = backend.grad(y.sum(), out.W)
+        x = np.eye(4, dtype="float32")
+        value, gradient = compile_([l_in.input_var], [y, grad])(
+            x.astype(l_in.input_var.dtype))
+        assert np.isfinite(value).all() and np.isfinite(gradient).all()
+        if scale == 0:
+            assert not value.any()
+        else:  # W / sigma(W), though sigma's square underflows float32
+            want = values / _top_sigma(values)
+            np.testing.assert_allclose(value, want, rtol=1e-3, atol=1e-6)
+    # N-D weights through a plain graph: finite at zero as well
+    W = backend.shared(np.zeros(shape, FLOATX), name="W")
+    x = T.vector("x")
+    h = T.sum(W) * x
+    h.name = "h"
+    graph = regkit.apply_regularizers(h.sum(), [
+        regkit.SpectralNormalization("W", rng=0)])
+    assert compile_([x], graph.train)(np.ones(2, FLOATX)) == 0
+
+
+# --- 2. inference graphs from every route ------------------------------------
+
+def _residual(order=("x", "f")):
+    x = regkit.InputLayer((None, 2), name="x")
+    f = regkit.DenseLayer(x, 2, W=np.eye(2), b=None, nonlinearity=None,
+                          name="f")
+    parts = {"x": x, "f": f}
+    res = regkit.ElemwiseSumLayer([parts[k] for k in order], name="res")
+    return x, f, res
+
+
+def test_the_inference_graph_is_the_same_from_every_route():
+    l_in = regkit.InputLayer((None, 2), name="in")
+    out = regkit.DenseLayer(l_in, 2, W=np.array([[4.0, 0.0], [0.0, 1.0]]),
+                            b=None, nonlinearity=None, name="out")
+    sn = regkit.SpectralNormalization("out.W", n_iter=5, rng=0)
+    data = np.ones((1, 2), l_in.input_var.dtype)
+    routes = [regkit.get_output(out, regularizers=[sn], deterministic=True),
+              regkit.apply_regularizers(out, [sn]).inference]
+    for route in routes:
+        np.testing.assert_allclose(
+            compile_([l_in.input_var], route)(data), [[1, 0.25]], rtol=1e-6)
+    x, f, res = _residual()
+    depth = regkit.StochasticDepth(weight=0.5, rng=0)
+    data = np.ones((1, 2), x.input_var.dtype)
+    routes = [regkit.get_output(res, regularizers=[depth],
+                                deterministic=True),
+              regkit.apply_regularizers(res, [depth]).inference]
+    for route in routes:
+        np.testing.assert_allclose(compile_([x.input_var], route)(data),
+                                   [[1.5, 1.5]])
+    # mc_predict averages the training graph: its mean is the inference
+    train = regkit.get_output(res, regularizers=[depth])
+    mean, _ = regkit.mc_predict(train, {x.input_var: data}, n=400, mode=FAST)
+    np.testing.assert_allclose(mean, [[1.5, 1.5]], atol=0.15)
+
+
+def test_apply_regularizers_without_an_inference_form_returns_the_graph():
+    x = T.matrix("x")
+    h = T.tanh(x)
+    h.name = "h"
+    y = h.sum()
+    graph = regkit.apply_regularizers(y, [regkit.BernoulliDropout("h:out",
+                                                                  0.5)])
+    assert graph.inference is y
+
+
+# --- 3. and 4. stochastic depth: the branch, and composition -----------------
+
+def _plain_residual():
+    x = T.vector("x")
+    f = 2 * x
+    f.name = "f"
+    s = f + x
+    s.name = "s"
+    return x, s
+
+
+def test_stochastic_depth_on_a_plain_graph_drops_the_branch_not_the_input():
+    x, s = _plain_residual()
+    depth = regkit.StochasticDepth("s:out", 0.5, rng=0)
+    graph = regkit.apply_regularizers(s, [depth])
+    train = compile_([x], graph.train, updates=graph.updates)
+    seen = {float(train(np.array([2.0], x.dtype))[0]) for _ in range(40)}
+    assert seen == {2.0, 6.0}  # x, or x + f(x)
+    assert float(compile_([x], graph.inference)(
+        np.array([2.0], x.dtype))[0]) == 4.0  # x + 0.5 f(x)
+    # a branch given by hand that another summand reads (here x, read by
+    # f) is scaled where it is summed, not inside f
+    graph = regkit.apply_regularizers(s, [regkit.StochasticDepth(
+        "s:out", 0.5, branch=1, rng=0)])
+    train = compile_([x], graph.train, updates=graph.updates)
+    seen = {float(train(np.array([2.0], x.dtype))[0]) for _ in range(40)}
+    assert seen == {4.0, 6.0}  # f(x), or f(x) + x
+    assert float(compile_([x], graph.inference)(
+        np.array([2.0], x.dtype))[0]) == 5.0
+
+
+@pytest.mark.parametrize("order", [("x", "f"), ("f", "x")])
+def test_stochastic_depth_finds_the_branch_in_either_order(order):
+    x, f, res = _residual(order)
+    test = regkit.get_output(res, regularizers=[
+        regkit.StochasticDepth(weight=0.5, rng=0)], deterministic=True)
+    np.testing.assert_allclose(compile_([x.input_var], test)(
+        np.ones((1, 2), x.input_var.dtype)), [[1.5, 1.5]])
+
+
+def test_stochastic_depth_asks_for_the_branch_of_a_projection_shortcut():
+    x = regkit.InputLayer((None, 2), name="x")
+    proj = regkit.DenseLayer(x, 2, W=np.eye(2), b=None, name="proj")
+    f = regkit.DenseLayer(x, 2, W=np.eye(2), b=None, name="f")
+    res = regkit.ElemwiseSumLayer([proj, f], name="res")
+    with pytest.raises(ValueError, match="give branch="):
+        regkit.get_output(res, regularizers=[regkit.StochasticDepth(
+            weight=0.5)])
+    test = regkit.get_output(res, regularizers=[regkit.StochasticDepth(
+        weight=0.5, branch=1)], deterministic=True)
+    np.testing.assert_allclose(compile_([x.input_var], test)(
+        np.ones((1, 2), x.input_var.dtype)), [[1.5, 1.5]])
+
+
+@pytest.mark.parametrize("first", ["dropout", "depth"])
+def test_stochastic_depth_composes_with_dropout_in_both_orders(first):
+    x = regkit.InputLayer((None, 2000), name="x")
+    f = regkit.DenseLayer(x, 2000, W=np.eye(2000, dtype=FLOATX), b=None,
+                          nonlinearity=None, name="f")
+    res = regkit.ElemwiseSumLayer([x, f], name="res")
+    drop = regkit.BernoulliDropout("res:out", 0.5, rng=1)
+    depth = regkit.StochasticDepth(weight=0.0, rng=2)
+    regs = [drop, depth] if first == "dropout" else [depth, drop]
+    graph = regkit.apply_regularizers(res, regs)
+    train = compile_([x.input_var], graph.train, updates=graph.updates)
+    data = np.ones((1, 2000), x.input_var.dtype)
+    dropped = np.mean(train(data) == 0)
+    assert 0.45 < dropped < 0.55
+    # and the inference graph keeps both inference forms (none for dropout)
+    np.testing.assert_allclose(compile_([x.input_var], graph.inference)(
+        data), 2 * data)
+
+
+# --- 5. and 21. unique names -------------------------------------------------
+
+def test_two_shared_variables_of_one_name_get_unique_names():
+    x = T.matrix("x")
+    W1 = backend.shared(np.ones((2, 2)), name="W")
+    W2 = backend.shared(2 * np.ones((2, 2)), name="W")
+    loss = T.dot(T.dot(x, W1), W2).sum()
+    named = regkit.named_params(loss)
+    assert [name for name, _ in named] == ["W", "W#2"]
+    sp = regkit.L2SP(weight=1.0).capture(loss)
+    assert float(compile_([], sp.loss(loss, {}))()) == 0.0
+    W2.set_value(W2.get_value() + 1.5)
+    assert float(compile_([], sp.loss(loss, {}))()) == pytest.approx(9.0)
+
+
+class _ProtocolDense(object):
+    """Lasagne's DenseLayer as far as regkit reads it; given a shared
+    variable as W it keeps it (and its name), as Lasagne's add_param
+    does, which is how Lasagne ties weights."""
+
+    def __init__(self, incoming, W, name):
+        self.input_layer, self.name = incoming, name
+        if not isinstance(W, backend.SharedVariable):
+            W = backend.shared(np.asarray(W, FLOATX), name=name + ".W")
+        self.W = W
+        self.params = OrderedDict([(W, {"trainable", "regularizable"})])
+
+    @property
+    def output_shape(self):
+        return (None, self.W.get_value().shape[1])
+
+    def get_params(self, unwrap_shared=True, **tags):
+        return list(self.params)
+
+    def get_output_for(self, input, **kwargs):
+        return T.dot(input, self.W)
+
+
+class _ProtocolInput(object):
+    def __init__(self, name):
+        self.input_var, self.name = T.matrix(name), name
+        self.params = OrderedDict()
+        self.output_shape = (None, 2)
+
+    def get_params(self, unwrap_shared=True, **tags):
+        return []
+
+
+def test_a_tied_weight_has_one_name_for_every_consumer():
+    l_in = _ProtocolInput("in")
+    d1 = _ProtocolDense(l_in, 2 * np.eye(2), "d1")
+    d2 = _ProtocolDense(d1, d1.W, "d2")  # tied
+    assert [n for n, _ in regkit.named_params(d2)] == ["d1.W"]
+    sn = regkit.SpectralNormalization("d1.W", n_iter=10, rng=0)
+    y = regkit.get_output(d2, regularizers=[sn])  # no warning
+    np.testing.assert_allclose(compile_([l_in.input_var], y)(
+        np.eye(2, dtype=l_in.input_var.dtype)), np.eye(2), rtol=1e-6)
+    with pytest.warns(UserWarning, match="matches no parameter"):
+        regkit.get_output(d2, regularizers=[regkit.DropConnect("d2.W", 0.5)])
+
+
+# --- 6. L2-SP capture reaches compiled functions ------------------------------
+
+def test_l2sp_capture_after_compiling_moves_the_start():
+    W = backend.shared(np.ones((2, 2)), name="W")
+    loss = (W * 1).sum()
+    sp = regkit.L2SP(weight=1.0).capture(loss)
+    term = compile_([], sp.loss(loss, {}))
+    W.set_value(W.get_value() + 1.0)
+    assert float(term()) == pytest.approx(4.0)
+    sp.capture(loss)
+    assert float(term()) == 0.0
+
+
+# --- 7. fresh Jacobian projections with the documented recipe -----------------
+
+def test_jacobian_projections_are_fresh_with_the_usual_recipe():
+    l_in = regkit.InputLayer((None, 3), name="in")
+    hid = regkit.DenseLayer(l_in, 4, W=np.random.default_rng(0).normal(
+        size=(3, 4)), name="hid")
+    out = regkit.DenseLayer(hid, 2, name="out")
+    jp = regkit.JacobianProjection("hid:out", 1.0, rng=0)
+    drop = regkit.BernoulliDropout("in:out", 0.2, rng=1)
+    outputs = regkit.get_outputs(out, regularizers=[drop])
+    loss = regkit.total_penalty([jp], out, outputs)
+    data = np.random.default_rng(2).normal(size=(5, 3)).astype(
+        l_in.input_var.dtype)
+    recipes = {
+        "outputs": regkit.random_updates(outputs),
+        "loss": regkit.random_updates(loss),
+        "both": regkit.random_updates(outputs, loss),
+        "sum": [] + regkit.random_updates(outputs)
+        + regkit.random_updates(loss),
+    }
+    counts = {name: len(updates) for name, updates in recipes.items()}
+    assert counts == {"outputs": 2, "loss": 2, "both": 2, "sum": 2}
+    for updates in recipes.values():
+        fn = compile_([l_in.input_var], loss, updates=updates)
+        values = [float(fn(data)) for _ in range(5)]
+        assert len(set(values)) == 5
+    frozen = compile_([l_in.input_var], loss)
+    assert len({float(frozen(data)) for _ in range(3)}) == 1
+    # apply_regularizers' updates, read after the loss is built, too
+    graph = regkit.apply_regularizers(out, [drop, jp])
+    loss = regkit.total_penalty([jp], out, graph.outputs)
+    fn = compile_([l_in.input_var], loss, updates=[] + graph.updates)
+    assert len({float(fn(data)) for _ in range(5)}) == 5
+    # the recorded draws are never selected as outputs
+    assert "hid:out-projection" in outputs
+    assert regkit.HiddenL1("*").output_names(out, outputs) == [
+        name for name in outputs if not name.endswith(
+            ("-predrop", "-projection"))]
+
+
+# --- 8. saved and reloaded in a fresh process ---------------------------------
+
+_SAVED_MODEL = textwrap.dedent("""
+    import json, pickle, sys
+    import numpy as np
+    import regkit
+    from regkit import backend
+
+    def build(values):
+        l_in = regkit.InputLayer((None, 3), name="in")
+        hid = regkit.DenseLayer(l_in, 4, W=values[0], name="hid")
+        out = regkit.DenseLayer(hid, 2, W=values[1], nonlinearity=None,
+                                name="out")
+        return l_in, out
+
+    def results(regs, l_in, out):
+        sn, norm, srip = regs
+        y = regkit.get_output(out, regularizers=[sn], deterministic=True)
+        terms = [norm.loss(out, {}), srip.loss(out, {})]
+        fn = backend.function([l_in.input_var], [y] + terms,
+                              mode="FAST_COMPILE")
+        value = fn(np.ones((2, 3), l_in.input_var.dtype))
+        return [np.asarray(v).tolist() for v in value]
+
+    path = sys.argv[2]
+    if sys.argv[1] == "save":
+        rng = np.random.default_rng(0)
+        values = [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))]
+        l_in, out = build(values)
+        regs = [regkit.SpectralNormalization("out.W", rng=1),
+                regkit.SpectralNorm("*.W", 1.0, rng=2),
+                regkit.SRIP("*.W", 1.0, rng=3)]
+        regkit.get_output(out, regularizers=regs[:1])
+        for reg in regs[1:]:
+            reg.loss(out, {})
+        updates = regkit.apply_update_hooks(regs, out, {})
+        step = backend.function([], [], updates=list(updates.items()),
+                                mode="FAST_COMPILE")
+        for _ in range(2):  # vectors part-way: not yet converged
+            step()
+        with open(path + ".pickle", "wb") as f:
+            pickle.dump((values, regs), f)
+        with open(path + ".json", "w") as f:
+            json.dump([regkit.serialize(r) for r in regs], f)
+        print(json.dumps(results(regs, l_in, out)))
+    else:
+        with open(path + ".pickle", "rb") as f:
+            values, pickled = pickle.load(f)
+        with open(path + ".json") as f:
+            loaded = [regkit.deserialize(d) for d in json.load(f)]
+        print(json.dumps([results(regs, *build(values))
+                          for regs in (pickled, loaded)]))
+""")
+
+
+def test_power_vectors_survive_save_and_reload_in_a_fresh_process(tmp_path):
+    script = tmp_path / "model.py"
+    script.write_text(_SAVED_MODEL)
+    env = dict(os.environ)
+
+    def run(*args):
+        done = subprocess.run([sys.executable, str(script)] + list(args),
+                              capture_output=True, text=True, env=env,
+                              check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    before = run("save", str(tmp_path / "model"))
+    pickled, loaded = run("load", str(tmp_path / "model"))
+    for after in (pickled, loaded):
+        for want, got in zip(before, after):
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+# --- 10., 13. and 14. what a config may hold ----------------------------------
+
+@pytest.mark.parametrize("value, error, match", [
+    ("1.5", TypeError, "array of numbers"),
+    (["1.5", "2"], TypeError, "real numbers"),
+    (np.array([1 + 2j]), TypeError, "real numbers"),
+    ([[10 ** 400]], ValueError, "beyond the float range"),
+    ([np.nan], ValueError, "NaN"),
+    ([[1.0], [2.0, 3.0]], TypeError, "array of numbers"),
+])
+def test_l2sp_start_refuses_what_is_not_a_real_array(value, error, match):
+    with pytest.raises(error, match=match):
+        regkit.L2SP(start={"W": value})
+    with pytest.raises(error, match=match):
+        regkit.deserialize({"name": "l2_sp", "config": {"start": {"W": value}}})
+
+
+@pytest.mark.parametrize("name, config", [
+    ("spectral_norm", {"n_iter": 10 ** 9}),
+    ("srip", {"n_iter": 101}),
+    ("spectral_normalization", {"n_iter": 10 ** 400}),
+    ("jacobian_projection", {"n_proj": 101}),
+])
+def test_counts_in_a_config_are_bounded(name, config):
+    with pytest.raises(ValueError, match="at most 100"):
+        regkit.deserialize({"name": name, "config": config})
+
+
+def test_saved_power_vectors_are_checked():
+    with pytest.raises(ValueError, match="NaN"):
+        regkit.SpectralNorm(vectors={"W": [np.nan, 1.0]})
+    with pytest.raises(ValueError, match="1-d"):
+        regkit.SpectralNorm(vectors={"W": [[1.0]]})
+    W = backend.shared(np.ones((2, 3)), name="W")
+    with pytest.raises(ValueError, match="saved vector of 'W'"):
+        regkit.SpectralNorm("W", 1.0, vectors={"W": [1.0, 0.0]}).loss(
+            W.sum(), {})
+
+
+# --- 11. Contractive names layers as get_outputs does --------------------------
+
+def test_contractive_names_unnamed_layers_like_get_outputs():
+    l_in = regkit.InputLayer((None, 2))
+    a = regkit.DenseLayer(l_in, 2, W=np.eye(2), nonlinearity=None)
+    b = regkit.DenseLayer(l_in, 2, W=10 * np.eye(2), nonlinearity=None)
+    out = regkit.ElemwiseSumLayer([a, b], name="out")
+    outputs = regkit.get_outputs(out, np.ones((3, 2)))
+    reg = regkit.Contractive("dense1:out", wrt="input1:out")
+    want = float(reg.loss(out, outputs).eval())
+    layers = regkit.get_all_layers(out)
+    for listed in (layers[::-1], [b, out, a, l_in]):
+        assert float(reg.loss(listed, dict(outputs)).eval()) == want
+    assert want == 2.0  # the first dense layer: ||I||^2
+
+
+# --- 12. two attributes, and rng reaching every draw ---------------------------
+
+def test_hooks_say_whether_they_are_training_only_and_whether_they_draw():
+    table = {
+        regkit.BernoulliDropout: (True, True),
+        regkit.GaussianNoise: (True, True),
+        regkit.AlphaDropout: (True, True),
+        regkit.DropConnect: (True, True),
+        regkit.StochasticDepth: (False, True),
+        regkit.SpectralNormalization: (False, True),
+        regkit.SpectralNorm: (False, True),
+        regkit.SRIP: (False, True),
+        regkit.JacobianProjection: (False, True),
+        regkit.WeightL2: (False, False),
+        regkit.MaxNorm: (False, False),
+    }
+    for cls, (training_only, draws) in table.items():
+        assert (cls.training_only, cls.draws_random) == (training_only,
+                                                         draws), cls
+
+    class Legacy(regkit.OutputHook):
+        stochastic = True
+    assert Legacy.training_only and Legacy().stochastic
+
+
+def test_from_kwargs_rng_seeds_every_regularizer_that_draws():
+    net = regkit.DenseLayer(regkit.InputLayer((None, 2), name="in"), 2,
+                            name="out")
+    keys = dict(stochastic_depth=0.5, jacobian_projection=0.1,
+                spectral_norm=0.1, srip=0.1, spectral_normalization=0.0,
+                drop_connect=0.5, hidden_dropout=None)
+    seeds = [[r.rng for r in regkit.from_kwargs(net, rng=rng, **keys)]
+             for rng in (1, 2, 1)]
+    assert None not in seeds[0]
+    assert seeds[0] == seeds[2] and seeds[0] != seeds[1]
+    assert len(set(seeds[0])) == len(seeds[0])
+
+
+# --- 15. and 16. what a regularizer adds to a plain graph ----------------------
+
+def test_state_a_regularizer_adds_is_never_a_parameter():
+    x = T.matrix("x")
+    W = backend.shared(np.ones((2, 3)), name="W")
+    out = T.dot(x, W).sum()
+    regs = [regkit.SpectralNorm(weight=0.1, rng=0), regkit.L2SP(weight=0.1)]
+    loss = out + regkit.total_penalty(regs, out, {})
+    params = regkit.get_all_params(loss, trainable=True)
+    assert params == [W]
+    backend.grad(loss, params)  # no DisconnectedInputError
+    assert regkit.named_params(loss) == [("W", W)]
+
+
+@pytest.mark.parametrize("reg", [regkit.ConfidencePenalty(weight=0.1),
+                                 regkit.R1Penalty(weight=0.1)])
+def test_a_default_pattern_that_cannot_apply_is_a_clear_error(reg):
+    x, y = T.matrix("x"), T.ivector("y")
+    W = backend.shared(np.ones((3, 2)), name="W")
+    p = backend.softmax(T.dot(x, W))
+    loss = T.mean(-T.log(p[T.arange(y.shape[0]), y]))
+    with pytest.raises(ValueError, match="the default pattern .* 0-d"):
+        regkit.total_penalty([reg], loss, regkit.get_outputs(loss))
+
+
+# --- 22. every glob of a pattern must match --------------------------------------
+
+def test_each_glob_that_matches_nothing_warns():
+    net = regkit.DenseLayer(regkit.InputLayer((None, 2), name="in"), 2,
+                            name="out")
+    with pytest.warns(UserWarning, match="glob 'b1'"):
+        regkit.L2SP(["out.W", "b1"], 0.1).loss(net, {})
+    with pytest.warns(UserWarning, match="glob 'nope:out'"):
+        regkit.HiddenL1(["out:out", "nope:out"], 0.1).loss(
+            net, regkit.get_outputs(net))
