@@ -141,7 +141,10 @@ class _RecurrentPenalty(_OutputPenalty):
             raise ValueError("%s: output %r must be (batch, time, features), "
                              "got %d dimensions" % (type(self).__name__, name,
                                                     h.ndim))
-        return T.mean(self.step_term(h[:, 1:], h[:, :-1]))
+        # the mean over the batch and the T - 1 steps; a sequence of one
+        # step has no pair of steps, and gives 0 (a plain mean: NaN)
+        steps = self.step_term(h[:, 1:], h[:, :-1])
+        return T.sum(steps) / T.cast(T.maximum(steps.size, 1), steps.dtype)
 
 
 class RecurrentNorm(_RecurrentPenalty):
@@ -149,7 +152,8 @@ class RecurrentNorm(_RecurrentPenalty):
 
     ``mean over batch and the T-1 steps of (||h_t|| - ||h_{t-1}||)**2``
     (Krueger and Memisevic, "Regularizing RNNs by stabilizing
-    activations", 2016).  A norm of zero has the subgradient 0.
+    activations", 2016).  A norm of zero has the subgradient 0; a
+    sequence of one step (no pair of steps) gives 0.
 
     Examples
     --------
@@ -169,7 +173,8 @@ class RecurrentNorm(_RecurrentPenalty):
 class RecurrentState(_RecurrentPenalty):
     """Squared distance between consecutive states.
 
-    ``mean over batch and the T-1 steps of ||h_t - h_{t-1}||**2``.
+    ``mean over batch and the T-1 steps of ||h_t - h_{t-1}||**2`` (0 for
+    a sequence of one step).
 
     Examples
     --------

@@ -221,8 +221,9 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
     def vector_values(self):
         """Parameter name -> the current power-iteration vector (a numpy
         array): the vectors given as ``vectors``, updated by those this
-        regularizer has made since (what ``serialize`` and pickling
-        keep)."""
+        regularizer has made since, the latest for each name (what
+        ``serialize`` and pickling keep, and what a parameter of a known
+        name starts from)."""
         values = dict(self.vectors or {})
         for param, vector in self._vectors.items():
             values[self._starts[param][0]] = np.array(vector.get_value())
@@ -258,7 +259,9 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
             rng = np.random.default_rng(self._seed())
             start = rng.standard_normal(columns)
             start = (start / np.linalg.norm(start)).astype(param.dtype)
-            saved = (self.vectors or {}).get(name)
+            # a parameter met again under a known name (a reloaded or
+            # rebuilt network) continues from that name's vector
+            saved = self.vector_values().get(name)
             if saved is not None and saved.shape != (columns,):
                 raise ValueError(
                     "%s: the saved vector of %r has shape %r; the parameter "
