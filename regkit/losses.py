@@ -260,6 +260,11 @@ def gradient_penalty(critic, real, fake, rng=None):
         raise ValueError("gradient_penalty: the output of critic does not "
                          "depend on its input x; the penalty needs a critic "
                          "computed from x")
+    if out.ndim < 1:
+        raise ValueError("gradient_penalty: critic must return one value (or "
+                         "several) per example, batch first; it returned a "
+                         "0-d tensor (a batch mean?), whose gradient divides "
+                         "each example's by the batch size")
     grad = backend.grad(T.sum(out), interpolates,
                         disconnected_inputs="ignore",
                         return_disconnected="None")

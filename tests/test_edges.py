@@ -1024,8 +1024,8 @@ _SAVED_SWEEP = textwrap.dedent("""
         seq = T.stack([h, 2 * h], axis=1); seq.name = "seq"
         return x, shared, z.sum() + (p * p).sum() + seq.sum()
 
-    def results(reg):
-        x, shared, net = network()
+    def results(reg, built=None):
+        x, shared, net = built or network()
         outputs = regkit.get_outputs(net, regularizers=[reg])
         term = T.as_tensor_variable(regkit.total_penalty([reg], net,
                                                          outputs)) * 1.0
@@ -1044,8 +1044,10 @@ _SAVED_SWEEP = textwrap.dedent("""
         rows = json.loads(sys.argv[3])
         regs = [regkit.deserialize({"name": n, "config": c})
                 for n, c in rows.items()]
+        before = []
         for reg in regs:  # state advanced before the save
-            x, shared, net = network()
+            built = network()
+            x, shared, net = built
             regkit.total_penalty([reg], net, regkit.get_outputs(
                 net, regularizers=[reg]))
             updates = regkit.apply_update_hooks([reg], net, {})
@@ -1053,11 +1055,12 @@ _SAVED_SWEEP = textwrap.dedent("""
                                     mode="FAST_COMPILE")
             for _ in range(2):
                 step()
+            before.append(results(reg, built))
         with open(path + ".pickle", "wb") as f:
             pickle.dump(regs, f)
         with open(path + ".json", "w") as f:
             json.dump([regkit.serialize(r) for r in regs], f)
-        print(json.dumps([results(r) for r in regs]))
+        print(json.dumps(before))
     else:
         with open(path + ".pickle", "rb") as f:
             pickled = pickle.load(f)
@@ -1098,3 +1101,177 @@ def test_every_class_predicts_the_same_after_reload_in_a_fresh_process(
             for index in kept:
                 np.testing.assert_allclose(got[index], want[index],
                                            rtol=1e-7, err_msg=name)
+
+
+
+# --- what the first review of these fixes found ------------------------------------
+
+def test_the_factors_of_an_expression_weight_match_its_name():
+    A = backend.shared(np.ones((3, 1)), name="A")
+    B = backend.shared(2 * np.ones((1, 2)), name="B")
+    d = regkit.DenseLayer(regkit.InputLayer((None, 3), name="in"), 2,
+                          W=T.dot(A, B), b=None, name="d")
+    assert [n for n, _ in regkit.named_params(d)] == ["d.W", "d.W#2"]
+    want = float(regkit.regularize_network_params(d, regkit.l2).eval())
+    assert want == 11.0
+    assert float(regkit.WeightL2("d.W", 1.0).loss(d, {}).eval()) == want
+    assert float(regkit.WeightL2("d.W#2", 1.0).loss(d, {}).eval()) == 8.0
+
+
+def test_l2sp_keeps_each_parameter_s_start_whatever_the_network_argument():
+    x = T.matrix("x")
+    Wa = backend.shared(np.ones((2, 2)), name="W")
+    Wb = backend.shared(3 * np.ones((2, 2)), name="W")
+    h1 = T.dot(x, Wa)
+    h1.name = "h1"
+    h2 = T.dot(x, Wb)
+    h2.name = "h2"
+    cost = h1.sum() + h2.sum()
+    sp = regkit.L2SP(weight=1.0).capture(cost)
+    for network in (cost, [h2, h1], h2):
+        assert float(compile_([], sp.loss(network, {}))()) == 0.0
+
+
+class _SumThatNormalizes(object):
+    """A Lasagne-style merge layer whose training output differs from its
+    inference output (as a sum followed by batch normalization would)."""
+
+    def __init__(self, incomings, name):
+        self.input_layers, self.name = list(incomings), name
+        self.params = OrderedDict()
+        self.output_shape = incomings[0].output_shape
+
+    def get_params(self, unwrap_shared=True, **tags):
+        return []
+
+    def get_output_for(self, inputs, deterministic=False, **kwargs):
+        total = inputs[0] + inputs[1]
+        return total if deterministic else \
+            total - total.mean(axis=0, keepdims=True)
+
+
+def test_stochastic_depth_rebuilds_the_sum_in_the_graph_s_mode():
+    l_in = _ProtocolInput("in")
+    d = _ProtocolDense(l_in, np.eye(2), "d")
+    s = _SumThatNormalizes([l_in, d], "s")
+    test = regkit.get_output(s, regularizers=[regkit.StochasticDepth(
+        "s:out", 0.5, rng=0)], deterministic=True)
+    data = np.array([[1.0, 1.0], [3.0, 3.0]], l_in.input_var.dtype)
+    np.testing.assert_allclose(compile_([l_in.input_var], test)(data),
+                               1.5 * data)  # x + 0.5 x, not centred
+
+
+def test_two_stochastic_depths_on_one_sum_both_apply():
+    x, f, res = _residual()
+    regs = [regkit.StochasticDepth(weight=0.3, rng=2),
+            regkit.StochasticDepth("res:out", 0.3, rng=3)]
+    test = regkit.get_output(res, regularizers=regs, deterministic=True)
+    data = np.ones((1, 2), x.input_var.dtype)
+    np.testing.assert_allclose(compile_([x.input_var], test)(data),
+                               (1 + 0.7 * 0.7) * data)
+    train = regkit.get_output(res, regularizers=regs)
+    fn = compile_([x.input_var], train, updates=regkit.random_updates(train))
+    seen = {float(fn(data)[0, 0]) for _ in range(60)}
+    assert seen == {1.0, 2.0}  # the branch dropped by either, or kept
+
+
+def test_the_old_stochastic_flag_keeps_both_its_meanings():
+    class MyNoise(regkit.Regularizer):
+        stochastic = True
+
+        def __init__(self, pattern=None, weight=0.0, rng=None):
+            super(MyNoise, self).__init__(pattern, weight)
+            self.rng = rng
+
+    class Flagged(regkit.OutputHook):
+        stochastic = np.True_
+    assert MyNoise.training_only and MyNoise.draws_random
+    assert Flagged.training_only and Flagged.draws_random
+    net = regkit.DenseLayer(regkit.InputLayer((None, 3), name="in"), 2,
+                            name="out")
+    seeds = [regkit.from_kwargs(net, rng=rng, my_noise={
+        "pattern": "in:out", "weight": 0.1})[0].rng for rng in (1, 2)]
+    assert None not in seeds and seeds[0] != seeds[1]
+
+
+@pytest.mark.parametrize("reg", [
+    regkit.DropConnect(["out.W", "typo.*"], 0.5),
+    regkit.SpectralNormalization(["out.W", "typo.*"]),
+    regkit.BernoulliDropout(["in:out", "typo:*"], 0.5),
+    regkit.StochasticDepth(["res:out", "typo:out"], 0.5),
+])
+def test_each_glob_of_a_graph_change_that_matches_nothing_warns(reg):
+    l_in = regkit.InputLayer((None, 2), name="in")
+    out = regkit.DenseLayer(l_in, 2, name="out")
+    res = regkit.ElemwiseSumLayer([l_in, out], name="res")
+    with pytest.warns(UserWarning, match="glob 'typo"):
+        regkit.get_output(res, regularizers=[reg])
+
+
+def test_one_power_iteration_regularizer_on_two_networks():
+    def network(values):
+        return regkit.DenseLayer(regkit.InputLayer(
+            (None, values.shape[0]), name="in"), values.shape[1],
+            W=values, b=None, name="out")
+    sn = regkit.SpectralNorm(weight=1.0, rng=0)
+    first, second = np.ones((3, 2)), np.ones((4, 5))
+    for values in (first, second):  # the same name, another shape
+        net = network(values)
+        step = compile_([], sn.loss(net, {}), updates=list(
+            regkit.apply_update_hooks([sn], net, {}).items()))
+        for _ in range(5):
+            value = float(step())
+        assert value == pytest.approx(_top_sigma(values) ** 2, rel=1e-6)
+
+
+def test_mc_predict_leaves_the_draws_of_other_functions_alone():
+    l_in = regkit.InputLayer((None, 50), name="in")
+    drop = regkit.BernoulliDropout("in:out", 0.5, rng=0)
+    prediction = regkit.get_output(l_in, regularizers=[drop])
+    frozen = compile_([l_in.input_var], prediction)
+    data = np.ones((2, 50), l_in.input_var.dtype)
+    before = frozen(data)
+    regkit.mc_predict(prediction, {l_in.input_var: data}, n=3, mode=FAST)
+    np.testing.assert_array_equal(frozen(data), before)
+
+
+def test_srip_of_huge_float32_weights_has_a_finite_gradient():
+    W = backend.shared((1e20 * np.eye(3, 2)).astype("float32"), name="W")
+    srip = regkit.SRIP("W", 1.0, rng=0)
+    term = srip.loss(W.sum(), {})
+    assert term.dtype == "float32"
+    grad = compile_([], backend.grad(term, W))()
+    assert np.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("start, error, match", [
+    (None, TypeError, "array of numbers"),
+    (np.ma.masked_array(np.ones((2, 2)), mask=np.eye(2)), TypeError,
+     "masked"),
+])
+def test_l2sp_start_refuses_none_and_masked_arrays(start, error, match):
+    with pytest.raises(error, match=match):
+        regkit.L2SP(start={"W": start})
+
+
+def test_l2sp_start_must_fit_the_parameter_dtype_and_name_a_parameter():
+    W = backend.shared(np.ones((2, 2), "float32"), name="W")
+    with pytest.raises(ValueError, match="beyond the range"):
+        regkit.L2SP(start={"W": np.full((2, 2), 1e300)}).loss(W.sum(), {})
+    with pytest.warns(UserWarning, match="'typo.W'"):
+        regkit.L2SP(start={"W": np.ones((2, 2)), "typo.W": [1.0]}).loss(
+            W.sum(), {})
+
+
+def test_stochastic_depth_refuses_a_plain_variable_that_is_not_a_sum():
+    x = T.vector("x")
+    f = 2 * x
+    f.name = "f"
+    p = x * f
+    p.name = "p"
+    with pytest.raises(ValueError, match="not their sum"):
+        regkit.apply_regularizers(p, [regkit.StochasticDepth("p:out", 0.5)])
+    q = x + 2 * x  # the branch is not named
+    q.name = "q"
+    with pytest.raises(ValueError, match="name the summands"):
+        regkit.apply_regularizers(q, [regkit.StochasticDepth("q:out", 0.5)])

@@ -154,3 +154,11 @@ def test_gradient_penalty_of_symbolic_batches_matches_numpy():
     want = (np.sqrt((W.get_value() ** 2).sum()) - 1) ** 2
     got = backend.function([real, fake], penalty)(REAL, FAKE)
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_gradient_penalty_refuses_a_critic_that_averages_the_batch():
+    w = backend.shared(np.array([3.0, 4.0]), name="w")
+    with pytest.raises(ValueError, match="critic must return one value .* "
+                                         "0-d"):
+        regkit.gradient_penalty(lambda x: T.dot(x, w).mean(),
+                                np.ones((4, 2)), np.zeros((4, 2)), rng=0)

@@ -34,12 +34,13 @@ from .choice import (JAX_LINKER, NAME, OWN_RANDOM_STREAMS, PYTORCH_LINKER,
                      scan, shared, sigmoid, softmax, specify_broadcastable,
                      tensor, verify_grad)
 from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
-                    is_state_variable, is_tensor, shallow_sum, state_variable,
+                    is_state_variable, is_sum, is_tensor, shallow_sum,
+                    state_variable,
                     static_shape, tensor_variable)
 from .ops import (before_linking, linker_kernels, register_kernels,
                   sum_of_abs, sum_of_squares)
 from .random import (RandomUpdates, bernoulli, is_random_draw, normal,
-                     random_updates, uniform)
+                     private_generators, random_updates, uniform)
 
 __all__ = [
     "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
@@ -50,8 +51,8 @@ __all__ = [
     "sigmoid", "softmax", "verify_grad", "disconnected_grad", "scan",
     "is_tensor",
     "Elemwise",
-    "full_rank_constant", "state_variable", "is_state_variable", "bernoulli", "normal", "uniform", "random_updates",
-    "RandomUpdates", "is_random_draw",
+    "full_rank_constant", "state_variable", "is_state_variable", "is_sum", "bernoulli", "normal", "uniform", "random_updates",
+    "RandomUpdates", "private_generators", "is_random_draw",
     "sum_of_squares", "sum_of_abs",
     "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "JAX_LINKER",
     "PYTORCH_LINKER", "specify_broadcastable", "linker_kernels", "before_linking", "register_kernels",

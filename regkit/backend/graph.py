@@ -11,12 +11,12 @@ True
 """
 import numpy as np
 
-from .choice import (TensorConstant, Variable, _broadcastable_type,
-                     _type_shape, shared, tensor)
+from .choice import (Elemwise, TensorConstant, Variable,
+                     _broadcastable_type, _lib, _type_shape, shared, tensor)
 
 __all__ = ["ancestors", "depends_on", "graph_inputs", "tensor_variable",
            "static_shape", "is_tensor", "shallow_sum", "full_rank_constant",
-           "state_variable", "is_state_variable"]
+           "state_variable", "is_state_variable", "is_sum"]
 
 #: How many terms :func:`shallow_sum` adds in one node.
 _FAN_IN = 32
@@ -230,3 +230,19 @@ def state_variable(value, name):
 def is_state_variable(var):
     """Whether `var` was made by :func:`state_variable`."""
     return bool(getattr(getattr(var, "tag", None), "regkit_state", False))
+
+
+def is_sum(var):
+    """Whether `var` is computed by an elementwise addition (``a + b``,
+    ``a + b + c``): what stochastic depth may treat as a residual sum.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x = backend.tensor.vector("x")
+    >>> backend.is_sum(x + 2 * x), backend.is_sum(x * x)
+    (True, False)
+    """
+    owner = getattr(var, "owner", None)
+    return owner is not None and isinstance(owner.op, Elemwise) \
+        and isinstance(owner.op.scalar_op, _lib.scalar.Add)

@@ -20,6 +20,7 @@ import copy
 import numpy as np
 
 from .choice import (JAX_LINKER, PYTORCH_LINKER, SharedVariable,
+                     clone_replace,
                      TensorConstant, Variable, _Apply, _RANDOM_OPS, _Scan,
                      _generator_type, _holds_generator, _lib,
                      _shared_generator, _tensor_type, _vector_length, shared,
@@ -29,7 +30,7 @@ from .ops import (_RegkitOp, before_linking, linker_kernels,
                   register_kernels)
 
 __all__ = ["bernoulli", "normal", "uniform", "random_updates",
-           "RandomUpdates", "is_random_draw"]
+           "RandomUpdates", "private_generators", "is_random_draw"]
 
 
 def bernoulli(shape, p, dtype, seed_sequence):
@@ -166,6 +167,32 @@ def random_updates(*exprs):
                 seen.add(rng)
                 updates.append((rng, advanced))
     return RandomUpdates(updates)
+
+
+def private_generators(expr):
+    """`expr` with every generator its draws read replaced by a private
+    copy (a new shared variable holding a copy of the generator's current
+    state).
+
+    A function compiled on the result, with ``random_updates`` of it,
+    advances only its copies: its calls never change the draws of the
+    functions compiled on `expr` itself (what :func:`regkit.mc_predict`
+    needs, so that its passes leave the training function's masks alone).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> mask = backend.bernoulli((3,), 0.5, "float64",
+    ...                          np.random.SeedSequence(0))
+    >>> copy = backend.private_generators(mask)
+    >>> [rng for rng, _ in backend.random_updates(copy)] != [
+    ...     rng for rng, _ in backend.random_updates(mask)]
+    True
+    """
+    replace = {rng: _shared_generator(rng.get_value())
+               for rng, _ in random_updates(expr)}
+    return clone_replace(expr, replace) if replace else expr
 
 
 class RandomUpdates(list):

@@ -485,7 +485,13 @@ def named_params(layer_or_layers, unwrap_shared=True, **tags):
         a name is called by its position in its layer (``"dense1.0"``); a
         shared variable of a plain graph by its own name.  Names are
         unique: a parameter whose name an earlier one already has gets
-        ``"#2"``, ``"#3"``... appended (``W``, ``W#2``), in walk order.
+        ``"#2"``, ``"#3"``... appended (``W``, ``W#2``), in walk order
+        (the two shared variables of ``W = dot(W1, W2)`` are ``d.W`` and
+        ``d.W#2``).  A glob of a regularizer's pattern matches such a name
+        or its base (``"d.W"`` matches both), so only the keys of saved
+        state (an L2-SP start, a power vector) see the suffix; those
+        depend on the walk, so save and reload them with the same network
+        argument.
 
     Examples
     --------

@@ -53,8 +53,9 @@ class OutputHook(object):
         and :func:`~regkit.regularizers.from_kwargs` seeds them from its
         own ``rng``).
     stochastic : bool
-        The old name of `training_only`, still read and written (a
-        subclass that sets ``stochastic = True`` is training-only).
+        The old flag, which meant both: reading it gives `training_only`;
+        a subclass (or an instance) that sets ``stochastic = True`` is
+        training-only and draws random numbers.
 
     Examples
     --------
@@ -78,8 +79,9 @@ class OutputHook(object):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         legacy = cls.__dict__.get("stochastic")
-        if isinstance(legacy, (bool, int)):  # the old class attribute
-            cls.training_only = bool(legacy)
+        if legacy is not None and not isinstance(legacy, property):
+            # the old class attribute meant both
+            cls.training_only = cls.draws_random = bool(legacy)
             del cls.stochastic
 
     @property
@@ -89,7 +91,7 @@ class OutputHook(object):
 
     @stochastic.setter
     def stochastic(self, value):
-        self.training_only = bool(value)
+        self.training_only = self.draws_random = bool(value)
 
     def modify_graph(self, outputs):
         """Change one layer's named outputs in place, before later layers
@@ -124,10 +126,13 @@ class LayerOutputs(OrderedDict):
     and ``role`` (``"input"``, ``"hidden"`` or ``"output"``, see
     :func:`layer_roles`); while a graph is built, also ``inputs`` (the
     values the layer read, in order), ``deterministic`` (whether the
-    inference graph is being built), ``param_names`` (parameter ->
-    its unique name in the network, as :func:`named_params` gives it)
-    and ``built`` (the outputs as the layer computed them, before any
-    hook changed them).  A regularizer's ``modify_graph`` may
+    inference graph is being built), ``kwargs`` (the keywords passed to
+    the layers), ``param_names`` (parameter -> its unique name in the
+    network, as :func:`named_params` gives it) and ``built`` (the outputs
+    as the layer computed them, before any hook changed them).  A hook
+    that computes the layer again on changed inputs (:meth:`recompute`)
+    updates ``inputs`` and ``built`` so that the next hook builds on its
+    change.  A regularizer's ``modify_graph`` may
     replace values and add keys.
 
     Examples
@@ -149,7 +154,14 @@ class LayerOutputs(OrderedDict):
         self.layer, self.name, self.role = layer, name, role
         self.inputs, self.deterministic = (), False
         self.param_names = {}
-        self.built = {}
+        self.built, self.kwargs = {}, {}
+
+    def recompute(self, values):
+        """The layer's ``get_output_for`` on other input `values` (in the
+        order of ``inputs``), with the keywords of the graph being built
+        (``deterministic`` among them)."""
+        return self.layer.get_output_for(_layer_arg(self.layer, values),
+                                         **self.kwargs)
 
     def __reduce__(self):
         return (type(self), (self.layer, self.name, self.role,
@@ -264,7 +276,6 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
         elif _is_input_layer(layer):
             outs = OrderedDict(out=layer.input_var)
         else:
-            merge = getattr(layer, "input_layers", None) is not None
             sources = _input_layers(layer)
             missing = [s for s in sources if s is None]
             if missing:
@@ -277,11 +288,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                     "%s: the layers form a cycle: %r reads %r, which depends "
                     "on it" % (caller, layer, unbuilt[0]))
             values = [layer_out[s] for s in sources]
-            arg = values if merge else values[0]
-            if isinstance(getattr(layer, "input_layers", None), Mapping):
-                # Lasagne's dict form: the inputs by the same keys
-                arg = OrderedDict(zip(layer.input_layers, values))
-            outs = _layer_outputs(layer, arg, kwargs)
+            outs = _layer_outputs(layer, _layer_arg(layer, values), kwargs)
             if "out" not in outs:
                 raise ValueError("%s: %s.get_outputs_for must return a dict "
                                  "with the key 'out', got keys %r"
@@ -291,7 +298,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                             (("%s:%s" % (prefix, key), value)
                              for key, value in outs.items()))
         outs.inputs, outs.deterministic = tuple(values), deterministic
-        outs.param_names = params
+        outs.param_names, outs.kwargs = params, kwargs
         outs.built = OrderedDict(outs)
         original = list(outs.items())
         for reg in regularizers:
@@ -302,6 +309,18 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
     for reg in regularizers:
         reg.check_matches(named)
     return queried, layer_out, named
+
+
+def _layer_arg(layer, values):
+    """What `layer`'s ``get_output_for`` takes for its input values: the
+    list (a merge layer), Lasagne's dict form by the same keys, or the one
+    value."""
+    inputs = getattr(layer, "input_layers", None)
+    if inputs is None:
+        return values[0]
+    if isinstance(inputs, Mapping):
+        return OrderedDict(zip(inputs, values))
+    return list(values)
 
 
 def _layer_outputs(layer, arg, kwargs):

@@ -124,14 +124,33 @@ def _matcher(patterns):
     the globs `patterns` (case-sensitive, like
     :func:`fnmatch.fnmatchcase`), in time independent of how many patterns
     there are: names without wildcards are looked up in a set, the others
-    compiled into one regular expression."""
+    compiled into one regular expression.  A name made unique with
+    ``"#<n>"`` (``W#2``, see :func:`regkit.layers.named_params`) also
+    matches the globs its base name matches."""
     literals = frozenset(p for p in patterns if not _WILDCARDS & set(p))
     globs = [p for p in patterns if p not in literals]
-    if not globs:
-        return literals.__contains__
     regex = re.compile("|".join("(?:%s)" % fnmatch.translate(p)
-                                for p in globs))
-    return lambda name: name in literals or regex.match(name) is not None
+                                for p in globs)) if globs else None
+
+    def match_one(name):
+        return name in literals or (regex is not None
+                                    and regex.match(name) is not None)
+
+    def match(name):
+        return match_one(name) or match_one(_base_name(name))
+    return match
+
+
+def _base_name(name):
+    """`name` without the ``"#<n>"`` that made it unique."""
+    base, sep, count = name.rpartition("#")
+    return base if sep and count.isdigit() else name
+
+
+def _glob_matches(glob, name):
+    """Whether the one glob `glob` matches `name` or its base name."""
+    return fnmatch.fnmatchcase(name, glob) \
+        or fnmatch.fnmatchcase(_base_name(name), glob)
 
 
 _WILDCARDS = frozenset("*?[")
@@ -342,7 +361,7 @@ class Regularizer(OutputHook):
         if patterns is None or len(patterns) < 2:
             return
         for glob in patterns:
-            if not any(fnmatch.fnmatchcase(name, glob) for name in names):
+            if not any(_glob_matches(glob, name) for name in names):
                 warnings.warn("%s: the glob %r of pattern %r matches no %s"
                               % (type(self).__name__, glob,
                                  list(patterns), what),
@@ -469,18 +488,23 @@ class _Seeded(object):
 
 
 class _MatchCounter(object):
-    """Mixin of a graph hook that counts what it changed while a graph is
-    built (``self._hits += n``) and warns once per graph, in
-    ``check_matches``, if that was nothing; ``_matched`` names what it
-    looks for."""
+    """Mixin of a graph hook that records the names it changed while a
+    graph is built (:meth:`_hit`) and warns once per graph, in
+    ``check_matches``, if that was nothing, or for each glob of its
+    pattern that matched none of them; ``_matched`` names what it looks
+    for."""
 
     _matched = "output"
-    _hits = 0
+
+    def _hit(self, names):
+        self.__dict__.setdefault("_hit_names", []).extend(names)
 
     def check_matches(self, named):
-        hits, self._hits = self._hits, 0
+        hits = self.__dict__.pop("_hit_names", [])
         if not hits:
             self._no_match(self._matched)
+        else:
+            self._warn_unmatched_globs(hits, self._matched)
 
 
 class _WeightChange(_MatchCounter, _ParamRegularizer):
@@ -503,15 +527,15 @@ class _WeightChange(_MatchCounter, _ParamRegularizer):
         kept = set(_filter_tags(params, self.tags))
         match = self._pattern_matcher() if self.pattern is not None \
             else None
-        replace = {}
+        replace, names = {}, {}
         for index, param in enumerate(params):
             if param not in kept:
                 continue
             name = outputs.param_names.get(param) or _param_name(
                 layer, param, index, outputs.name)
             if match is None or match(name):
-                replace[param] = self.change(param, name)
-        self._hits += len(replace)
+                replace[param], names[param] = self.change(param, name), name
+        self._hit([names[param] for param in replace])
         if not replace:
             return
         for key in list(outputs):

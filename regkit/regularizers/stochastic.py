@@ -13,6 +13,7 @@ from .._checks import (_check_count, _check_fraction, _check_seed,
                        _check_supported_float, _describe, _is_int,
                        _normalize_axes, _short, as_float_tensor)
 from ..init import _seed_sequence
+from ..layers.graph import VariableLayer
 from ..layers.merge import ElemwiseSumLayer
 from .base import (Regularizer, _CLEAN_SUFFIXES, _MatchCounter, _Seeded,
                    _WeightChange, _check_drop_probability)
@@ -65,7 +66,7 @@ class _Stochastic(_Seeded, _MatchCounter, Regularizer):
 
     def modify_graph(self, outputs):
         names = [n for n in outputs if self.matches_output(outputs, n)]
-        self._hits += len(names)
+        self._hit(names)
         if self.weight == 0:
             return
         for name in names:
@@ -360,12 +361,15 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
     def modify_graph(self, outputs):
         if not self._selects(outputs):
             return
-        self._hits += 1
+        self._hit(["%s:out" % outputs.name])
         values = outputs.inputs
-        if len(values) < 2:
-            raise ValueError("StochasticDepth: %r is not a sum of a shortcut "
-                             "and a branch (it reads %d input)"
-                             % (outputs.name, len(values)))
+        if len(values) < 2 or not _is_sum_layer(outputs.layer):
+            raise ValueError(
+                "StochasticDepth: %r is not a sum of a shortcut and a branch "
+                "(it reads %d input(s)%s); on a plain graph, name the "
+                "summands (f.name = 'f') so that they are layers of their own"
+                % (outputs.name, len(values), "" if _is_sum_layer(
+                    outputs.layer) else ", and its value is not their sum"))
         index = self._branch_index(values, outputs.name)
         branch = values[index]
         keep = 1.0 - self.weight
@@ -380,11 +384,13 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
         # value, so the changes made before (dropout on the sum) stay
         scaled = list(values)
         scaled[index] = branch * factor
-        rebuilt = outputs.layer.get_output_for(scaled)
+        rebuilt = outputs.recompute(scaled)
         key = "%s:out" % outputs.name
         built, current = outputs.built.get(key), outputs[key]
         outputs[key] = rebuilt if built is None or current is built \
             else backend.clone_replace(current, {built: rebuilt})
+        # a later change of the sum (another StochasticDepth) builds on this
+        outputs.inputs, outputs.built[key] = tuple(scaled), rebuilt
 
 
 #: The most passes :func:`mc_predict` runs (``n``).
@@ -396,6 +402,15 @@ MC_CACHE_SIZE = 8
 # each entry holds its prediction, variables and mode, so no id in a key
 # can be reused by another object while the entry exists.
 _MC_FUNCTIONS = {}
+
+
+def _is_sum_layer(layer):
+    """Whether `layer` sums its inputs: a merge layer (regkit's
+    ElemwiseSumLayer, a Lasagne-style one), or a plain graph's variable
+    computed by an addition."""
+    if isinstance(layer, VariableLayer):
+        return backend.is_sum(layer.variable)
+    return True
 
 
 def mc_predict(prediction, inputs, n=30, mode=None):
@@ -444,7 +459,10 @@ def mc_predict(prediction, inputs, n=30, mode=None):
     order) and the same `mode` (the same name, or the same mode object)
     reuses it, with fresh masks on every pass.  Variables are matched by
     identity, not by structure; the 8 (``MC_CACHE_SIZE``) most recently
-    used compiled functions are kept, with their graphs.
+    used compiled functions are kept, with their graphs.  The passes draw
+    from private copies of the prediction's generators (taken when it is
+    first compiled, :func:`regkit.backend.private_generators`), so they
+    never change the draws of the training function or of any other.
 
     Examples
     --------
@@ -468,8 +486,11 @@ def mc_predict(prediction, inputs, n=30, mode=None):
     key = (id(prediction), tuple(id(var) for var in variables), mode_key)
     entry = _MC_FUNCTIONS.pop(key, None)
     if entry is None:
-        fn = backend.function(variables, prediction, mode=mode_value,
-                              updates=backend.random_updates(prediction),
+        # private copies of the generators: the passes never move the
+        # draws of the training function (or of any other)
+        private = backend.private_generators(prediction)
+        fn = backend.function(variables, private, mode=mode_value,
+                              updates=backend.random_updates(private),
                               on_unused_input="ignore")
         entry = (prediction, variables, mode, fn)
         while len(_MC_FUNCTIONS) >= MC_CACHE_SIZE:

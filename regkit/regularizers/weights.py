@@ -87,7 +87,11 @@ class L2SP(_ParamRegularizer):
         weights to make that moment explicit).  The start is copied, kept
         with the regularizer, and saved by ``serialize`` and pickling; in
         the graph it is a shared variable per parameter, so a later
-        :meth:`capture` reaches functions already compiled.
+        :meth:`capture` reaches functions already compiled.  Each
+        parameter keeps the start it was first given, whatever network
+        argument a later call passes.  A value the parameter's dtype
+        cannot hold is refused; a start given here with a name the
+        pattern matches no parameter of warns (a misspelt name).
     tags : dict or None
         Tag filter; default ``{"regularizable": True}``.
 
@@ -113,6 +117,7 @@ class L2SP(_ParamRegularizer):
             name: _as_finite_array(value, "L2SP", "start", name)
             for name, value in start.items()}
         self._starts = {}  # parameter -> shared start (state, not config)
+        self._given = start is not None  # not captured: check its names
 
     def get_config(self):
         config = super(L2SP, self).get_config()
@@ -136,14 +141,18 @@ class L2SP(_ParamRegularizer):
     def _capture(self, named):
         self.start = {name: np.array(param.get_value(), dtype=float)
                       for name, param in named}
-        for param, (name, shared) in self._starts.items():
-            if name in self.start:
-                shared.set_value(self.start[name].astype(param.dtype))
+        for name, param in named:  # compiled functions see the new start
+            self._start_of(param, name, refresh=True)
         return self
 
-    def _start_of(self, param, name):
-        """The shared variable holding the start of `param`, set to
-        ``self.start[name]``."""
+    def _start_of(self, param, name, refresh=False):
+        """The shared variable holding the start of `param`: made from
+        ``self.start[name]`` the first time `param` is met (and on a
+        capture), then kept for that parameter whatever name a later walk
+        gives it."""
+        shared = self._starts.get(param)
+        if shared is not None and not refresh:
+            return shared
         if name not in self.start:
             raise ValueError("L2SP: no starting value for %r (start has %s)"
                              % (name, sorted(self.start)))
@@ -152,29 +161,49 @@ class L2SP(_ParamRegularizer):
         if start.shape != shape:
             raise ValueError("L2SP: the start of %r has shape %r, the "
                              "parameter %r" % (name, start.shape, shape))
+        if np.issubdtype(param.dtype, np.floating) and start.size and \
+                np.abs(start).max() > np.finfo(param.dtype).max:
+            raise ValueError("L2SP: the start of %r holds values beyond the "
+                             "range of the parameter's dtype %s"
+                             % (name, param.dtype))
         value = start.astype(param.dtype)
-        entry = self._starts.get(param)
-        if entry is None or entry[0] != name:
-            entry = self._starts[param] = (name, backend.state_variable(
-                value, name="%s.start" % (name,)))
+        if shared is None:
+            shared = self._starts[param] = backend.state_variable(
+                value, name="%s.start" % (name,))
         else:
-            entry[1].set_value(value)
-        return entry[1]
+            shared.set_value(value)
+        return shared
 
     def loss(self, layers, outputs):
         named = self.named_params(layers)
         if self.start is None:
             self._capture(named)
-        return sum_terms(l2(param - self._start_of(param, name))
-                         for name, param in named)
+        terms = [l2(param - self._start_of(param, name))
+                 for name, param in named]
+        unused = sorted(set(self.start) - set(name for name, _ in named))
+        if unused and named and self.__dict__.get("_given"):
+            warnings.warn("L2SP: start has values for %s, which pattern %r "
+                          "matches no parameter of; they are not used"
+                          % (", ".join(map(repr, unused)), self.pattern),
+                          UserWarning, stacklevel=2)
+        return sum_terms(terms)
 
 
 def _normalized(x):
     """`x` / its L2 norm, computed without underflow (``x`` of float32
-    values near 1e-25 still gives a unit vector) and 0 where `x` is 0."""
+    values near 1e-25 still gives a unit vector) and 0 where `x` is 0.
+
+    `x` is first divided by its largest magnitude (held constant), so the
+    norm of what is left is at least 1 unless it is 0: dividing by
+    ``max(norm, 1/2)`` is then exact where `x` is non-zero and has finite
+    derivatives everywhere (a backend whose ``disconnected_grad`` passes
+    zeros on instead of nothing must not meet ``0 * inf`` here)."""
     T = backend.tensor
     tiny = np.asarray(np.finfo(x.dtype).tiny, dtype=x.dtype)
-    return x / T.maximum(_safe_norm(x, 0, scaled=True), tiny)
+    scale = backend.disconnected_grad(T.maximum(T.max(abs(x)), tiny))
+    scaled = x / scale
+    return scaled / T.maximum(_safe_norm(scaled, 0),
+                              np.asarray(0.5, dtype=x.dtype))
 
 
 def _is_usable(vector):
@@ -221,9 +250,10 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
     def vector_values(self):
         """Parameter name -> the current power-iteration vector (a numpy
         array): the vectors given as ``vectors``, updated by those this
-        regularizer has made since, the latest for each name (what
-        ``serialize`` and pickling keep, and what a parameter of a known
-        name starts from)."""
+        regularizer has made since (what ``serialize`` and pickling keep).
+        A regularizer used on two networks whose parameters share a name
+        keeps the vector of the one it met last under that name: give
+        each network its own regularizer if both must be saved."""
         values = dict(self.vectors or {})
         for param, vector in self._vectors.items():
             values[self._starts[param][0]] = np.array(vector.get_value())
@@ -259,9 +289,7 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
             rng = np.random.default_rng(self._seed())
             start = rng.standard_normal(columns)
             start = (start / np.linalg.norm(start)).astype(param.dtype)
-            # a parameter met again under a known name (a reloaded or
-            # rebuilt network) continues from that name's vector
-            saved = self.vector_values().get(name)
+            saved = (self.vectors or {}).get(name)
             if saved is not None and saved.shape != (columns,):
                 raise ValueError(
                     "%s: the saved vector of %r has shape %r; the parameter "
@@ -303,7 +331,8 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
                 continue  # biases met in a plain dict of updates
             vector, start = self._vector(param, name)
             if vector not in updates:
-                advanced = self._iterate(self.matrix(param, name), start)[0]
+                advanced = backend.tensor.cast(self._iterate(
+                    self.matrix(param, name), start)[0], vector.dtype)
                 # a zero or non-finite result keeps the vector it had
                 updates[vector] = backend.tensor.switch(
                     _is_usable(advanced), advanced, start)
@@ -327,9 +356,9 @@ def _as_finite_array(value, caller, argname, name, ndim=None):
     if not isinstance(name, str):
         raise TypeError("%s: the keys of %s must be parameter names, got %s"
                         % (caller, argname, _describe(name)))
-    if isinstance(value, (str, bytes)):
-        raise TypeError("%s: %s must be an array of numbers, got %s"
-                        % (caller, where, _describe(value)))
+    if value is None or isinstance(value, (str, bytes, np.ma.MaskedArray)):
+        raise TypeError("%s: %s must be an array of numbers (not a masked "
+                        "array), got %s" % (caller, where, _describe(value)))
     try:
         with warnings.catch_warnings():
             # numpy < 1.24 only warns on ragged lists: refuse them too
@@ -467,12 +496,18 @@ class SRIP(_PowerIteration):
 
     @staticmethod
     def _gram(W):
-        """``W^T W - I``."""
-        gram = backend.tensor.dot(W.T, W)
-        return gram - backend.tensor.eye(gram.shape[0], dtype=gram.dtype)
+        """``W^T W - I``, in float64 for float32 weights: ``W^T W`` of
+        float32 weights beyond about 1e19 overflows, and ``inf - inf``
+        would make the estimate and its gradient NaN."""
+        T = backend.tensor
+        if W.dtype == "float32":
+            W = T.cast(W, "float64")
+        gram = T.dot(W.T, W)
+        return gram - T.eye(gram.shape[0], dtype=gram.dtype)
 
     def loss(self, layers, outputs):
-        return sum_terms(abs(self._sigma(param, name))
+        return sum_terms(backend.tensor.cast(abs(self._sigma(param, name)),
+                                             param.dtype)
                          for name, param in self.named_params(layers))
 
 
