@@ -35,12 +35,18 @@ test:
 # one; PyPI's builds of torch for Linux are CUDA builds of several GB.
 EXTRAS_pytensor := torch,
 
+# The Theano environment sets Theano's blas.ldflags at start-up (a .pth
+# file), so that `import theano` or `import lasagne` works before `import
+# regkit` there too (see regkit/backend/theanorc.py).
+SETUP_theano = $(VENV)/theano/bin/python -m regkit.backend.theanorc --environment
+
 $(VENV)/%/.installed: setup.py requirements/%.txt
 	rm -rf $(VENV)/$*
 	$(PYTHON) -m venv $(VENV)/$*
 	$(VENV)/$*/bin/python -m pip install --quiet --upgrade "pip>=23"
 	$(VENV)/$*/bin/python -m pip install --quiet -c requirements/$*.txt \
 		-e ".[$*,$(EXTRAS_$*)test,demo]"
+	$(SETUP_$*)
 	touch $@
 
 $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed

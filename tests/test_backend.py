@@ -1,3 +1,4 @@
+import configparser
 import os
 import subprocess
 import sys
@@ -385,3 +386,64 @@ def test_random_updates_refuses_a_scan_step_that_repeats_its_draws():
     steps, _ = backend.scan(lambda x_t, m: x_t * m, sequences=[x],
                             non_sequences=[mask])
     assert len(backend.random_updates(steps)) == 1
+
+
+# --- Theano's BLAS setting, written once (regkit.backend.theanorc) -------------
+
+def test_the_theanorc_command_adds_the_blas_setting_once(tmp_path):
+    from regkit.backend import theanorc
+    path = str(tmp_path / "theanorc")
+    assert theanorc.write_theanorc(path) is True
+    assert theanorc.write_theanorc(path) is False
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    assert parser.get("blas", "ldflags") == ""
+    kept = tmp_path / "own"
+    kept.write_text("[blas]\nldflags = -lopenblas\n[global]\nfloatX = float32\n")
+    assert theanorc.write_theanorc(str(kept)) is False
+    assert "-lopenblas" in kept.read_text()
+
+
+@pytest.mark.parametrize("flags, want", [
+    ("", "blas.ldflags="),
+    ("floatX=float32", "floatX=float32,blas.ldflags="),
+    ("blas.ldflags=-lblas", "blas.ldflags=-lblas"),
+])
+def test_the_environment_flag_sets_ldflags_unless_the_user_did(
+        tmp_path, flags, want):
+    from regkit.backend import theanorc
+    path = theanorc.write_environment_flag(str(tmp_path))
+    line = open(path).read()
+    env = dict(os.environ, THEANO_FLAGS=flags)
+    done = subprocess.run(
+        [sys.executable, "-c", line + "print(os.environ['THEANO_FLAGS'])"],
+        capture_output=True, text=True, env=env, check=True)
+    assert done.stdout.strip() == want
+
+
+@pytest.mark.skipif(backend.NAME != "theano", reason="Theano only")
+def test_theano_imports_first_and_scan_compiles_in_the_make_environment():
+    # make's Theano environment holds the start-up flag, so a Lasagne
+    # script's first line (import theano) works before import regkit; and
+    # regkit makes Theano's scan run its Python loop (the Cython one
+    # cannot build on Python 3.11), so a recurrent function compiles
+    # under the default mode
+    import sysconfig
+    from regkit.backend import theanorc
+    site = sysconfig.get_paths()["purelib"]
+    assert os.path.exists(os.path.join(site, theanorc.PTH_NAME)), \
+        "make's Theano environment must write %s" % theanorc.PTH_NAME
+    script = ("import theano, theano.tensor as T\n"
+              "import regkit\n"
+              "x = T.vector('x')\n"
+              "s, _ = theano.scan(lambda v, a: a + v, sequences=[x],\n"
+              "                   outputs_info=[T.zeros(())])\n"
+              "print(float(theano.function([x], s[-1])([1., 2., 3.])))\n")
+    env = dict(os.environ)
+    env.pop("THEANO_FLAGS", None)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(
+        regkit.__file__)))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                          text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "6.0"

@@ -83,6 +83,7 @@ def test_old_module_paths_hand_on_the_moved_names():
 # from the backend up to the regularizers, never back.
 RANKS = {
     "regkit.backend.choice": 0,
+    "regkit.backend.theanorc": 0,
     "regkit.backend.graph": 1,
     "regkit.backend.ops": 1,
     "regkit.backend.random": 2,

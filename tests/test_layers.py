@@ -684,10 +684,12 @@ def test_layer_names_automatic_and_stable():
     assert layer_names(get_all_layers(merged)) == names
 
 
-def test_duplicate_layer_names_rejected():
+def test_duplicate_layer_names_are_made_unique_with_a_warning():
+    # legal in Lasagne (name="hidden" in a loop): the later layers get #2...
     l_in = InputLayer((None, 3), name="x")
-    with pytest.raises(ValueError, match="two layers are named 'x'"):
-        get_outputs(DenseLayer(l_in, 2, name="x"))
+    with pytest.warns(UserWarning, match="2 layers are named 'x'.*'x#2'"):
+        outputs = get_outputs(DenseLayer(l_in, 2, name="x"))
+    assert list(outputs) == ["x:out", "x#2:pre", "x#2:out"]
 
 
 class _Scale(L.OutputHook):

@@ -246,9 +246,6 @@ def test_variational_dropout_in_scan_keeps_one_mask_per_call(name):
 
 @pytest.mark.parametrize("name", list(MODES))
 def test_draws_inside_a_scan_step(name):
-    if backend.NAME == "theano" and name == "cvm":
-        pytest.skip("Theano 1.0.5 cannot build its compiled scan loop on "
-                    "Python 3.11 (longintrepr.h moved); see backend.scan")
     if name == "PYTORCH":
         pytest.skip("PyTensor's PyTorch linker cannot compile Scan")
     x = T.tensor3("x")

@@ -39,6 +39,7 @@ from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     static_shape, tensor_variable)
 from .ops import (before_linking, linker_kernels, register_kernels,
                   sum_of_abs, sum_of_squares)
+from .theanorc import write_environment_flag, write_theanorc
 from .random import (RandomUpdates, bernoulli, is_random_draw, normal,
                      private_generators, random_updates, uniform)
 
@@ -53,6 +54,7 @@ __all__ = [
     "Elemwise",
     "full_rank_constant", "state_variable", "is_state_variable", "is_sum", "bernoulli", "normal", "uniform", "random_updates",
     "RandomUpdates", "private_generators", "is_random_draw",
+    "write_theanorc", "write_environment_flag",
     "sum_of_squares", "sum_of_abs",
     "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "JAX_LINKER",
     "PYTORCH_LINKER", "specify_broadcastable", "linker_kernels", "before_linking", "register_kernels",

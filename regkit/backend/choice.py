@@ -34,6 +34,7 @@ import configparser
 import importlib.util
 import logging
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -58,10 +59,16 @@ _INSTALL_HINT = ('install one: pip install "%s[theano]" or '
 
 def _user_set_theano_ldflags(environ=os.environ):
     """Whether the user configured Theano's ``blas.ldflags`` anywhere."""
+    return _user_theano_ldflags(environ) is not None
+
+
+def _user_theano_ldflags(environ=os.environ):
+    """The ``blas.ldflags`` the user configured (``THEANO_FLAGS``, then
+    Theano's configuration files), or None."""
     for item in environ.get("THEANO_FLAGS", "").split(","):
-        key = item.split("=", 1)[0].strip()
-        if key in ("blas.ldflags", "blas__ldflags"):
-            return True
+        key, _, value = item.partition("=")
+        if key.strip() in ("blas.ldflags", "blas__ldflags"):
+            return value.strip()
     default_rc = "~/.theanorc" + os.pathsep + "~/.theanorc.txt"
     for path in environ.get("THEANORC", default_rc).split(os.pathsep):
         parser = configparser.ConfigParser()
@@ -70,8 +77,8 @@ def _user_set_theano_ldflags(environ=os.environ):
         except configparser.Error:
             continue  # Theano itself will report a broken config file
         if parser.has_option("blas", "ldflags"):
-            return True
-    return False
+            return parser.get("blas", "ldflags").strip()
+    return None
 
 
 def _numpy_breaks_theano_blas():
@@ -80,7 +87,10 @@ def _numpy_breaks_theano_blas():
 
 
 def _import_theano():  # backend: theano only
-    supplied = False
+    # an empty ldflags (regkit's choice, or the one-time setting of
+    # regkit.backend.theanorc) makes Theano log that it uses its own C
+    # BLAS code: expected, so not shown
+    supplied = _user_theano_ldflags() == ""
     if _numpy_breaks_theano_blas() and not _user_set_theano_ldflags():
         flags = os.environ.get("THEANO_FLAGS", "")
         os.environ["THEANO_FLAGS"] = ",".join(
@@ -102,7 +112,23 @@ def _import_theano():  # backend: theano only
             import theano.gof.graph
     finally:
         blas_logger.setLevel(old_level)
+    _use_python_scan_loop()
     return theano
+
+
+def _use_python_scan_loop():  # backend: theano only
+    """Make Theano's ``scan`` run its Python loop on Python 3.11+.
+
+    Theano 1.0.5 builds its ``scan`` loop from Cython code that includes
+    ``longintrepr.h``, a header Python 3.11 moved: the build fails, and
+    with it every function holding a ``scan`` (recurrent layers, Lasagne's
+    LSTM and GRU) under the default mode.  Theano falls back to the Python
+    loop when that module cannot be imported, so it is marked missing.
+    The loop's body is still compiled C; only the step-to-step loop runs
+    in Python.  It works whatever was imported first, as long as regkit is
+    imported before the first function with a ``scan`` is compiled."""
+    if sys.version_info >= (3, 11):
+        sys.modules.setdefault("theano.scan_module.scan_perform_ext", None)
 
 
 def _import_pytensor():  # backend: pytensor only
@@ -260,9 +286,10 @@ def scan(fn, **kwargs):
     updates from ``scan`` at all.
 
     On Python 3.11, Theano 1.0.5 cannot build its compiled ``scan`` loop
-    (``longintrepr.h`` moved in Python 3.11), so a Theano function with a
-    recurrent ``scan`` must be compiled with ``mode="FAST_COMPILE"`` (or
-    ``"py"``); PyTensor has no such limit.
+    (``longintrepr.h`` moved in Python 3.11); ``import regkit`` makes
+    Theano use its Python loop instead (the step itself stays compiled),
+    so a function with a ``scan`` compiles under every mode; see the
+    Training page for its cost.
 
     Examples
     --------

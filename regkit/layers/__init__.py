@@ -27,7 +27,8 @@ from .dense import DenseLayer
 from .graph import VariableLayer, graph_layers
 from .helper import (STANDARD_TAGS, count_params, get_all_layers,
                      get_all_param_values, get_all_params, layer_names,
-                     layer_roles, named_params, set_all_param_values)
+                     layer_roles, named_params, set_all_param_values,
+                     training_only_layers)
 from .input import InputLayer
 from .merge import ElemwiseSumLayer
 from .outputs import (LayerOutputs, NetworkOutputs, OutputHook, get_output,
@@ -38,7 +39,8 @@ __all__ = [
     "GlorotUniform", "Constant", "get_rng", "set_rng", "spawn_seed_sequence",
     "DEFAULT_SEED", "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values", "STANDARD_TAGS",
-    "layer_names", "layer_roles", "named_params", "LayerOutputs",
+    "layer_names", "layer_roles", "named_params", "training_only_layers",
+    "LayerOutputs",
     "NetworkOutputs", "OutputHook", "get_output", "get_outputs",
     "VariableLayer", "graph_layers", "rectify", "sigmoid", "tanh", "softmax", "identity", "linear",
 ]

@@ -12,17 +12,21 @@ network's structure, so they are the same in every run and every process.
 from collections import OrderedDict
 from collections.abc import Mapping
 
+import warnings
+import weakref
+
 import numpy as np
 
 from .. import backend
-from .._checks import _check_tag_values, _is_collection
+from .._checks import _check_tag_values, _is_collection, _short
 from .base import Layer, _filter_tags, _unique, _unwrap
 from .graph import VariableLayer, graph_layers
 from .input import InputLayer
 
 __all__ = ["get_all_layers", "get_all_params", "count_params",
            "get_all_param_values", "set_all_param_values", "layer_names",
-           "layer_roles", "named_params", "STANDARD_TAGS"]
+           "layer_roles", "named_params", "training_only_layers",
+           "STANDARD_TAGS"]
 
 
 #: The tags :meth:`Layer.add_param` gives every parameter unless told not to.
@@ -104,8 +108,15 @@ def _as_layer_list(layer_or_layers, caller, argname="layer"):
     if isinstance(layer_or_layers, np.ndarray) \
             or backend.is_tensor(layer_or_layers) \
             or not _is_collection(layer_or_layers):
-        raise TypeError("%s: %s must be %s, got %r"
-                        % (caller, argname, _NETWORK_FORMS, layer_or_layers))
+        hint = ""
+        if isinstance(layer_or_layers, Mapping) and layer_or_layers and all(
+                _is_layer(value) for value in layer_or_layers.values()):
+            # a model zoo's net dict (name -> layer)
+            hint = ("; for a dict of layers (a model zoo's net) pass its "
+                    "output layer, e.g. net['prob'], or list(net.values())")
+        raise TypeError("%s: %s must be %s, got %s%s"
+                        % (caller, argname, _NETWORK_FORMS,
+                           _short(layer_or_layers), hint))
     if iter(layer_or_layers) is layer_or_layers:
         raise TypeError("%s: %s is a one-shot iterator (%s); pass a list of "
                         "layers: regkit walks a network more than once"
@@ -117,8 +128,9 @@ def _as_layer_list(layer_or_layers, caller, argname="layer"):
         return graph_layers(items)
     for item in items:
         if not _is_layer(item):
-            raise TypeError("%s: %s must be %s; the list holds %r"
-                            % (caller, argname, _NETWORK_FORMS, item))
+            raise TypeError("%s: %s must be %s; the list holds %s"
+                            % (caller, argname, _NETWORK_FORMS,
+                               _short(item)))
     return items
 
 
@@ -338,12 +350,12 @@ def layer_names(layers):
     OrderedDict
         Layer -> name.  An unnamed layer is called after its class
         (lowercased, without ``Layer``) and a 1-based count of the layers
-        of that class in `layers`, skipping names already taken.
-
-    Raises
-    ------
-    ValueError
-        If two layers have the same name.
+        of that class in `layers`, skipping names already taken.  Layers
+        that share a name (legal in Lasagne: ``name="hidden"`` in a loop)
+        keep it for the first and get ``"#2"``, ``"#3"``... for the
+        others, in the order of `layers`, with one UserWarning
+        (``"hidden:out"`` is the first, ``"hidden#2:out"`` the second;
+        ``"hidden*:out"`` selects them all).
 
     Examples
     --------
@@ -355,18 +367,32 @@ def layer_names(layers):
     """
     layers = _as_layer_list(layers, "layer_names", "layers")
     taken = {}
+    renamed = OrderedDict()  # a shared name -> how many layers carry it
+    own = {}
     for layer in layers:
-        if layer.name is None:
+        if layer.name is None or layer in own:
             continue
-        if layer.name in taken and taken[layer.name] is not layer:
-            raise ValueError("layer_names: two layers are named %r: %r and %r"
-                             % (layer.name, taken[layer.name], layer))
-        taken[layer.name] = layer
+        name = layer.name
+        if name in taken:
+            renamed[layer.name] = count = renamed.get(layer.name, 1) + 1
+            name = "%s#%d" % (layer.name, count)
+            while name in taken:
+                count += 1
+                name = "%s#%d" % (layer.name, count)
+        taken[name], own[layer] = layer, name
+    if renamed:
+        warnings.warn("layer_names: %s; the later layers are called %s "
+                      "(a glob such as 'name*' selects them all)"
+                      % ("; ".join("%d layers are named %r" % (count, name)
+                                   for name, count in renamed.items()),
+                         ", ".join("%r" % own[layer] for layer in own
+                                   if own[layer] != layer.name)),
+                      UserWarning, stacklevel=3)
     counts = {}
     names = OrderedDict()
     for layer in layers:
         if layer.name is not None:
-            names[layer] = layer.name
+            names[layer] = own[layer]
             continue
         base = getattr(layer, "_automatic_name", None) \
             or type(layer).__name__.lower()
@@ -383,7 +409,7 @@ def layer_names(layers):
 
 
 #: The roles :func:`layer_roles` gives layers.
-_ROLES = ("input", "hidden", "output")
+_ROLES = ("input", "hidden", "output", "internal")
 
 
 def layer_roles(layer_or_layers):
@@ -403,6 +429,22 @@ def layer_roles(layer_or_layers):
         that no other layer of the walked graph takes as input) or
         ``"hidden"`` (everything else), in the order of
         :func:`get_all_layers`.
+
+        Layers that are not regkit's (Lasagne's, or any following its
+        protocol) get the roles a Lasagne user means, since such networks
+        spell out every step as a layer: ``"hidden"`` is the output of a
+        layer that computes units (a layer with a ``regularizable``
+        parameter: dense, convolution, recurrent), taken after the steps
+        that finish those units in place (a nonlinearity, batch
+        normalization, LRN: layers of the same output shape, without a
+        weight, that change the values at inference); ``"output"`` reaches back from each output
+        layer through parameter-free layers (a softmax
+        ``NonlinearityLayer``, a reshape) to the last layer with
+        parameters; everything else (pooling, reshaping, merges, the
+        network's own dropout and noise layers, the steps inside a unit)
+        is ``"internal"``, which no default pattern or role keyword
+        selects.  Dropout and noise layers are recognised by what they do:
+        a parameter-free layer whose inference output is its input.
 
     Examples
     --------
@@ -436,31 +478,150 @@ def _network_layers(queried, treat_as_input=None):
     `queried` holds the output layers or every layer of the model in any
     order; roles maps each layer to its role, in the order of the list."""
     walked = get_all_layers(queried, treat_as_input)
-    roles = _roles(walked)
+    roles, consumers = _roles(walked)
     outputs = [layer for layer in walked if roles[layer] == "output"]
-    if outputs == list(queried):
-        return walked, roles
-    rewalked = get_all_layers(outputs, treat_as_input) if outputs else []
-    if set(rewalked) != set(walked):
-        # a cycle can hide layers from every output layer: keep the first walk
-        return walked, roles
-    return rewalked, OrderedDict((layer, roles[layer]) for layer in rewalked)
+    if outputs != list(queried):
+        rewalked = get_all_layers(outputs, treat_as_input) if outputs else []
+        # a cycle can hide layers from every output layer: keep the first
+        if set(rewalked) == set(walked):
+            walked = rewalked
+            roles = OrderedDict((layer, roles[layer]) for layer in walked)
+    if any(_is_protocol_layer(layer) for layer in walked):
+        _protocol_roles(walked, roles, consumers)
+    return walked, roles
 
 
 def _roles(all_layers):
-    """Layer -> role for the layers of one walked graph (see
-    :func:`layer_roles`)."""
-    consumed = set()
+    """(layer -> role, layer -> the layers that read it) for the layers of
+    one walked graph, by the graph alone: input layers, output layers
+    (read by none) and hidden ones (see :func:`layer_roles`)."""
+    consumers = {}
     for layer in all_layers:
         if not _is_input_layer(layer):
-            consumed.update(_input_layers(layer))
+            for source in _input_layers(layer):
+                consumers.setdefault(source, []).append(layer)
     roles = OrderedDict()
     for layer in all_layers:
         if _is_input_layer(layer):
             roles[layer] = "input"
         else:
-            roles[layer] = "hidden" if layer in consumed else "output"
-    return roles
+            roles[layer] = "hidden" if layer in consumers else "output"
+    return roles, consumers
+
+
+def _is_protocol_layer(layer):
+    """Whether `layer` is neither regkit's nor a graph's variable, nor an
+    input: a Lasagne layer (or one following its protocol)."""
+    return not isinstance(layer, (Layer, VariableLayer)) \
+        and not _is_input_layer(layer)
+
+
+def _single_source(layer):
+    """The one layer `layer` reads, or None (a merge layer, an input)."""
+    if getattr(layer, "input_layers", None) is not None:
+        return None
+    return getattr(layer, "input_layer", None)
+
+
+def _protocol_roles(all_layers, roles, consumers):
+    """Give the Lasagne-protocol layers among `all_layers` the roles a
+    Lasagne user means (see :func:`layer_roles`), in place."""
+    for layer in all_layers:  # the output reaches back
+        current = layer
+        while roles[layer] == "output" and _is_protocol_layer(current) \
+                and not current.params:
+            source = _single_source(current)
+            if source is None or not _is_protocol_layer(source) \
+                    or len(consumers.get(source, ())) != 1:
+                break
+            roles[source] = "output"
+            current = source
+    for layer in all_layers:
+        if _is_protocol_layer(layer) and roles[layer] == "hidden":
+            roles[layer] = "internal"
+    for layer in all_layers:  # each unit: the end of its in-place steps
+        if not _computes_units(layer) or roles[layer] == "output":
+            continue
+        end = layer
+        while len(consumers.get(end, ())) == 1:
+            after = consumers[end][0]
+            if not _is_protocol_layer(after) or _single_source(after) is None \
+                    or _computes_units(after) \
+                    or _output_shape(after) != _output_shape(end) \
+                    or (not after.params and _same_at_inference(after)):
+                break
+            end = after
+        if roles[end] != "output":
+            roles[end] = "hidden"
+
+
+def _computes_units(layer):
+    """Whether the protocol layer `layer` computes units of its own: it
+    has a regularizable parameter (a weight), where batch normalization's
+    or a bias layer's parameters are not (Lasagne's tags)."""
+    return _is_protocol_layer(layer) and any(
+        "regularizable" in tags for tags in layer.params.values())
+
+
+def _output_shape(layer):
+    try:
+        return tuple(layer.output_shape)
+    except Exception:  # a layer that cannot tell: never the same
+        return object()
+
+
+#: Layer -> whether its inference output is its input (found once).
+_SAME_AT_INFERENCE = weakref.WeakKeyDictionary()
+
+
+def _same_at_inference(layer, deterministic=True):
+    """Whether `layer` (parameter-free, one input) returns its input
+    unchanged when called as ``get_output_for(x, deterministic=...)``:
+    with True, dropout, noise and identity layers; with False, only an
+    identity (so a layer true for the first and false for the second is
+    a dropout or noise layer)."""
+    key = (layer, deterministic)
+    try:
+        return _SAME_AT_INFERENCE[layer][deterministic]
+    except (KeyError, TypeError):
+        pass
+    shape = getattr(layer, "input_shape", None)
+    ndim = len(shape) if isinstance(shape, (tuple, list)) else 2
+    probe = backend.tensor_variable(backend.floatX, (False,) * ndim)
+    try:
+        same = layer.get_output_for(probe,
+                                    deterministic=deterministic) is probe
+    except Exception:  # it cannot be called so: it computes something
+        same = False
+    try:
+        _SAME_AT_INFERENCE.setdefault(layer, {})[key[1]] = same
+    except TypeError:  # not weakly referable: found again next time
+        pass
+    return same
+
+
+def training_only_layers(layer_or_layers):
+    """The network's own dropout and noise layers (Lasagne's
+    ``DropoutLayer``, ``GaussianNoiseLayer`` or any like them): the
+    parameter-free layers whose output is their input at inference and
+    not in training.
+
+    :func:`~regkit.regularizers.from_kwargs` warns when its dropout or
+    noise keywords would add regkit's on top of them.
+
+    Examples
+    --------
+    >>> from regkit import DenseLayer, InputLayer, training_only_layers
+    >>> training_only_layers(DenseLayer(InputLayer((None, 3)), 2))
+    []
+    """
+    layers = _network_layers(_as_layer_list(layer_or_layers,
+                                            "training_only_layers"))[0]
+    return [layer for layer in layers
+            if _is_protocol_layer(layer) and not layer.params
+            and _single_source(layer) is not None
+            and _same_at_inference(layer, True)
+            and not _same_at_inference(layer, False)]
 
 
 def named_params(layer_or_layers, unwrap_shared=True, **tags):

@@ -19,6 +19,8 @@ Examples
 """
 from collections import OrderedDict
 from collections.abc import Mapping
+import difflib
+import warnings
 
 from .. import backend
 from .._checks import _as_instances, _describe
@@ -123,7 +125,8 @@ class LayerOutputs(OrderedDict):
 
     A dict ``"<layer name>:<output>" -> expression`` that also tells which
     layer it belongs to: attributes ``layer``, ``name`` (the layer's name)
-    and ``role`` (``"input"``, ``"hidden"`` or ``"output"``, see
+    and ``role`` (``"input"``, ``"hidden"``, ``"output"`` or
+    ``"internal"``, see
     :func:`layer_roles`); while a graph is built, also ``inputs`` (the
     values the layer read, in order), ``deterministic`` (whether the
     inference graph is being built), ``kwargs`` (the keywords passed to
@@ -177,7 +180,8 @@ class NetworkOutputs(OrderedDict):
     layers : OrderedDict
         Layer name -> layer, in the order of the walk.
     roles : OrderedDict
-        Layer name -> ``"input"``, ``"hidden"`` or ``"output"``.
+        Layer name -> ``"input"``, ``"hidden"``, ``"output"`` or
+        ``"internal"`` (see :func:`layer_roles`).
 
     Examples
     --------
@@ -208,6 +212,8 @@ class NetworkOutputs(OrderedDict):
         by_role = OrderedDict((role, []) for role in _ROLES)
         for name, role in self.roles.items():
             by_role[role].append(name)
+        if not by_role["internal"]:  # only Lasagne-style networks have it
+            del by_role["internal"]
         return by_role
 
     def __reduce__(self):
@@ -263,6 +269,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
         regularizers = [r for r in regularizers if not r.training_only]
     given = _input_map(queried, inputs, caller)
     all_layers, roles = _network_layers(queried, treat_as_input=list(given))
+    _check_layer_kwargs(all_layers, kwargs, caller)
     names = layer_names(all_layers)
     params = _param_names(all_layers, names, unwrap_shared=False) \
         if regularizers else {}
@@ -309,6 +316,31 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
     for reg in regularizers:
         reg.check_matches(named)
     return queried, layer_out, named
+
+
+def _check_layer_kwargs(all_layers, kwargs, caller):
+    """Warn, as Lasagne's get_output does, about keyword arguments that no
+    layer takes (a misspelt ``batch_norm_use_avrages=True`` would do
+    nothing): checked when the layers declare what they take, in
+    Lasagne's ``get_output_kwargs`` lists."""
+    declared = [getattr(layer, "get_output_kwargs", None)
+                for layer in all_layers]
+    if not kwargs or all(names is None for names in declared):
+        return
+    accepted = {"deterministic"}
+    for names in declared:
+        accepted.update(names or ())
+    unused = sorted(set(kwargs) - accepted)
+    if not unused:
+        return
+    hints = []
+    for name in unused:
+        close = difflib.get_close_matches(name, sorted(accepted), n=1)
+        hints.append("%r%s" % (name, " (perhaps you meant %r?)" % close[0]
+                               if close else ""))
+    warnings.warn("%s: no layer takes the keyword argument(s) %s; they are "
+                  "ignored" % (caller, ", ".join(hints)), UserWarning,
+                  stacklevel=4)
 
 
 def _layer_arg(layer, values):

@@ -142,7 +142,9 @@ def _matcher(patterns):
 
 
 def _base_name(name):
-    """`name` without the ``"#<n>"`` that made it unique."""
+    """`name` without the final ``"#<n>"`` that made a parameter's name
+    unique (``"W#2"`` -> ``"W"``).  A layer's ``#<n>`` (``"hidden#2.W"``)
+    stays: patterns built from layer names must match exactly."""
     base, sep, count = name.rpartition("#")
     return base if sep and count.isdigit() else name
 
@@ -165,8 +167,22 @@ def _resolve(pattern, default_roles, network, outputs=None):
     if patterns is not None:
         return patterns
     by_role = _names_by_role(network, outputs)
-    return tuple("%s:out" % name for role in default_roles
+    return tuple("%s:out" % _glob_escape(name) for role in default_roles
                  for name in by_role[role])
+
+
+def _glob_escape(name):
+    """`name` as a glob that matches exactly it: the glob characters a
+    layer's name may hold (``fc[1]``, ``conv*``) are escaped
+    (``fc[[]1]``), as :func:`glob.escape` does for paths.
+
+    Examples
+    --------
+    >>> from regkit.regularizers.base import _glob_escape
+    >>> _glob_escape("fc[1]"), _glob_escape("hid")
+    ('fc[[]1]', 'hid')
+    """
+    return re.sub(r"([*?[])", r"[\1]", name)
 
 
 def _select_outputs(patterns, outputs):
@@ -181,7 +197,9 @@ def _names_by_role(network, outputs=None):
     """Role -> names of the layers with that role: from `outputs` when
     get_outputs built it (no second walk), else from `network`."""
     if isinstance(outputs, NetworkOutputs):
-        return outputs.names_by_role()
+        by_role = outputs.names_by_role()
+        by_role.setdefault("internal", [])
+        return by_role
     roles = layer_roles(network)
     names = layer_names(list(roles))
     by_role = {role: [] for role in _ROLES}
@@ -347,11 +365,11 @@ class Regularizer(OutputHook):
         roles `outputs`, from get_outputs, already knows)."""
         return _resolve(self.pattern, self.default_roles, layers, outputs)
 
-    def _no_match(self, what, argname="pattern", value=None):
-        warnings.warn("%s: %s %r matches no %s; it adds nothing"
+    def _no_match(self, what, argname="pattern", value=None, hint=""):
+        warnings.warn("%s: %s %r matches no %s; it adds nothing%s"
                       % (type(self).__name__, argname,
-                         self.pattern if value is None else value, what),
-                      UserWarning, stacklevel=3)
+                         self.pattern if value is None else value, what,
+                         hint), UserWarning, stacklevel=3)
 
     def _warn_unmatched_globs(self, names, what):
         """Warn for each glob of a pattern of several that matches none of
@@ -406,6 +424,18 @@ class Regularizer(OutputHook):
         return cached[1]
 
 
+def _short_name_hint(pattern, names):
+    """A hint for a pattern that names a parameter as its layer knows it
+    (Lasagne's ``"W"``) where regkit's names carry the layer
+    (``"hid.W"``): ``"; did you mean '*.W'?"``, when that would match."""
+    patterns = _as_patterns(pattern) or ()
+    short = [glob for glob in patterns if "." not in glob]
+    wider = ["*." + glob for glob in short
+             if any(_glob_matches("*." + glob, name) for name in names)]
+    return "; did you mean %s? (parameter names carry their layer's " \
+           "name, as hid.W)" % " or ".join(map(repr, wider)) if wider else ""
+
+
 def _as_regularizers(regularizers, caller):
     """`regularizers` (one or a list) as a list, or a TypeError."""
     return _as_instances(regularizers, Regularizer, caller, "regularizers",
@@ -429,12 +459,14 @@ class _ParamRegularizer(Regularizer):
     def named_params(self, layers):
         """(name, parameter) pairs this regularizer applies to (warns if
         there are none)."""
-        named = _named_params(layers, True, self.tags, type(self).__name__)
+        every = _named_params(layers, True, self.tags, type(self).__name__)
+        named = every
         if self.pattern is not None:
             match = self._pattern_matcher()
-            named = [(name, param) for name, param in named if match(name)]
+            named = [(name, param) for name, param in every if match(name)]
         if not named:
-            self._no_match("parameter")
+            self._no_match("parameter", hint=_short_name_hint(
+                self.pattern, [name for name, _ in every]))
         else:
             self._warn_unmatched_globs([name for name, _ in named],
                                        "parameter")
@@ -519,6 +551,11 @@ class _WeightChange(_MatchCounter, _ParamRegularizer):
         """The value used in place of `param` (named `name`)."""
         raise NotImplementedError
 
+    def accepts(self, param):
+        """Whether `param`, matched by the pattern, is changed (all are,
+        unless a subclass says otherwise)."""
+        return True
+
     def modify_graph(self, outputs):
         layer = outputs.layer
         params = getattr(layer, "params", None)
@@ -533,7 +570,7 @@ class _WeightChange(_MatchCounter, _ParamRegularizer):
                 continue
             name = outputs.param_names.get(param) or _param_name(
                 layer, param, index, outputs.name)
-            if match is None or match(name):
+            if (match is None or match(name)) and self.accepts(param):
                 replace[param], names[param] = self.change(param, name), name
         self._hit([names[param] for param in replace])
         if not replace:

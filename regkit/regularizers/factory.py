@@ -8,9 +8,10 @@ import warnings
 import numpy as np
 
 from .._checks import _check_seed, _describe, _short
-from ..layers.helper import _as_layer_list
+from ..layers.helper import _as_layer_list, training_only_layers
 from ..regularization import _weighted_sum
-from .base import REGISTRY, Regularizer, _as_regularizers, _names_by_role
+from .base import (REGISTRY, Regularizer, _as_regularizers, _names_by_role,
+                   _glob_escape)
 from .stochastic import BernoulliDropout, GaussianNoise
 
 __all__ = ["from_kwargs", "total_penalty", "serialize", "deserialize"]
@@ -91,6 +92,18 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
     rng = _check_seed(rng, "from_kwargs")
     seeds = None if rng is None else np.random.SeedSequence(rng)
     roles = _names_by_role(network)
+    stacked = [key for key in kwargs
+               if key in _ROLE_KEYWORDS and kwargs[key] is not None]
+    if stacked:
+        own = training_only_layers(network)
+        if own:
+            warnings.warn(
+                "from_kwargs: %s adds regkit's dropout or noise to a network "
+                "that has its own (%s); the roles leave those layers out, "
+                "but check that you want both" % (
+                    ", ".join(stacked), ", ".join(
+                        repr(getattr(layer, "name", None) or layer)
+                        for layer in own[:5])), UserWarning, stacklevel=2)
 
     def build(cls, args, source, *positional):
         args = dict(args)
@@ -103,7 +116,7 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
             continue
         if key in _ROLE_KEYWORDS:
             cls, role = _ROLE_KEYWORDS[key]
-            patterns = ["%s:out" % name for name in roles[role]]
+            patterns = ["%s:out" % _glob_escape(name) for name in roles[role]]
             if not patterns:
                 warnings.warn("from_kwargs: %s=%r but the network has no %s "
                               "layer" % (key, value, role), UserWarning,

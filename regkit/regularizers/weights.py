@@ -269,6 +269,24 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
         """The matrix whose largest singular value is penalized."""
         raise NotImplementedError
 
+    def named_params(self, layers):
+        """(name, parameter) pairs this regularizer applies to: with the
+        default pattern, the parameters with the `tags` that have 2 or more
+        dimensions (weight matrices and filters, not the 1-D scales and
+        peepholes of batch normalization or an LSTM); a pattern of your own
+        that names a 1-D parameter is an error when the term is built."""
+        named = super(_PowerIteration, self).named_params(layers)
+        if self.pattern is None:
+            named = [(name, param) for name, param in named
+                     if param.ndim >= 2]
+        return named
+
+    def accepts(self, param):
+        """Whether the graph change takes `param` (see ``_WeightChange``):
+        the default pattern leaves out parameters of fewer than 2
+        dimensions."""
+        return self.pattern is not None or param.ndim >= 2
+
     def _matrix_of(self, param, name):
         if param.ndim < 2:
             raise ValueError("%s: parameter %r has %d dimension(s); it needs "
