@@ -737,14 +737,14 @@ def test_roles_of_a_conv_net_with_batch_norm_pooling_and_lrn():
         "relu": "hidden", "pool": "internal", "conv2": "internal",
         "lrn": "hidden", "noise": "internal", "flat": "internal",
         "fc": "hidden", "side": "hidden", "cat": "internal",
-        "logits": "output", "prob": "output"}
+        "logits": "internal", "prob": "output"}
     assert [layer.name for layer in regkit.training_only_layers(prob)] == [
         "noise"]
     with pytest.warns(UserWarning, match="has its own \\('noise'\\)"):
         regs = regkit.from_kwargs(prob, output_noise=0.0)
-    assert regs[0].pattern == ("logits:out", "prob:out")
+    assert regs[0].pattern == ("prob:out",)  # not the logits as well
     outputs = regkit.get_outputs(prob, regularizers=regs)
-    assert outputs.roles["logits"] == "output"
+    assert outputs.roles["logits"] == "internal"
     # the default activity pattern: the units, not every node
     assert regkit.HiddenL1(weight=1.0).output_names(prob, outputs) == [
         "relu:out", "lrn:out", "fc:out", "side:out"]
@@ -837,3 +837,34 @@ def test_lasagne_s_own_parameter_name_as_a_pattern_says_how_to_match():
     want = sum((p.get_value() ** 2).sum() for p in (hid.W, side.W, out.W))
     assert float(regkit.WeightL2("*.W", 1.0).loss(out, {}).eval()) \
         == pytest.approx(want)
+
+
+class _SignatureOnlyBatchNorm(LasagneLayer):
+    """Real Lasagne's BatchNormLayer names its keyword only in the
+    signature of get_output_for (its get_output_kwargs is the base's [])."""
+
+    def get_output_for(self, input, deterministic=False,
+                       batch_norm_use_averages=None, **kwargs):
+        return input * 2 if batch_norm_use_averages else input
+
+
+def test_a_keyword_named_in_get_output_for_is_not_reported_unused():
+    l_in = InputLayer((None, 3), name="in")
+    net = _SignatureOnlyBatchNorm(DenseLayer(l_in, 3, W=np.eye(3),
+                                             name="hid"), name="bn")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        regkit.get_output(net, batch_norm_use_averages=True)
+    with pytest.warns(UserWarning, match="perhaps you meant"):
+        regkit.get_output(net, batch_norm_use_avrages=True)
+
+
+def test_a_name_the_user_chose_is_never_taken_by_the_numbering():
+    l_in = InputLayer((None, 2), name="in")
+    a = DenseLayer(l_in, 2, W=np.ones((2, 2)), name="hidden")
+    b = DenseLayer(a, 2, W=np.ones((2, 2)), name="hidden")
+    c = DenseLayer(b, 2, W=2 * np.ones((2, 2)), name="hidden#2")
+    with pytest.warns(UserWarning, match="2 layers are named 'hidden'"):
+        names = regkit.layer_names(regkit.get_all_layers(c))
+    assert [names[layer] for layer in (a, b, c)] == [
+        "hidden", "hidden#3", "hidden#2"]

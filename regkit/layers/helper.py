@@ -369,6 +369,7 @@ def layer_names(layers):
     taken = {}
     renamed = OrderedDict()  # a shared name -> how many layers carry it
     own = {}
+    chosen = set(layer.name for layer in layers if layer.name is not None)
     for layer in layers:
         if layer.name is None or layer in own:
             continue
@@ -376,7 +377,7 @@ def layer_names(layers):
         if name in taken:
             renamed[layer.name] = count = renamed.get(layer.name, 1) + 1
             name = "%s#%d" % (layer.name, count)
-            while name in taken:
+            while name in taken or name in chosen:  # the user's names first
                 count += 1
                 name = "%s#%d" % (layer.name, count)
         taken[name], own[layer] = layer, name
@@ -437,13 +438,14 @@ def layer_roles(layer_or_layers):
         parameter: dense, convolution, recurrent), taken after the steps
         that finish those units in place (a nonlinearity, batch
         normalization, LRN: layers of the same output shape, without a
-        weight, that change the values at inference); ``"output"`` reaches back from each output
-        layer through parameter-free layers (a softmax
-        ``NonlinearityLayer``, a reshape) to the last layer with
-        parameters; everything else (pooling, reshaping, merges, the
-        network's own dropout and noise layers, the steps inside a unit)
-        is ``"internal"``, which no default pattern or role keyword
-        selects.  Dropout and noise layers are recognised by what they do:
+        weight, that change the values at inference); ``"output"`` is
+        the network's output only (the logits under a separate softmax
+        ``NonlinearityLayer`` are not: output terms such as the confidence
+        penalty need the probabilities, and output dropout must not hit
+        both); everything else (pooling, reshaping, merges, the network's
+        own dropout and noise layers, the steps inside a unit, those
+        logits) is ``"internal"``, which no default pattern or role
+        keyword selects.  Dropout and noise layers are recognised by what they do:
         a parameter-free layer whose inference output is its input.
 
     Examples
@@ -526,16 +528,6 @@ def _single_source(layer):
 def _protocol_roles(all_layers, roles, consumers):
     """Give the Lasagne-protocol layers among `all_layers` the roles a
     Lasagne user means (see :func:`layer_roles`), in place."""
-    for layer in all_layers:  # the output reaches back
-        current = layer
-        while roles[layer] == "output" and _is_protocol_layer(current) \
-                and not current.params:
-            source = _single_source(current)
-            if source is None or not _is_protocol_layer(source) \
-                    or len(consumers.get(source, ())) != 1:
-                break
-            roles[source] = "output"
-            current = source
     for layer in all_layers:
         if _is_protocol_layer(layer) and roles[layer] == "hidden":
             roles[layer] = "internal"

@@ -20,6 +20,7 @@ Examples
 from collections import OrderedDict
 from collections.abc import Mapping
 import difflib
+import inspect
 import warnings
 
 from .. import backend
@@ -328,8 +329,9 @@ def _check_layer_kwargs(all_layers, kwargs, caller):
     if not kwargs or all(names is None for names in declared):
         return
     accepted = {"deterministic"}
-    for names in declared:
+    for layer, names in zip(all_layers, declared):
         accepted.update(names or ())
+        accepted.update(_keyword_names(layer))
     unused = sorted(set(kwargs) - accepted)
     if not unused:
         return
@@ -341,6 +343,18 @@ def _check_layer_kwargs(all_layers, kwargs, caller):
     warnings.warn("%s: no layer takes the keyword argument(s) %s; they are "
                   "ignored" % (caller, ", ".join(hints)), UserWarning,
                   stacklevel=4)
+
+
+def _keyword_names(layer):
+    """The named keyword parameters of ``layer.get_output_for`` (Lasagne's
+    BatchNormLayer declares ``batch_norm_use_averages`` only there)."""
+    try:
+        params = inspect.signature(layer.get_output_for).parameters
+    except (TypeError, ValueError, AttributeError):
+        return ()
+    return [name for name, param in list(params.items())[1:]
+            if param.kind in (param.POSITIONAL_OR_KEYWORD,
+                              param.KEYWORD_ONLY)]
 
 
 def _layer_arg(layer, values):
