@@ -423,20 +423,22 @@ _SAVED_MODEL = textwrap.dedent("""
 """)
 
 
+def _run_fresh(script, *args):
+    """The JSON that `script` prints last, run in a fresh process that
+    imports the regkit under test."""
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
+        os.path.abspath(regkit.__file__))))
+    done = subprocess.run([sys.executable, str(script)] + list(args),
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def test_power_vectors_survive_save_and_reload_in_a_fresh_process(tmp_path):
     script = tmp_path / "model.py"
     script.write_text(_SAVED_MODEL)
-    # the fresh process imports the regkit under test
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
-        os.path.abspath(regkit.__file__))))
-
-    def run(*args):
-        done = subprocess.run([sys.executable, str(script)] + list(args),
-                              capture_output=True, text=True, env=env,
-                              check=True)
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    before = run("save", str(tmp_path / "model"))
-    pickled, loaded = run("load", str(tmp_path / "model"))
+    before = _run_fresh(script, "save", str(tmp_path / "model"))
+    pickled, loaded = _run_fresh(script, "load", str(tmp_path / "model"))
     for after in (pickled, loaded):
         for want, got in zip(before, after):
             np.testing.assert_allclose(got, want, rtol=1e-6)
@@ -1078,23 +1080,15 @@ def test_every_class_predicts_the_same_after_reload_in_a_fresh_process(
     assert own == set(SAVED_ROWS)  # a new class needs a row here
     script = tmp_path / "sweep.py"
     script.write_text(_SAVED_SWEEP)
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
-        os.path.abspath(regkit.__file__))))
-
-    def run(*args):
-        done = subprocess.run([sys.executable, str(script)] + list(args),
-                              capture_output=True, text=True, env=env)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout.strip().splitlines()[-1])
     path = str(tmp_path / "regs")
-    before = run("save", path, json.dumps(SAVED_ROWS))
+    before = _run_fresh(script, "save", path, json.dumps(SAVED_ROWS))
     # [training output, inference output, loss term, updated parameters]:
     # a reloaded regularizer that draws in the training graph draws anew
     # (its seed sequence continues after a pickle, restarts after a JSON
     # round trip), so only its inference output and updates must agree
     drawing = {"bernoulli_dropout", "gaussian_noise", "alpha_dropout",
                "drop_connect", "stochastic_depth", "jacobian_projection"}
-    for after in run("load", path):
+    for after in _run_fresh(script, "load", path):
         for name, want, got in zip(SAVED_ROWS, before, after):
             kept = [1] + list(range(3, len(want))) if name in drawing \
                 else range(len(want))

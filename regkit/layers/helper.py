@@ -572,7 +572,6 @@ def _same_at_inference(layer, deterministic=True):
     with True, dropout, noise and identity layers; with False, only an
     identity (so a layer true for the first and false for the second is
     a dropout or noise layer)."""
-    key = (layer, deterministic)
     try:
         return _SAME_AT_INFERENCE[layer][deterministic]
     except (KeyError, TypeError):
@@ -586,7 +585,7 @@ def _same_at_inference(layer, deterministic=True):
     except Exception:  # it cannot be called so: it computes something
         same = False
     try:
-        _SAME_AT_INFERENCE.setdefault(layer, {})[key[1]] = same
+        _SAME_AT_INFERENCE.setdefault(layer, {})[deterministic] = same
     except TypeError:  # not weakly referable: found again next time
         pass
     return same
