@@ -404,21 +404,74 @@ def test_the_theanorc_command_adds_the_blas_setting_once(tmp_path):
     assert "-lopenblas" in kept.read_text()
 
 
-@pytest.mark.parametrize("flags, want", [
-    ("", "blas.ldflags="),
-    ("floatX=float32", "floatX=float32,blas.ldflags="),
-    ("blas.ldflags=-lblas", "blas.ldflags=-lblas"),
+@pytest.mark.parametrize("before, after", [
+    # comments, key spelling and order stay; the line joins an existing
+    # [blas] section, else a new section is appended
+    ("# my settings\n[global]\nfloatX = float32  ; single\n"
+     "[blas]\n# no ldflags yet\ncheck_openmp = False\n",
+     "# my settings\n[global]\nfloatX = float32  ; single\n"
+     "[blas]\nldflags =\n# no ldflags yet\ncheck_openmp = False\n"),
+    ("[global]\ndevice = cpu",
+     "[global]\ndevice = cpu\n\n[blas]\nldflags =\n"),
+])
+def test_the_theanorc_command_edits_the_file_without_rewriting_it(
+        tmp_path, before, after):
+    from regkit.backend import theanorc
+    path = tmp_path / "theanorc"
+    path.write_text(before)
+    assert theanorc.write_theanorc(str(path)) is True
+    assert path.read_text() == after
+
+
+def test_the_theanorc_command_refuses_a_file_theano_cannot_read(tmp_path):
+    from regkit.backend import theanorc
+    path = tmp_path / "theanorc"
+    path.write_text("ldflags = outside any section\n")
+    with pytest.raises(ValueError, match="theanorc"):
+        theanorc.write_theanorc(str(path))
+    assert path.read_text() == "ldflags = outside any section\n"
+
+
+@pytest.mark.parametrize("flags, rc, want", [
+    ("", None, "blas.ldflags="),
+    ("floatX=float32", None, "floatX=float32,blas.ldflags="),
+    ("blas.ldflags=-lblas", None, "blas.ldflags=-lblas"),
+    # a configuration file that sets ldflags wins over the start-up default
+    ("", "[blas]\nldflags = -lopenblas\n", ""),
+    ("", "[global]\nfloatX = float32\n", "blas.ldflags="),
 ])
 def test_the_environment_flag_sets_ldflags_unless_the_user_did(
-        tmp_path, flags, want):
+        tmp_path, flags, rc, want):
+    from regkit.backend import theanorc
+    site = tmp_path / "site"
+    site.mkdir()
+    theanorc.write_environment_flag(str(site))
+    rc_path = tmp_path / "theanorc"
+    if rc is not None:
+        rc_path.write_text(rc)
+    env = dict(os.environ, THEANO_FLAGS=flags, THEANORC=str(rc_path))
+    env.pop("PYTHONPATH", None)
+    # site.addsitedir processes the .pth file as Python's start-up does
+    # (-S: no other start-up file runs first); regkit must not be imported
+    script = ("import os, site, sys; site.addsitedir(%r); "
+              "print(os.environ['THEANO_FLAGS']); "
+              "print('regkit' in sys.modules)" % str(site))
+    done = subprocess.run([sys.executable, "-S", "-c", script],
+                          capture_output=True, text=True, env=env, check=True)
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == [want, "False"]
+
+
+def test_the_environment_flag_is_harmless_once_regkit_is_gone(tmp_path):
     from regkit.backend import theanorc
     path = theanorc.write_environment_flag(str(tmp_path))
-    line = open(path).read()
-    env = dict(os.environ, THEANO_FLAGS=flags)
-    done = subprocess.run(
-        [sys.executable, "-c", line + "print(os.environ['THEANO_FLAGS'])"],
-        capture_output=True, text=True, env=env, check=True)
-    assert done.stdout.strip() == want
+    line = open(path).read().replace(theanorc._FLAGS_MODULE,
+                                     str(tmp_path / "removed.py"))
+    open(path, "w").write(line)
+    script = "import site; site.addsitedir(%r); print('ok')" % str(tmp_path)
+    done = subprocess.run([sys.executable, "-S", "-c", script],
+                          capture_output=True, text=True, check=True)
+    assert (done.stdout, done.stderr) == ("ok\n", "")
 
 
 @pytest.mark.skipif(backend.NAME != "theano", reason="Theano only")

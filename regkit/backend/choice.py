@@ -30,7 +30,6 @@ Examples
 >>> choice.NAME in ("theano", "pytensor")
 True
 """
-import configparser
 import importlib.util
 import logging
 import os
@@ -38,6 +37,8 @@ import sys
 import warnings
 
 import numpy as np
+
+from ._theano_flags import supply_ldflags, user_ldflags
 
 __all__ = [
     "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
@@ -59,26 +60,7 @@ _INSTALL_HINT = ('install one: pip install "%s[theano]" or '
 
 def _user_set_theano_ldflags(environ=os.environ):
     """Whether the user configured Theano's ``blas.ldflags`` anywhere."""
-    return _user_theano_ldflags(environ) is not None
-
-
-def _user_theano_ldflags(environ=os.environ):
-    """The ``blas.ldflags`` the user configured (``THEANO_FLAGS``, then
-    Theano's configuration files), or None."""
-    for item in environ.get("THEANO_FLAGS", "").split(","):
-        key, _, value = item.partition("=")
-        if key.strip() in ("blas.ldflags", "blas__ldflags"):
-            return value.strip()
-    default_rc = "~/.theanorc" + os.pathsep + "~/.theanorc.txt"
-    for path in environ.get("THEANORC", default_rc).split(os.pathsep):
-        parser = configparser.ConfigParser()
-        try:
-            parser.read(os.path.expanduser(path))
-        except configparser.Error:
-            continue  # Theano itself will report a broken config file
-        if parser.has_option("blas", "ldflags"):
-            return parser.get("blas", "ldflags").strip()
-    return None
+    return user_ldflags(environ) is not None
 
 
 def _numpy_breaks_theano_blas():
@@ -90,11 +72,8 @@ def _import_theano():  # backend: theano only
     # an empty ldflags (regkit's choice, or the one-time setting of
     # regkit.backend.theanorc) makes Theano log that it uses its own C
     # BLAS code: expected, so not shown
-    supplied = _user_theano_ldflags() == ""
-    if _numpy_breaks_theano_blas() and not _user_set_theano_ldflags():
-        flags = os.environ.get("THEANO_FLAGS", "")
-        os.environ["THEANO_FLAGS"] = ",".join(
-            part for part in (flags, "blas.ldflags=") if part)
+    supplied = user_ldflags() == ""
+    if _numpy_breaks_theano_blas() and supply_ldflags(os.environ):
         supplied = True
     blas_logger = logging.getLogger("theano.tensor.blas")
     old_level = blas_logger.level

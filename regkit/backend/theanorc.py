@@ -14,8 +14,9 @@ The first adds ``[blas] ldflags =`` to Theano's configuration file (the
 file ``THEANORC`` names, else ``~/.theanorc``), unless a ``blas.ldflags``
 is already set there; the second writes a ``.pth`` file into this Python
 environment's site-packages that sets ``THEANO_FLAGS=blas.ldflags=`` at
-start-up when the user's environment sets no ``blas.ldflags`` (what
-``make`` does for the Theano test environment).  An empty ``ldflags``
+start-up unless the user configured ``blas.ldflags`` (in ``THEANO_FLAGS``
+or a configuration file: a ``~/.theanorc`` with ``-lopenblas`` wins); this
+is what ``make`` does for the Theano test environment.  An empty ``ldflags``
 means Theano's own C BLAS code, as ``import regkit`` chooses.  Running
 either twice changes nothing.
 
@@ -43,9 +44,16 @@ __all__ = ["write_theanorc", "write_environment_flag"]
 #: The .pth file that sets the flag at start-up (see the module docs).
 PTH_NAME = "regkit-theano-blas.pth"
 
-_PTH_LINE = ("import os; f = os.environ.get('THEANO_FLAGS', ''); "
-             "os.environ['THEANO_FLAGS'] = f if 'ldflags' in f else "
-             "','.join(p for p in (f, 'blas.ldflags=') if p)\n")
+#: The module the .pth file loads by path: standard library only, so the
+#: start-up neither imports regkit nor fails if regkit is uninstalled.
+_FLAGS_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "_theano_flags.py")
+
+_PTH_LINE = (
+    "import os, importlib.util as u; p = {path!r}; "
+    "s = os.path.exists(p) and u.spec_from_file_location('_regkit_flags', p); "
+    "m = s and u.module_from_spec(s); "
+    "s and (s.loader.exec_module(m), m.supply_ldflags(os.environ))\n")
 
 
 def _default_path(environ=os.environ):
@@ -57,17 +65,38 @@ def write_theanorc(path=None):
     """Add ``[blas] ldflags =`` to Theano's configuration file `path`
     (default: the first file ``THEANORC`` names, else ``~/.theanorc``);
     returns False, and changes nothing, if ``blas.ldflags`` is already set
-    there."""
+    there.
+
+    The file is edited, not rewritten: its comments, order and spelling
+    stay; the line goes under an existing ``[blas]`` section, or a new
+    section is appended.  A file Theano could not read is refused
+    (ValueError naming it) rather than changed.
+    """
     path = _default_path() if path is None else path
+    text = ""
+    if os.path.exists(path):
+        with open(path) as handle:
+            text = handle.read()
     parser = configparser.ConfigParser()
-    parser.read(path)
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as error:
+        raise ValueError("%s is not a configuration file Theano can read; "
+                         "fix it first (%s)" % (path, error)) from None
     if parser.has_option("blas", "ldflags"):
         return False
-    if not parser.has_section("blas"):
-        parser.add_section("blas")
-    parser.set("blas", "ldflags", "")
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    header = [i for i, line in enumerate(lines)
+              if line.strip() == "[blas]"]
+    if header:
+        lines.insert(header[0] + 1, "ldflags =\n")
+    else:
+        lines.extend(["\n"] if lines else [])
+        lines.extend(["[blas]\n", "ldflags =\n"])
     with open(path, "w") as handle:
-        parser.write(handle)
+        handle.writelines(lines)
     return True
 
 
@@ -77,7 +106,7 @@ def write_environment_flag(directory=None):
     directory = directory or sysconfig.get_paths()["purelib"]
     path = os.path.join(directory, PTH_NAME)
     with open(path, "w") as handle:
-        handle.write(_PTH_LINE)
+        handle.write(_PTH_LINE.format(path=_FLAGS_MODULE))
     return path
 
 

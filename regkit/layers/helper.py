@@ -354,8 +354,8 @@ def layer_names(layers):
         that share a name (legal in Lasagne: ``name="hidden"`` in a loop)
         keep it for the first and get ``"#2"``, ``"#3"``... for the
         others, in the order of `layers`, with one UserWarning
-        (``"hidden:out"`` is the first, ``"hidden#2:out"`` the second;
-        ``"hidden*:out"`` selects them all).
+        (``"hidden:out"`` is the first, ``"hidden#2:out"`` the second,
+        ``"hidden#*:out"`` every later one).
 
     Examples
     --------
@@ -382,12 +382,16 @@ def layer_names(layers):
                 name = "%s#%d" % (layer.name, count)
         taken[name], own[layer] = layer, name
     if renamed:
-        warnings.warn("layer_names: %s; the later layers are called %s "
-                      "(a glob such as 'name*' selects them all)"
+        first = next(iter(renamed))
+        warnings.warn("layer_names: %s; the later layers are called %s, "
+                      "in the order of the network's outputs (in a pattern, "
+                      "'%s#*' selects the later ones; distinct names are "
+                      "safer)"
                       % ("; ".join("%d layers are named %r" % (count, name)
                                    for name, count in renamed.items()),
                          ", ".join("%r" % own[layer] for layer in own
-                                   if own[layer] != layer.name)),
+                                   if own[layer] != layer.name),
+                         first),
                       UserWarning, stacklevel=3)
     counts = {}
     names = OrderedDict()
