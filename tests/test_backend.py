@@ -500,3 +500,16 @@ def test_theano_imports_first_and_scan_compiles_in_the_make_environment():
                           text=True, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "6.0"
+
+
+def test_the_theanorc_command_runs_without_warnings(tmp_path):
+    # runpy warns when the package already imported the module it runs
+    env = dict(os.environ, THEANORC=str(tmp_path / "theanorc"),
+               PYTHONPATH=os.path.dirname(os.path.dirname(regkit.__file__)))
+    done = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-m",
+         "regkit.backend.theanorc"],
+        capture_output=True, text=True, env=env, check=True)
+    assert "RuntimeWarning" not in done.stderr
+    assert done.stdout.startswith("added [blas] ldflags =")
+    assert (tmp_path / "theanorc").read_text() == "[blas]\nldflags =\n"

@@ -39,7 +39,6 @@ from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     static_shape, tensor_variable)
 from .ops import (before_linking, linker_kernels, register_kernels,
                   sum_of_abs, sum_of_squares)
-from .theanorc import write_environment_flag, write_theanorc
 from .random import (RandomUpdates, bernoulli, is_random_draw, normal,
                      private_generators, random_updates, uniform)
 
@@ -59,3 +58,12 @@ __all__ = [
     "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "JAX_LINKER",
     "PYTORCH_LINKER", "specify_broadcastable", "linker_kernels", "before_linking", "register_kernels",
 ]
+
+
+def __getattr__(name):
+    # regkit.backend.theanorc is also a command (python -m ...): imported
+    # here on first use, so that runpy does not find it already loaded
+    if name in ("write_theanorc", "write_environment_flag"):
+        from . import theanorc
+        return getattr(theanorc, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
