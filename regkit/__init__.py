@@ -36,7 +36,7 @@ from .layers import (Layer, MergeLayer, InputLayer, DenseLayer,
                      OutputHook, get_all_layers,
                      get_all_params, count_params, get_all_param_values,
                      set_all_param_values, get_output, get_outputs,
-                     VariableLayer, graph_layers)
+                     VariableLayer, graph_layers, Network, as_network)
 from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            HiddenL2, KLSparsity, Contractive, RecurrentNorm,
                            RecurrentState, BernoulliDropout, GaussianNoise,
@@ -67,6 +67,7 @@ __all__ = [
     "get_all_layers", "get_all_params", "count_params",
     "get_all_param_values", "set_all_param_values",
     "get_output", "get_outputs", "VariableLayer", "graph_layers",
+    "Network", "as_network",
     "apply_regularizers", "RegularizedGraph",
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
     "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",

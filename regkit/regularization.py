@@ -27,8 +27,9 @@ import numpy as np
 
 from . import backend
 from .layers.base import Layer, _unique
-from .layers.helper import (_all_params, _as_layer_list, _check_tag_names,
-                            _is_layer, _tags_in_use, get_all_layers)
+from .layers.network import as_network
+from .layers.tags import check_tag_names, tags_in_use
+from .layers.walk import as_layer_list, is_layer
 from .layers.outputs import _build_outputs
 from ._checks import (_check_positive, _check_tag_values, _describe,
                       _is_collection, is_tensor_like)
@@ -140,7 +141,7 @@ def _check_penalty_kwargs(penalty, kwargs, layers, caller):
     refused = [key for key in kwargs if key not in takes]
     if not refused:
         return  # another binding problem: let the call report it
-    tags = _tags_in_use(get_all_layers(layers))
+    tags = tags_in_use(as_network(layers, caller).layers)
     name = getattr(penalty, "__name__", repr(penalty))
     for key in refused:
         close = [key] if key in tags else difflib.get_close_matches(
@@ -237,8 +238,8 @@ def regularize_layer_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     caller = "regularize_layer_params"
     _check_penalty(penalty, caller)
     tags = _check_tags(tags, caller)
-    layers = _as_layer_list(layer, caller)
-    _check_tag_names(layers, tags, caller)
+    layers = as_layer_list(layer, caller)
+    check_tag_names(layers, tags, caller)
     _check_penalty_kwargs(penalty, kwargs, layers, caller)
     params = []
     for each in layers:
@@ -293,10 +294,10 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
         raise TypeError("%s: layers must be a dict {layer: coefficient}, got "
                         "%s" % (caller, _describe(layers)))
     for layer in layers:
-        if not _is_layer(layer):
+        if not is_layer(layer):
             raise TypeError("%s: the keys of layers must be layers, got %s"
                             % (caller, _describe(layer)))
-    _check_tag_names(layers, tags, caller)
+    check_tag_names(layers, tags, caller)
     _check_penalty_kwargs(penalty, kwargs, list(layers), caller)
     pairs = []
     for layer, coeff in layers.items():
@@ -364,9 +365,9 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     caller = "regularize_network_params"
     _check_penalty(penalty, caller)
     tags = _check_tags(tags, caller)
-    layers = _as_layer_list(layer, caller)
-    params = _all_params(layers, True, tags, caller)
-    _check_penalty_kwargs(penalty, kwargs, layers, caller)
+    network = as_network(layer, caller)
+    params = network.params(True, caller, **tags)
+    _check_penalty_kwargs(penalty, kwargs, network, caller)
     return apply_penalty(params, penalty, **kwargs)
 
 
@@ -444,17 +445,19 @@ def apply_regularizers(outputs, regularizers):
     (1, 3)
     """
     caller = "apply_regularizers"
-    layers = _as_layer_list(outputs, caller, "outputs")
-    _, layer_out, named = _build_outputs(layers, None, regularizers, False,
-                                         {}, caller)
+    layers, layer_out, named = _build_outputs(
+        outputs, regularizers=regularizers, caller=caller, argname="outputs")
     train = [layer_out[layer] for layer in layers]
     # the inference graph applies what is not training-only (spectral
     # normalization's division, stochastic depth's scaling), exactly as
-    # get_output(..., deterministic=True) does
-    _, plain, _ = _build_outputs(layers, None, regularizers, True, {},
-                                 caller)
+    # get_output(..., deterministic=True) does; the second build reads the
+    # record the first one made (named holds it)
+    _, plain, _ = _build_outputs(named.network, regularizers=regularizers,
+                                 deterministic=True, caller=caller)
     inference = [plain[layer] for layer in layers]
-    single = _is_layer(outputs) or backend.is_tensor(outputs)
+    # one layer or expression, not a list of them (checked by the build;
+    # is_layer would read the layer's inputs again)
+    single = backend.is_tensor(outputs) or not _is_collection(outputs)
     if single:
         train, inference = train[0], inference[0]
     return RegularizedGraph(train, inference, backend.random_updates(train),

@@ -154,6 +154,8 @@ CASES = [
     (lambda: regkit.layers.set_rng("seed"), TypeError, "rng"),
     (lambda: regkit.layers.layer_names([HID, "x"]), TypeError, "layers"),
     (lambda: regkit.layers.layer_roles(None), TypeError, "layer"),
+    (lambda: regkit.as_network(None), TypeError, "as_network: layer must be"),
+    (lambda: regkit.Network(None), TypeError, "Network: queried must be"),
     (lambda: regkit.training_only_layers("net"), TypeError,
      "training_only_layers: layer"),
     (lambda: regkit.layers.named_params(OUT, regularisable=True), ValueError,

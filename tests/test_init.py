@@ -16,8 +16,16 @@ from regkit import (apply, constraints, init, layers, nonlinearities,
 # names that stay in their module: the nonlinearities (used as
 # regkit.nonlinearities.<name>, as in Lasagne), the tensor conversions for
 # people writing penalties, and the norm-constraint helper
+# the plumbing the layers package offers the rest of regkit (and anyone
+# writing a consumer of networks) stays in regkit.layers
+LAYERS_PLUMBING = {
+    "NETWORK_FORMS", "ROLES", "as_layer_list", "check_tag_names",
+    "compute_roles", "filter_tags", "group_by_role", "input_layers",
+    "is_input_layer", "is_layer", "is_training_only", "param_name",
+    "read_inputs", "input_arg", "tags_in_use", "walk"}
+
 STAY_IN_MODULE = {
-    layers: set(nonlinearities.__all__),
+    layers: set(nonlinearities.__all__) | LAYERS_PLUMBING,
     penalties: {"is_tensor_like", "as_float_tensor"},
     constraints: {"default_norm_axes"},
 }
@@ -106,20 +114,25 @@ RANKS = {
     "regkit.layers.graph": 8,
     "regkit.layers.dense": 8,
     "regkit.layers.merge": 8,
-    "regkit.layers.helper": 9,
-    "regkit.layers.outputs": 10,
-    "regkit.layers": 11,
-    "regkit.regularization": 12,
-    "regkit.apply": 13,
-    "regkit.regularizers.base": 14,
-    "regkit.regularizers.weights": 15,
-    "regkit.regularizers.activity": 15,
-    "regkit.regularizers.stochastic": 15,
-    "regkit.regularizers.updates": 15,
-    "regkit.regularizers.contractive": 16,
-    "regkit.regularizers.factory": 16,
-    "regkit.regularizers": 17,
-    "regkit": 18,
+    "regkit.layers.tags": 8,
+    "regkit.layers.walk": 9,
+    "regkit.layers.roles": 10,
+    "regkit.layers.network": 11,
+    "regkit.layers.params": 12,
+    "regkit.layers.outputs": 12,
+    "regkit.layers.helper": 13,
+    "regkit.layers": 14,
+    "regkit.regularization": 15,
+    "regkit.apply": 16,
+    "regkit.regularizers.base": 17,
+    "regkit.regularizers.weights": 18,
+    "regkit.regularizers.activity": 18,
+    "regkit.regularizers.stochastic": 18,
+    "regkit.regularizers.updates": 18,
+    "regkit.regularizers.contractive": 19,
+    "regkit.regularizers.factory": 19,
+    "regkit.regularizers": 20,
+    "regkit": 21,
 }
 SYMBOLIC_LIBRARIES = {"theano", "pytensor", "numba", "jax", "jaxlib", "torch"}
 

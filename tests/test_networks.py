@@ -9,6 +9,7 @@ import pytest
 
 import regkit
 from regkit import backend
+from conftest import InputReads
 
 T = backend.tensor
 FLOATX = backend.floatX
@@ -868,3 +869,75 @@ def test_a_name_the_user_chose_is_never_taken_by_the_numbering():
         names = regkit.layer_names(regkit.get_all_layers(c))
     assert [names[layer] for layer in (a, b, c)] == [
         "hidden", "hidden#3", "hidden#2"]
+
+
+# --- one network record: a training script walks the network once ---------
+
+def _script(out, regs):
+    """What a training script does with a network: outputs, the penalty,
+    SGD updates through the update hooks, and an inference graph."""
+    outputs = regkit.get_outputs(out, regularizers=regs)
+    loss = outputs["out:out"].sum() + regkit.total_penalty(regs, out, outputs)
+    params = regkit.get_all_params(out, trainable=True)
+    grads = backend.grad(loss, params)
+    updates = regkit.apply_update_hooks(
+        regs, out, [(p, p - 0.1 * g) for p, g in zip(params, grads)])
+    regkit.get_output(out, deterministic=True, regularizers=regs)
+    return outputs, updates
+
+
+@pytest.mark.parametrize("kind", ["regkit", "lasagne"])
+def test_a_training_script_walks_the_network_once(kind):
+    if kind == "regkit":
+        l_in = regkit.InputLayer((None, 4), name="in")
+        hid = regkit.DenseLayer(l_in, 5, name="hid")
+        out = regkit.DenseLayer(hid, 3, name="out")
+    else:
+        out = _mnist_mlp(np.random.default_rng(0))[1]
+    regs = [regkit.WeightL2(weight=1e-3), regkit.WeightL1(weight=1e-4),
+            regkit.HiddenL1(weight=1e-3), regkit.MaxNorm(weight=3.0),
+            regkit.BernoulliDropout("*:out", 0.5, rng=0)]
+    layers = regkit.get_all_layers(out)
+    with InputReads(layers) as once:
+        regkit.get_all_layers(out)
+    assert once.count >= len(layers) - 1  # one walk reads every layer
+    with InputReads(layers) as script:
+        outputs, updates = _script(out, regs)
+    assert script.count == once.count
+    # the same numbers as the record gives: every consumer read names
+    # and roles from one place
+    assert list(outputs.network.names.values()) == list(outputs.roles)
+    assert set(updates) == set(regkit.get_all_params(out, trainable=True))
+
+
+def test_a_changed_network_gets_a_new_record():
+    rng = np.random.default_rng(0)
+    l_in = InputLayer((None, 4), name="in")
+    out = DenseLayer(DenseLayer(l_in, 5, rng.normal(size=(4, 5))), 3,
+                     rng.normal(size=(5, 3)))
+    outputs = regkit.get_outputs(out)
+    record = outputs.network
+    assert regkit.as_network(out) is record
+    assert regkit.as_network([out]) is record
+    out.name = "top"  # Lasagne allows renaming: the names follow
+    assert [n for n, _ in regkit.named_params(out)][-2:] == ["top.W", "top.b"]
+    assert regkit.as_network(out) is not record
+    # tags are read when asked for, not kept by the record
+    hid = regkit.get_all_layers(out)[1]
+    hid.params[hid.W].discard("regularizable")
+    assert [n for n, _ in regkit.named_params(out, regularizable=True)] \
+        == ["top.W"]
+    # a parameter added after the walk is named too
+    extra = out.add_param(np.ones(3), (3,), name="scale")
+    assert regkit.named_params(out)[-1] == ("top.scale", extra)
+
+
+def test_a_record_is_not_kept_alive_by_the_cache():
+    import gc
+    import weakref
+    out = regkit.DenseLayer(regkit.InputLayer((None, 4)), 3)
+    record = weakref.ref(regkit.as_network(out))
+    layer = weakref.ref(out)
+    del out
+    gc.collect()
+    assert record() is None and layer() is None

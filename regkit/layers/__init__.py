@@ -9,8 +9,13 @@ symbolic outputs of the graph, named so that regularizers can choose them.
   parameter creation;
 * :mod:`~regkit.layers.input`, :mod:`~regkit.layers.dense`,
   :mod:`~regkit.layers.merge`: the layers;
-* :mod:`~regkit.layers.helper`: the graph walk, parameters by tag and by
-  name, layer names and roles;
+* :mod:`~regkit.layers.walk`: the network argument and the walk;
+  :mod:`~regkit.layers.roles`: layer names and roles;
+  :mod:`~regkit.layers.network`: the one record of a network that every
+  consumer reads (:func:`as_network`); :mod:`~regkit.layers.tags` and
+  :mod:`~regkit.layers.params`: parameters by tag and by name, and their
+  values; :mod:`~regkit.layers.helper` hands these on under Lasagne's
+  module name;
 * :mod:`~regkit.layers.outputs`: the named outputs and the hook protocol
   regularizers implement.
 
@@ -22,14 +27,20 @@ from ..init import (DEFAULT_SEED, Constant, GlorotUniform, get_rng, set_rng,
                     spawn_seed_sequence)
 from ..nonlinearities import (identity, linear, rectify, sigmoid, softmax,
                               tanh)
-from .base import Layer, MergeLayer
+from .base import Layer, MergeLayer, filter_tags
 from .dense import DenseLayer
 from .graph import VariableLayer, graph_layers
-from .helper import (STANDARD_TAGS, count_params, get_all_layers,
-                     get_all_param_values, get_all_params, layer_names,
-                     layer_roles, named_params, set_all_param_values,
-                     training_only_layers)
 from .input import InputLayer
+from .network import (Network, as_network, layer_roles, param_name,
+                      training_only_layers)
+from .params import (count_params, get_all_param_values, get_all_params,
+                     named_params, set_all_param_values)
+from .roles import (ROLES, compute_roles, group_by_role, is_training_only,
+                    layer_names)
+from .tags import STANDARD_TAGS, check_tag_names, tags_in_use
+from .walk import (NETWORK_FORMS, as_layer_list, get_all_layers,
+                   input_arg, input_layers, is_input_layer, is_layer,
+                   read_inputs, walk)
 from .merge import ElemwiseSumLayer
 from .outputs import (LayerOutputs, NetworkOutputs, OutputHook, get_output,
                       get_outputs)
@@ -42,5 +53,9 @@ __all__ = [
     "layer_names", "layer_roles", "named_params", "training_only_layers",
     "LayerOutputs",
     "NetworkOutputs", "OutputHook", "get_output", "get_outputs",
-    "VariableLayer", "graph_layers", "rectify", "sigmoid", "tanh", "softmax", "identity", "linear",
+    "VariableLayer", "graph_layers", "Network", "as_network", "param_name",
+    "ROLES", "compute_roles", "group_by_role", "is_training_only",
+    "check_tag_names", "tags_in_use", "filter_tags", "NETWORK_FORMS",
+    "as_layer_list", "input_layers", "is_input_layer", "is_layer",
+    "read_inputs", "input_arg", "walk", "rectify", "sigmoid", "tanh", "softmax", "identity", "linear",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 from .. import backend
 from .._checks import _check_tag_values, _is_int, _short
 
-__all__ = ["Layer", "MergeLayer"]
+__all__ = ["Layer", "MergeLayer", "filter_tags"]
 
 
 def _as_shape(shape, argname, owner, allow_none=True):
@@ -230,7 +230,7 @@ class Layer(object):
         ['W']
         """
         _check_tag_values(tags, "%s.get_params" % type(self).__name__)
-        return _unique(_unwrap(_filter_tags(self.params, tags), unwrap_shared))
+        return _unique(_unwrap(filter_tags(self.params, tags), unwrap_shared))
 
 
 class MergeLayer(Layer):
@@ -354,9 +354,18 @@ def _check_shape(var, shape, owner, what):
                          % (owner, what, known, shape))
 
 
-def _filter_tags(params, tags):
-    """The parameters of the mapping `params` whose tag sets satisfy
-    `tags` (tag=True: must have it, tag=False: must not)."""
+def filter_tags(params, tags):
+    """The parameters of the mapping `params` (parameter -> set of tags)
+    whose tags satisfy `tags` (tag=True: must have it, tag=False: must
+    not), in order.
+
+    Examples
+    --------
+    >>> from regkit.layers import filter_tags
+    >>> filter_tags({"W": {"regularizable"}, "b": set()},
+    ...             {"regularizable": True})
+    ['W']
+    """
     wanted = set(tag for tag, value in tags.items() if value)
     unwanted = set(tag for tag, value in tags.items() if not value)
     return [param for param, have in params.items()

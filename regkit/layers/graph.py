@@ -47,7 +47,7 @@ from collections import OrderedDict
 
 from .. import backend
 from .._checks import _check_tag_values, _describe
-from .base import _filter_tags, _unique, _unwrap
+from .base import filter_tags, _unique, _unwrap
 
 __all__ = ["VariableLayer", "graph_layers"]
 
@@ -74,6 +74,10 @@ class VariableLayer(object):
         Shared variable -> set of tag names.
     name : str or None
         The variable's name.
+    automatic_name : str
+        The stem of the automatic name :func:`~regkit.layers.layer_names`
+        gives it when it has no name (``"input"``, ``"variable"``); any
+        layer may carry one.
     """
 
     def __init__(self, variable, input_layers, params, name):
@@ -86,8 +90,7 @@ class VariableLayer(object):
             isinstance(variable, backend.SharedVariable) else None
         self.params = params
         self.name = name
-        # the stem of an automatic name (regkit.layer_names)
-        self._automatic_name = "input" if self.input_var is not None \
+        self.automatic_name = "input" if self.input_var is not None \
             else "variable"
 
     @property
@@ -98,7 +101,7 @@ class VariableLayer(object):
         """The shared variables this variable reads, filtered by tags (as
         :meth:`regkit.Layer.get_params`)."""
         _check_tag_values(tags, "VariableLayer.get_params")
-        return _unique(_unwrap(_filter_tags(self.params, tags), unwrap_shared))
+        return _unique(_unwrap(filter_tags(self.params, tags), unwrap_shared))
 
     def get_output_for(self, inputs, **kwargs):
         """The variable, rebuilt on `inputs` (the values of its input

@@ -18,17 +18,16 @@ Examples
 (['in:out', 'out:pre', 'out:out'], 'output')
 """
 from collections import OrderedDict
-from collections.abc import Mapping
 import difflib
 import inspect
 import warnings
 
 from .. import backend
-from .._checks import _as_instances, _describe
+from .._checks import _as_instances, _describe, _is_collection
 from .base import _check_shape
-from .helper import (_ROLES, _as_layer_list, _input_layers,
-                     _is_input_layer, _is_layer, _network_layers,
-                     get_all_layers, layer_names, _param_names)
+from .network import Network, as_network
+from .roles import ROLES, group_by_role
+from .walk import is_layer
 
 __all__ = ["OutputHook", "LayerOutputs", "NetworkOutputs", "get_output",
            "get_outputs"]
@@ -132,7 +131,8 @@ class LayerOutputs(OrderedDict):
     values the layer read, in order), ``deterministic`` (whether the
     inference graph is being built), ``kwargs`` (the keywords passed to
     the layers), ``param_names`` (parameter -> its unique name in the
-    network, as :func:`named_params` gives it) and ``built`` (the outputs
+    network, as :func:`named_params` gives it), ``network`` (the
+    network's record, :class:`Network`) and ``built`` (the outputs
     as the layer computed them, before any hook changed them).  A hook
     that computes the layer again on changed inputs (:meth:`recompute`)
     updates ``inputs`` and ``built`` so that the next hook builds on its
@@ -151,20 +151,22 @@ class LayerOutputs(OrderedDict):
         if not isinstance(name, str):
             raise TypeError("LayerOutputs: name must be a string, got %r"
                             % (name,))
-        if role not in _ROLES:
+        if role not in ROLES:
             raise ValueError("LayerOutputs: role must be one of %s, got %r"
-                             % (", ".join(_ROLES), role))
+                             % (", ".join(ROLES), role))
         super(LayerOutputs, self).__init__(items)
         self.layer, self.name, self.role = layer, name, role
         self.inputs, self.deterministic = (), False
         self.param_names = {}
         self.built, self.kwargs = {}, {}
+        self.network = None
 
     def recompute(self, values):
         """The layer's ``get_output_for`` on other input `values` (in the
         order of ``inputs``), with the keywords of the graph being built
         (``deterministic`` among them)."""
-        return self.layer.get_output_for(_layer_arg(self.layer, values),
+        network = self.network or as_network(self.layer, "recompute")
+        return self.layer.get_output_for(network.input_arg(self.layer, values),
                                          **self.kwargs)
 
     def __reduce__(self):
@@ -183,6 +185,11 @@ class NetworkOutputs(OrderedDict):
     roles : OrderedDict
         Layer name -> ``"input"``, ``"hidden"``, ``"output"`` or
         ``"internal"`` (see :func:`layer_roles`).
+    network : Network or None
+        The record of the network the outputs were built from (None for
+        outputs put together by hand, and after unpickling): the
+        regularizers and :func:`~regkit.regularizers.total_penalty` read
+        names and roles from it instead of walking the network again.
 
     Examples
     --------
@@ -197,6 +204,7 @@ class NetworkOutputs(OrderedDict):
         super(NetworkOutputs, self).__init__(items)
         self.layers = OrderedDict(layers)
         self.roles = OrderedDict(roles)
+        self.network = None
 
     def add(self, layer_outputs):
         """Add one layer's :class:`LayerOutputs` (its outputs, its name and
@@ -210,9 +218,7 @@ class NetworkOutputs(OrderedDict):
 
     def names_by_role(self):
         """Role -> the names of the layers with that role, in order."""
-        by_role = OrderedDict((role, []) for role in _ROLES)
-        for name, role in self.roles.items():
-            by_role[role].append(name)
+        by_role = group_by_role(self.roles.items())
         if not by_role["internal"]:  # only Lasagne-style networks have it
             del by_role["internal"]
         return by_role
@@ -222,25 +228,26 @@ class NetworkOutputs(OrderedDict):
                              list(self.roles.items())))
 
 
-def _input_map(queried, inputs, caller):
-    """Layer -> given symbolic input, from the `inputs` argument."""
+def _input_map(network, inputs, caller):
+    """Layer -> given symbolic input, from the `inputs` argument, for the
+    record `network`."""
     if inputs is None:
         return {}
     if isinstance(inputs, dict):
         given = {}
         for key, expr in inputs.items():
-            if not _is_layer(key):
+            if not is_layer(key):
                 raise TypeError("%s: the keys of inputs must be layers, got "
                                 "%r" % (caller, key))
             given[key] = _as_input_expr(expr, key, caller)
-        walked = set(get_all_layers(queried))
+        walked = set(network.layers)
         outside = [key for key in given if key not in walked]
         if outside:
             raise ValueError("%s: inputs names %r, which is not a layer of "
                              "the network" % (caller, outside[0]))
         return given
-    input_layers = [layer for layer in get_all_layers(queried)
-                    if _is_input_layer(layer)]
+    input_layers = [layer for layer in network.layers
+                    if layer in network.inputs]
     if len(input_layers) != 1:
         raise ValueError(
             "%s: inputs is one expression but the network has %d input "
@@ -260,31 +267,35 @@ def _as_input_expr(expr, layer, caller):
     return expr
 
 
-def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
-                   kwargs, caller):
-    """Walk the graph once; return (queried layers, layer -> output,
-    name -> output for every named output)."""
-    queried = _as_layer_list(layer_or_layers, caller, "layer_or_layers")
+def _build_outputs(layer_or_layers, inputs=None, regularizers=(),
+                   deterministic=False, kwargs=None, caller="get_outputs",
+                   argname="layer_or_layers"):
+    """Build the graph once from the network's record; return (queried
+    layers, layer -> output, name -> output for every named output; the
+    last a NetworkOutputs that holds the record)."""
+    full = as_network(layer_or_layers, caller, argname)
+    queried = full.queried
     regularizers = _as_hooks(regularizers, caller)
     if deterministic:
         regularizers = [r for r in regularizers if not r.training_only]
-    given = _input_map(queried, inputs, caller)
-    all_layers, roles = _network_layers(queried, treat_as_input=list(given))
+    given = _input_map(full, inputs, caller)
+    network = full.below(list(given))
+    all_layers, roles, names = network.layers, network.roles, network.names
+    kwargs = kwargs or {}
     _check_layer_kwargs(all_layers, kwargs, caller)
-    names = layer_names(all_layers)
-    params = _param_names(all_layers, names, unwrap_shared=False) \
-        if regularizers else {}
+    params = network.param_names(unwrap_shared=False) if regularizers else {}
     kwargs = dict(kwargs, deterministic=deterministic)
     layer_out = {}
     named = NetworkOutputs()
+    named.network = full
     for layer in all_layers:
         values = []  # the layer's inputs
         if layer in given:
             outs = OrderedDict(out=given[layer])
-        elif _is_input_layer(layer):
+        elif layer in network.inputs:
             outs = OrderedDict(out=layer.input_var)
         else:
-            sources = _input_layers(layer)
+            sources = network.sources(layer)
             missing = [s for s in sources if s is None]
             if missing:
                 raise ValueError(
@@ -296,7 +307,8 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                     "%s: the layers form a cycle: %r reads %r, which depends "
                     "on it" % (caller, layer, unbuilt[0]))
             values = [layer_out[s] for s in sources]
-            outs = _layer_outputs(layer, _layer_arg(layer, values), kwargs)
+            outs = _layer_outputs(layer, network.input_arg(layer, values),
+                                  kwargs)
             if "out" not in outs:
                 raise ValueError("%s: %s.get_outputs_for must return a dict "
                                  "with the key 'out', got keys %r"
@@ -307,6 +319,7 @@ def _build_outputs(layer_or_layers, inputs, regularizers, deterministic,
                              for key, value in outs.items()))
         outs.inputs, outs.deterministic = tuple(values), deterministic
         outs.param_names, outs.kwargs = params, kwargs
+        outs.network = network
         outs.built = OrderedDict(outs)
         original = list(outs.items())
         for reg in regularizers:
@@ -355,18 +368,6 @@ def _keyword_names(layer):
     return [name for name, param in list(params.items())[1:]
             if param.kind in (param.POSITIONAL_OR_KEYWORD,
                               param.KEYWORD_ONLY)]
-
-
-def _layer_arg(layer, values):
-    """What `layer`'s ``get_output_for`` takes for its input values: the
-    list (a merge layer), Lasagne's dict form by the same keys, or the one
-    value."""
-    inputs = getattr(layer, "input_layers", None)
-    if inputs is None:
-        return values[0]
-    if isinstance(inputs, Mapping):
-        return OrderedDict(zip(inputs, values))
-    return list(values)
 
 
 def _layer_outputs(layer, arg, kwargs):
@@ -453,7 +454,9 @@ def get_output(layer_or_layers, inputs=None, regularizers=(),
         layer_or_layers, inputs, regularizers, deterministic, kwargs,
         "get_output")
     outputs = [layer_out[layer] for layer in queried]
-    single = _is_layer(layer_or_layers) or backend.is_tensor(layer_or_layers)
+    # one layer or expression, not a list of them (checked by the build;
+    # is_layer would read the layer's inputs again)
+    single = backend.is_tensor(layer_or_layers) or not _is_collection(layer_or_layers)
     return outputs[0] if single else outputs
 
 

@@ -41,9 +41,8 @@ from .. import backend
 from .._checks import (_as_instances, _check_positive, _check_seed,
                        _describe, _short)
 from ..init import _seed_sequence
-from ..layers.base import _filter_tags
-from ..layers.helper import (_ROLES, _named_params, _param_name, layer_names,
-                             layer_roles)
+from ..layers.base import filter_tags
+from ..layers.network import as_network, param_name
 from ..layers.outputs import NetworkOutputs, OutputHook
 from ..regularization import _check_tags
 
@@ -195,17 +194,12 @@ def _select_outputs(patterns, outputs):
 
 def _names_by_role(network, outputs=None):
     """Role -> names of the layers with that role: from `outputs` when
-    get_outputs built it (no second walk), else from `network`."""
+    get_outputs built it, else from the network's record."""
     if isinstance(outputs, NetworkOutputs):
         by_role = outputs.names_by_role()
         by_role.setdefault("internal", [])
         return by_role
-    roles = layer_roles(network)
-    names = layer_names(list(roles))
-    by_role = {role: [] for role in _ROLES}
-    for layer, role in roles.items():
-        by_role[role].append(names[layer])
-    return by_role
+    return as_network(network).names_by_role()
 
 
 class Regularizer(OutputHook):
@@ -459,7 +453,9 @@ class _ParamRegularizer(Regularizer):
     def named_params(self, layers):
         """(name, parameter) pairs this regularizer applies to (warns if
         there are none)."""
-        every = _named_params(layers, True, self.tags, type(self).__name__)
+        caller = type(self).__name__
+        every = as_network(layers, caller).named_params(True, caller,
+                                                        **self.tags)
         named = every
         if self.pattern is not None:
             match = self._pattern_matcher()
@@ -561,14 +557,14 @@ class _WeightChange(_MatchCounter, _ParamRegularizer):
         params = getattr(layer, "params", None)
         if not params:
             return
-        kept = set(_filter_tags(params, self.tags))
+        kept = set(filter_tags(params, self.tags))
         match = self._pattern_matcher() if self.pattern is not None \
             else None
         replace, names = {}, {}
         for index, param in enumerate(params):
             if param not in kept:
                 continue
-            name = outputs.param_names.get(param) or _param_name(
+            name = outputs.param_names.get(param) or param_name(
                 layer, param, index, outputs.name)
             if (match is None or match(name)) and self.accepts(param):
                 replace[param], names[param] = self.change(param, name), name

@@ -5,7 +5,7 @@ from .. import backend
 from .._checks import MAX_PROJECTIONS, _check_count
 from ..penalties import _safe_norm
 from ..layers.dense import DenseLayer
-from ..layers.helper import get_all_layers, layer_names, layer_roles
+from ..layers.network import as_network
 from ..layers.outputs import NetworkOutputs
 from ..regularization import sum_terms
 from .activity import _OutputPenalty, _batch_size
@@ -83,21 +83,23 @@ class Contractive(_OutputPenalty):
         chosen = self.output_names(layers, outputs)
         if not chosen:
             return 0
-        # resolved once for all the chosen outputs: from get_outputs' own
-        # record of the walk, or (for a plain dict) by walking the network
-        if isinstance(outputs, NetworkOutputs):
-            by_name = outputs.layers
-        else:  # the names get_outputs gives: walked from the output layers
-            by_name = {value: key for key, value in layer_names(
-                _network_order(layers)).items()}
+        # resolved once for all the chosen outputs, from the network's
+        # record: get_outputs' own, or (for a plain dict) the network's
+        record = getattr(outputs, "network", None) \
+            or as_network(layers, type(self).__name__)
+        by_name = outputs.layers if isinstance(outputs, NetworkOutputs) \
+            else record.by_name
         names = {layer: name for name, layer in by_name.items()}
+        # a dense layer -> the name of the layer it reads (closed form)
+        input_names = {layer: names.get(record.sources(layer)[0])
+                       for layer in names if isinstance(layer, DenseLayer)}
         wrt_names = self._wrt_names(layers, outputs)
         return sum_terms(self._term(self.checked_output(outputs, name),
-                                    name, outputs, names, by_name,
+                                    name, outputs, input_names, by_name,
                                     wrt_names) for name in chosen)
 
     @staticmethod
-    def _term(h, name, outputs, names, by_name, wrt_names):
+    def _term(h, name, outputs, input_names, by_name, wrt_names):
         prefix = name.rsplit(":", 1)[0]
         layer = by_name.get(prefix)
         terms = []
@@ -106,8 +108,8 @@ class Contractive(_OutputPenalty):
             if not backend.depends_on(h, x):
                 continue
             closed = None
-            if isinstance(layer, DenseLayer) and layer.input_layer is not None \
-                    and wrt_name == "%s:out" % names[layer.input_layer]:
+            if input_names.get(layer) is not None \
+                    and wrt_name == "%s:out" % input_names[layer]:
                 closed = _dense_jacobian_norm(h, outputs.get(prefix + ":pre"),
                                               layer.W)
             terms.append(closed if closed is not None
@@ -143,7 +145,7 @@ class R1Penalty(Contractive):
     default_roles = ("output",)
 
     @staticmethod
-    def _term(h, name, outputs, names, by_name, wrt_names):
+    def _term(h, name, outputs, input_names, by_name, wrt_names):
         terms = []
         for wrt_name in wrt_names:
             x = outputs[wrt_name]
@@ -209,7 +211,7 @@ class JacobianProjection(_Seeded, Contractive):
         config["n_proj"] = self.n_proj
         return config
 
-    def _term(self, h, name, outputs, names, by_name, wrt_names):
+    def _term(self, h, name, outputs, input_names, by_name, wrt_names):
         flat = h.reshape((h.shape[0], -1))
         units = T.cast(flat.shape[1], h.dtype)
         terms = []
@@ -226,13 +228,6 @@ class JacobianProjection(_Seeded, Contractive):
                 total = total + T.sum(T.sqr(grad))
             terms.append(units * total / (self.n_proj * _batch_size(h)))
         return sum_terms(terms)
-
-
-def _network_order(layers):
-    """The layers of the network `layers` (its output layers, or all its
-    layers in any order) in the order :func:`get_outputs` walks them, which
-    gives unnamed layers the same automatic names."""
-    return list(layer_roles(get_all_layers(layers)))
 
 
 def _keep_draw(outputs, name, draw):

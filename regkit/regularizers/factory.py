@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from .._checks import _check_seed, _describe, _short
-from ..layers.helper import _as_layer_list, training_only_layers
+from ..layers.network import as_network
 from ..regularization import _weighted_sum
 from .base import (REGISTRY, Regularizer, _as_regularizers, _names_by_role,
                    _glob_escape)
@@ -79,7 +79,7 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
     >>> [type(r).__name__ for r in regs], regs[1].pattern
     (['WeightL2', 'BernoulliDropout'], ('hid:out',))
     """
-    network = _as_layer_list(network, "from_kwargs", "network")
+    network = as_network(network, "from_kwargs", "network")
     result = []
     if isinstance(regularizers, Mapping):
         both = sorted(set(regularizers) & set(kwargs))
@@ -95,7 +95,7 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
     stacked = [key for key in kwargs
                if key in _ROLE_KEYWORDS and kwargs[key] is not None]
     if stacked:
-        own = training_only_layers(network)
+        own = network.training_only_layers()
         if own:
             warnings.warn(
                 "from_kwargs: %s adds regkit's dropout or noise to a network "
@@ -206,7 +206,10 @@ def total_penalty(regularizers, network, outputs):
     3.0
     """
     regularizers = _as_regularizers(regularizers, "total_penalty")
-    network = _as_layer_list(network, "total_penalty", "network")
+    # the record is held here, so every regularizer's loss reads it (and
+    # it is get_outputs' own record when outputs comes from there)
+    record = as_network(network, "total_penalty", "network")
+    network = record.queried
     if not isinstance(outputs, Mapping):
         raise TypeError("total_penalty: outputs must be the dict that "
                         "get_outputs returns, got %s" % _describe(outputs))

@@ -11,7 +11,7 @@ from .._checks import (_check_fraction, _check_positive, _describe,
                        is_tensor_like)
 from ..constraints import default_norm_axes, norm_constraint
 from ..layers.base import Layer
-from ..layers.helper import _as_layer_list
+from ..layers.network import as_network
 from .base import _ParamRegularizer, _as_regularizers
 
 __all__ = ["ParamUpdates", "apply_update_hooks", "MaxNorm",
@@ -77,7 +77,7 @@ class ParamUpdates(OrderedDict):
                                      param, index, ndim, param.ndim))
             self[param] = value
         if network is not None and not isinstance(network, Layer):
-            network = _as_layer_list(network, "ParamUpdates", "network")
+            network = as_network(network, "ParamUpdates", "network").queried
         self.network = network
 
     def __reduce__(self):
@@ -113,8 +113,10 @@ def apply_update_hooks(regularizers, network, updates):
     >>> updates[W].eval().round(3).tolist()
     [[0.6], [0.8]]
     """
+    # the record is held while the hooks run, so each reads it
+    record = as_network(network, "apply_update_hooks", "network")
     if not isinstance(network, Layer):
-        network = _as_layer_list(network, "apply_update_hooks", "network")
+        network = record.queried
     result = ParamUpdates(updates, network)
     for reg in _as_regularizers(regularizers, "apply_update_hooks"):
         reg.modify_updates(result)
