@@ -372,8 +372,16 @@ class Regularizer(OutputHook):
         patterns = _as_patterns(self.pattern)
         if patterns is None or len(patterns) < 2:
             return
+        names = list(names)
+        # a glob without wildcards (a role's layer names) is looked up, so
+        # that a pattern of thousands of names costs linear time
+        exact = set(names) | set(_base_name(name) for name in names)
         for glob in patterns:
-            if not any(_glob_matches(glob, name) for name in names):
+            if _WILDCARDS & set(glob):
+                found = any(_glob_matches(glob, name) for name in names)
+            else:
+                found = glob in exact
+            if not found:
                 warnings.warn("%s: the glob %r of pattern %r matches no %s"
                               % (type(self).__name__, glob,
                                  list(patterns), what),
