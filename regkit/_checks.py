@@ -3,9 +3,11 @@
 Every public function of regkit checks its arguments with these helpers,
 so that a wrong argument raises TypeError (wrong kind of thing) or
 ValueError (wrong value) with a message that names the function and the
-argument.  Private: the helpers are not part of the API, except the two
-conversions that :mod:`regkit.penalties` re-exports for users writing their
-own penalties (:func:`is_tensor_like`, :func:`as_float_tensor`).
+argument.  The module is private (not the user's API, except the two
+conversions that :mod:`regkit.penalties` re-exports for users writing
+their own penalties, :func:`is_tensor_like` and :func:`as_float_tensor`);
+its names carry no underscore because every package of regkit imports
+them, and a name imported from another package is public there.
 """
 from collections.abc import Mapping
 import numbers
@@ -15,7 +17,12 @@ import numpy as np
 
 from . import backend
 
-__all__ = ["is_tensor_like", "as_float_tensor"]
+__all__ = ["is_tensor_like", "as_float_tensor", "check_supported_float",
+           "is_int", "as_real", "check_fraction", "check_positive",
+           "normalize_axes", "check_ndim", "is_collection", "short_repr",
+           "describe", "as_instances", "check_tag_values", "check_count",
+           "check_seed", "SUPPORTED_FLOATS", "MAX_POWER_ITERATIONS",
+           "MAX_PROJECTIONS", "MAX_CLASSES"]
 
 T = backend.tensor
 
@@ -58,21 +65,21 @@ def as_float_tensor(x, caller, argname="x"):
     if not is_tensor_like(x):
         raise TypeError(
             "%s: %s must be a tensor (symbolic variable, shared variable or "
-            "numeric numpy array), got %s" % (caller, argname, _describe(x)))
+            "numeric numpy array), got %s" % (caller, argname, describe(x)))
     x = backend.as_tensor_variable(x)
     if not x.dtype.startswith("float"):
         raise TypeError(
             "%s: %s must have a float dtype, got %s %r; cast it first "
             "(penalties on integers have no gradient)"
             % (caller, argname, x.dtype, x))
-    return _check_supported_float(x, caller, argname)
+    return check_supported_float(x, caller, argname)
 
 
 #: The float dtypes regkit computes in.
 SUPPORTED_FLOATS = ("float32", "float64")
 
 
-def _check_supported_float(x, caller, argname="x"):
+def check_supported_float(x, caller, argname="x"):
     """`x` if its dtype is float32 or float64; a TypeError for float16
     (which neither backend's linkers handle throughout: PyTensor's Numba
     linker fails to compile it, and dropout fails at run time)."""
@@ -88,19 +95,19 @@ def _constant(value, dtype):
     return backend.as_tensor_variable(np.asarray(value, dtype=dtype))
 
 
-def _is_int(value):
+def is_int(value):
     """Whether `value` is an integer (Python or numpy), bools excluded."""
     return isinstance(value, (numbers.Integral, np.integer)) \
         and not isinstance(value, bool)
 
 
-def _as_real(value, caller, argname, expected="a number"):
+def as_real(value, caller, argname, expected="a number"):
     """`value` as a float if it is a real number (not a bool or a string),
     else a TypeError naming `argname`."""
     if isinstance(value, bool) or not isinstance(
             value, (numbers.Real, np.floating, np.integer)):
         raise TypeError("%s: %s must be %s, got %s"
-                        % (caller, argname, expected, _describe(value)))
+                        % (caller, argname, expected, describe(value)))
     try:
         return float(value)
     except OverflowError:  # an int beyond the float range (10**400)
@@ -110,10 +117,10 @@ def _as_real(value, caller, argname, expected="a number"):
                              int(int(value).bit_length() * 0.30103)))
 
 
-def _check_fraction(value, caller, argname, strict=False):
+def check_fraction(value, caller, argname, strict=False):
     """`value` as a float in [0, 1] (strictly between 0 and 1 with
     `strict`), or a TypeError / ValueError naming `argname`."""
-    value = _as_real(value, caller, argname, "a number between 0 and 1"
+    value = as_real(value, caller, argname, "a number between 0 and 1"
                      if strict else "a number in [0, 1]")
     if strict and not 0.0 < value < 1.0:
         raise ValueError("%s: %s must be strictly between 0 and 1, got %r"
@@ -124,17 +131,17 @@ def _check_fraction(value, caller, argname, strict=False):
     return value
 
 
-def _check_positive(value, caller, argname, allow_zero=False):
+def check_positive(value, caller, argname, allow_zero=False):
     """`value` as a float that is finite and positive (or zero, with
     `allow_zero`), or a TypeError / ValueError naming `argname`.
 
     Examples
     --------
-    >>> from regkit._checks import _check_positive
-    >>> _check_positive(3, "f", "max_norm")
+    >>> from regkit._checks import check_positive
+    >>> check_positive(3, "f", "max_norm")
     3.0
     """
-    value = _as_real(value, caller, argname)
+    value = as_real(value, caller, argname)
     if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise ValueError("%s: %s must be finite and %s, got %r"
                          % (caller, argname, "non-negative" if allow_zero
@@ -142,7 +149,7 @@ def _check_positive(value, caller, argname, allow_zero=False):
     return value
 
 
-def _normalize_axes(axes, ndim, caller, argname="axis"):
+def normalize_axes(axes, ndim, caller, argname="axis"):
     """`axes` (an int or a sequence of ints, negative counting from the end)
     as a sorted tuple of distinct axes of an `ndim`-d tensor.
 
@@ -155,30 +162,30 @@ def _normalize_axes(axes, ndim, caller, argname="axis"):
 
     Examples
     --------
-    >>> from regkit._checks import _normalize_axes
-    >>> _normalize_axes(-1, 3, "f"), _normalize_axes((2, 0), 3, "f")
+    >>> from regkit._checks import normalize_axes
+    >>> normalize_axes(-1, 3, "f"), normalize_axes((2, 0), 3, "f")
     ((2,), (0, 2))
     """
     items = axes if isinstance(axes, (tuple, list)) else [axes]
     if not items:
         raise ValueError("%s: %s must name at least one axis, got %s"
-                         % (caller, argname, _describe(axes)))
+                         % (caller, argname, describe(axes)))
     result = []
     for item in items:
-        if not _is_int(item):
+        if not is_int(item):
             raise TypeError("%s: %s must be an int or a sequence of ints, "
-                            "got %s" % (caller, argname, _describe(axes)))
+                            "got %s" % (caller, argname, describe(axes)))
         if not -ndim <= item < ndim:
             raise ValueError("%s: %s %s is out of range for a %d-d tensor"
-                             % (caller, argname, _short(axes), ndim))
+                             % (caller, argname, short_repr(axes), ndim))
         result.append(int(item) % ndim)
     if len(set(result)) != len(result):
         raise ValueError("%s: %s %s names an axis twice"
-                         % (caller, argname, _short(axes)))
+                         % (caller, argname, short_repr(axes)))
     return tuple(sorted(result))
 
 
-def _check_ndim(x, minimum, caller, argname="x", maximum=None):
+def check_ndim(x, minimum, caller, argname="x", maximum=None):
     if x.ndim < minimum or (maximum is not None and x.ndim > maximum):
         wanted = ("at least %d" % minimum if maximum is None
                   else "%d to %d" % (minimum, maximum))
@@ -186,7 +193,7 @@ def _check_ndim(x, minimum, caller, argname="x", maximum=None):
                          "%r" % (caller, argname, wanted, x.ndim, x))
 
 
-def _is_collection(value):
+def is_collection(value):
     """Whether `value` can be taken as a list of items: iterable, and not a
     string, bytes or a mapping (which iterate over characters or keys)."""
     return not isinstance(value, (str, bytes, Mapping)) \
@@ -199,7 +206,7 @@ _REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 6
 
 
-def _short(value):
+def short_repr(value):
     """A repr of `value` for an error message, at most about 60
     characters, however large or deeply nested `value` is."""
     try:
@@ -211,36 +218,36 @@ def _short(value):
     return text
 
 
-def _describe(value):
+def describe(value):
     """``"<type> <short repr>"`` of `value`, for error messages."""
-    return "%s %s" % (type(value).__name__, _short(value))
+    return "%s %s" % (type(value).__name__, short_repr(value))
 
 
-def _as_instances(value, cls, caller, argname, what):
+def as_instances(value, cls, caller, argname, what):
     """`value` (one instance of `cls` or an iterable of them) as a list,
     or a TypeError naming `caller` and `argname`; `what` describes the
     expected items in the message ("Regularizer objects")."""
     if isinstance(value, cls):
         return [value]
-    if not _is_collection(value):
+    if not is_collection(value):
         raise TypeError("%s: %s must be a list of %s, got %s"
-                        % (caller, argname, what, _describe(value)))
+                        % (caller, argname, what, describe(value)))
     items = list(value)
     for item in items:
         if not isinstance(item, cls):
             raise TypeError("%s: %s must be %s, got %s"
-                            % (caller, argname, what, _describe(item)))
+                            % (caller, argname, what, describe(item)))
     return items
 
 
-def _check_tag_values(tags, caller):
+def check_tag_values(tags, caller):
     """`tags` (tag name -> wanted) with every value a bool, or a TypeError:
     ``regularizable="false"`` would otherwise select the regularizable
     parameters."""
     for key, value in tags.items():
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError("%s: the value of tag %r must be True or False, "
-                            "got %s" % (caller, key, _describe(value)))
+                            "got %s" % (caller, key, describe(value)))
     return {key: bool(value) for key, value in tags.items()}
 
 
@@ -254,7 +261,7 @@ MAX_PROJECTIONS = 100
 MAX_CLASSES = 10 ** 7
 
 
-def _check_count(value, caller, argname, minimum, maximum=None):
+def check_count(value, caller, argname, minimum, maximum=None):
     """`value` as an int of at least `minimum` and, if `maximum` is given,
     at most `maximum` (a count: of passes, projections, iterations,
     classes), or a TypeError / ValueError naming `argname`.
@@ -270,30 +277,30 @@ def _check_count(value, caller, argname, minimum, maximum=None):
 
     Examples
     --------
-    >>> from regkit._checks import _check_count
-    >>> _check_count(3, "f", "n", 2, maximum=10)
+    >>> from regkit._checks import check_count
+    >>> check_count(3, "f", "n", 2, maximum=10)
     3
-    >>> _check_count(11, "f", "n", 2, maximum=10)
+    >>> check_count(11, "f", "n", 2, maximum=10)
     Traceback (most recent call last):
         ...
     ValueError: f: n must be at most 10, got 11
     """
-    if isinstance(value, bool) or not _is_int(value):
+    if isinstance(value, bool) or not is_int(value):
         raise TypeError("%s: %s must be an int, got %s"
-                        % (caller, argname, _describe(value)))
+                        % (caller, argname, describe(value)))
     if value < minimum:
         raise ValueError("%s: %s must be at least %d, got %s"
-                         % (caller, argname, minimum, _short(value)))
+                         % (caller, argname, minimum, short_repr(value)))
     if maximum is not None and value > maximum:
         raise ValueError("%s: %s must be at most %d, got %s"
-                         % (caller, argname, maximum, _short(value)))
+                         % (caller, argname, maximum, short_repr(value)))
     return int(value)
 
 
-def _check_seed(rng, caller):
+def check_seed(rng, caller):
     """`rng` as None or an int seed, or a TypeError naming `caller` (a
     negative int is refused too: numpy's SeedSequence would)."""
-    if rng is not None and (not _is_int(rng) or rng < 0):
+    if rng is not None and (not is_int(rng) or rng < 0):
         raise TypeError("%s: rng must be None or a non-negative int seed, "
-                        "got %s" % (caller, _describe(rng)))
+                        "got %s" % (caller, describe(rng)))
     return None if rng is None else int(rng)

@@ -19,9 +19,9 @@ see :class:`regkit.regularizers.MaxNorm`.
 import numpy as np
 
 from . import backend
-from ._checks import (_constant, _describe, _is_collection, _is_int,
-                      as_float_tensor, _check_positive, _normalize_axes)
-from .penalties import _safe_norm, _safe_sqrt
+from ._checks import (_constant, describe, is_collection, is_int,
+                      as_float_tensor, check_positive, normalize_axes)
+from .penalties import safe_norm, safe_sqrt
 
 __all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes"]
 
@@ -42,9 +42,9 @@ def default_norm_axes(ndim):
     >>> default_norm_axes(2), default_norm_axes(4), default_norm_axes(1)
     ((0,), (1, 2, 3), None)
     """
-    if not _is_int(ndim):
+    if not is_int(ndim):
         raise TypeError("default_norm_axes: ndim must be an int, got %s"
-                        % _describe(ndim))
+                        % describe(ndim))
     if ndim < 0:
         raise ValueError("default_norm_axes: ndim must be non-negative, got "
                          "%d" % ndim)
@@ -112,8 +112,8 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
     """
     caller = "norm_constraint"
     x = as_float_tensor(tensor_var, caller, "tensor_var")
-    max_norm = _check_positive(max_norm, caller, "max_norm")
-    epsilon = _check_positive(epsilon, caller, "epsilon", allow_zero=True)
+    max_norm = check_positive(max_norm, caller, "max_norm")
+    epsilon = check_positive(epsilon, caller, "epsilon", allow_zero=True)
     if norm_axes is None:
         axes = default_norm_axes(x.ndim)
         if axes is None:
@@ -122,8 +122,8 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
                 "exist for 2- to 5-d tensors); pass norm_axes"
                 % (caller, x.ndim, x))
     else:
-        axes = _normalize_axes(norm_axes, x.ndim, caller, "norm_axes")
-    norms = _safe_norm(x, axes, keepdims=True)
+        axes = normalize_axes(norm_axes, x.ndim, caller, "norm_axes")
+    norms = safe_norm(x, axes, keepdims=True)
     return x * _scale(norms, max_norm, epsilon, x.dtype)
 
 
@@ -167,16 +167,16 @@ def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7,
     (5.0, [[0.6], [0.8]])
     """
     caller = "total_norm_constraint"
-    if _is_single_tensor(tensor_vars) or not _is_collection(tensor_vars):
+    if _is_single_tensor(tensor_vars) or not is_collection(tensor_vars):
         raise TypeError("%s: tensor_vars must be a list of tensors, got %s"
-                        % (caller, _describe(tensor_vars)))
+                        % (caller, describe(tensor_vars)))
     tensors = [as_float_tensor(v, caller, "item %d of tensor_vars" % i)
                for i, v in enumerate(tensor_vars)]
     if not tensors:
         raise ValueError("%s: tensor_vars must not be empty" % caller)
-    max_norm = _check_positive(max_norm, caller, "max_norm")
-    epsilon = _check_positive(epsilon, caller, "epsilon", allow_zero=True)
-    norm = _safe_sqrt(backend.shallow_sum(
+    max_norm = check_positive(max_norm, caller, "max_norm")
+    epsilon = check_positive(epsilon, caller, "epsilon", allow_zero=True)
+    norm = safe_sqrt(backend.shallow_sum(
         [backend.sum_of_squares(x) for x in tensors]))
     scale = _scale(norm, max_norm, epsilon, norm.dtype)
     scaled = [x * T.cast(scale, x.dtype) for x in tensors]

@@ -20,10 +20,10 @@ Examples
 """
 import numpy as np
 
-from ._checks import _as_real, _check_positive, _describe, _is_int, _short
+from ._checks import as_real, check_positive, describe, is_int, short_repr
 
 __all__ = ["GlorotUniform", "Constant", "get_rng", "set_rng",
-           "spawn_seed_sequence", "DEFAULT_SEED"]
+           "spawn_seed_sequence", "DEFAULT_SEED", "seed_sequence"]
 
 DEFAULT_SEED = 1234
 _rng = np.random.default_rng(DEFAULT_SEED)
@@ -66,7 +66,7 @@ def set_rng(rng):
     """
     global _rng, _root_seed_sequence
     _rng = _as_generator(rng, "set_rng")
-    if _is_int(rng):
+    if is_int(rng):
         _root_seed_sequence = np.random.SeedSequence(int(rng))
 
 
@@ -93,14 +93,14 @@ def spawn_seed_sequence():
 def _as_generator(rng, caller):
     """`rng` (an int seed, a numpy Generator or a RandomState) as a
     generator, or a TypeError."""
-    if _is_int(rng):
+    if is_int(rng):
         if rng < 0:
             raise ValueError("%s: an int seed must be non-negative, got %d"
                              % (caller, rng))
         rng = np.random.default_rng(int(rng))
     if not isinstance(rng, (np.random.Generator, np.random.RandomState)):
         raise TypeError("%s: rng must be an int seed, a numpy Generator or a "
-                        "RandomState, got %s" % (caller, _describe(rng)))
+                        "RandomState, got %s" % (caller, describe(rng)))
     return rng
 
 
@@ -133,14 +133,14 @@ class GlorotUniform(object):
     def __init__(self, gain=1.0, rng=None):
         if isinstance(gain, str) and gain == "relu":
             gain = np.sqrt(2.0)
-        self.gain = _check_positive(gain, "GlorotUniform", "gain")
+        self.gain = check_positive(gain, "GlorotUniform", "gain")
         self.rng = None if rng is None else _as_generator(rng,
                                                           "GlorotUniform")
 
     def __call__(self, shape):
         if len(shape) < 2:
             raise ValueError("GlorotUniform: shape must have at least 2 "
-                             "dimensions, got %s" % _short(shape))
+                             "dimensions, got %s" % short_repr(shape))
         if len(shape) == 2:
             fan_in, fan_out = shape
         else:
@@ -167,7 +167,7 @@ class Constant(object):
     """
 
     def __init__(self, value=0.0):
-        self.value = _as_real(value, "Constant", "value")
+        self.value = as_real(value, "Constant", "value")
         if not np.isfinite(self.value):
             raise ValueError("Constant: value must be finite, got %r"
                              % (self.value,))
@@ -176,9 +176,16 @@ class Constant(object):
         return np.full(shape, self.value, dtype=float)
 
 
-def _seed_sequence(seed):
+def seed_sequence(seed):
     """The SeedSequence a stochastic regularizer or mask spawns its draws
     from: ``SeedSequence(seed)``, or for None the next child of regkit's
-    root (see :func:`regkit.set_rng`)."""
+    root (see :func:`regkit.set_rng`).
+
+    Examples
+    --------
+    >>> from regkit.init import seed_sequence
+    >>> seed_sequence(3).entropy
+    3
+    """
     return spawn_seed_sequence() if seed is None \
         else np.random.SeedSequence(seed)

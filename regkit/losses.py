@@ -11,10 +11,10 @@ Examples
 import numpy as np
 
 from . import backend
-from ._checks import (MAX_CLASSES, _check_count, _check_fraction,
-                      _check_seed, _describe, _short, as_float_tensor)
-from .init import _seed_sequence
-from .penalties import _safe_norm
+from ._checks import (MAX_CLASSES, check_count, check_fraction,
+                      check_seed, describe, short_repr, as_float_tensor)
+from .init import seed_sequence
+from .penalties import safe_norm
 
 __all__ = ["smooth_labels", "categorical_crossentropy", "gradient_penalty"]
 
@@ -70,9 +70,9 @@ def smooth_labels(y, num_classes, eps):
     [[0.95, 0.05], [0.05, 0.95]]
     """
     caller = "smooth_labels"
-    num_classes = _check_count(num_classes, caller, "num_classes", 2,
+    num_classes = check_count(num_classes, caller, "num_classes", 2,
                                maximum=MAX_CLASSES)
-    eps = _check_fraction(eps, caller, "eps")
+    eps = check_fraction(eps, caller, "eps")
     if eps >= 1:
         raise ValueError("smooth_labels: eps must be below 1, got %r"
                          % (eps,))
@@ -80,7 +80,7 @@ def smooth_labels(y, num_classes, eps):
         y = backend.as_tensor_variable(y)
     else:
         raise TypeError("smooth_labels: y must be a tensor of class indices "
-                        "or of one-hot rows, got %s" % _describe(y))
+                        "or of one-hot rows, got %s" % describe(y))
     if y.ndim == 1 and y.dtype.startswith(("int", "uint")):
         _check_labels(y, num_classes)
         one_hot = T.cast(T.eq(y.dimshuffle(0, "x"),
@@ -113,7 +113,7 @@ def _check_labels(y, num_classes):
     if bad.size:
         raise ValueError("smooth_labels: y must hold class indices in "
                          "[0, num_classes) = [0, %d), got %s"
-                         % (num_classes, _short(bad.tolist())))
+                         % (num_classes, short_repr(bad.tolist())))
 
 
 def categorical_crossentropy(predictions, targets):
@@ -234,7 +234,7 @@ def gradient_penalty(critic, real, fake, rng=None):
     caller = "gradient_penalty"
     if not callable(critic):
         raise TypeError("gradient_penalty: critic must be a callable "
-                        "x -> critic output, got %s" % _describe(critic))
+                        "x -> critic output, got %s" % describe(critic))
     real = as_float_tensor(real, caller, "real")
     fake = as_float_tensor(fake, caller, "fake")
     if real.ndim != fake.ndim or real.ndim < 1:
@@ -242,7 +242,7 @@ def gradient_penalty(critic, real, fake, rng=None):
                          "number of dimensions (batch first), got %d and %d"
                          % (real.ndim, fake.ndim))
     _check_same_shape(real, fake, caller, "real", "fake")
-    seeds = _seed_sequence(_check_seed(rng, caller))
+    seeds = seed_sequence(check_seed(rng, caller))
     shape = [real.shape[0]] + [1] * (real.ndim - 1)
     mix = backend.uniform(shape, real.dtype, seeds.spawn(1)[0])
     if real.ndim > 1:
@@ -251,7 +251,7 @@ def gradient_penalty(critic, real, fake, rng=None):
     out = critic(interpolates)
     if not backend.is_tensor(out):
         raise TypeError("gradient_penalty: critic must return a tensor, got "
-                        "%s" % _describe(out))
+                        "%s" % describe(out))
     if not out.dtype.startswith("float"):
         raise TypeError("gradient_penalty: critic must return a float "
                         "tensor, got dtype %s (an integer output has no "
@@ -273,5 +273,5 @@ def gradient_penalty(critic, real, fake, rng=None):
                          "its input x only through the shape of x; the "
                          "penalty needs a critic computed from the values "
                          "of x")
-    norms = _safe_norm(grad.reshape((grad.shape[0], -1)), axis=1)
+    norms = safe_norm(grad.reshape((grad.shape[0], -1)), axis=1)
     return T.mean(T.sqr(norms - T.cast(1, norms.dtype)))

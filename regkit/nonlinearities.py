@@ -10,7 +10,7 @@ Examples
 array([0., 2.])
 """
 from . import backend
-from ._checks import _describe, is_tensor_like
+from ._checks import describe, is_tensor_like
 
 __all__ = ["rectify", "sigmoid", "tanh", "softmax", "identity", "linear"]
 
@@ -20,7 +20,7 @@ T = backend.tensor
 def _check_input(x, caller):
     if not is_tensor_like(x):
         raise TypeError("%s: x must be a tensor, got %s"
-                        % (caller, _describe(x)))
+                        % (caller, describe(x)))
 
 
 def rectify(x):
@@ -46,7 +46,7 @@ def softmax(x):
     _check_input(x, "softmax")
     if getattr(x, "ndim", None) != 2:
         raise ValueError("softmax: x must be a (batch, classes) matrix, got "
-                         "%s" % _describe(x))
+                         "%s" % describe(x))
     return backend.softmax(x)
 
 

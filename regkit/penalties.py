@@ -12,12 +12,12 @@ dtype of the loss it is added to.
 import numpy as np
 
 from . import backend
-from ._checks import (_check_fraction, _check_ndim, _constant, _describe,
-                      as_float_tensor, is_tensor_like, _normalize_axes)
+from ._checks import (check_fraction, check_ndim, _constant, describe,
+                      as_float_tensor, is_tensor_like, normalize_axes)
 
 __all__ = ["l1", "l2", "elastic_net", "group_lasso", "orthogonality",
            "total_variation", "kl_sparsity", "is_tensor_like",
-           "as_float_tensor"]
+           "as_float_tensor", "safe_sqrt", "safe_norm"]
 
 T = backend.tensor
 
@@ -114,7 +114,7 @@ def kl_sparsity(h, target=0.05):
     True
     """
     h = as_float_tensor(h, "kl_sparsity", "h")
-    target = _check_fraction(target, "kl_sparsity", "target", strict=True)
+    target = check_fraction(target, "kl_sparsity", "target", strict=True)
     if h.ndim < 1:
         raise ValueError("kl_sparsity: h must have an examples axis, got a "
                          "0-d tensor")
@@ -166,7 +166,7 @@ def elastic_net(x, l1_ratio=0.5):
     4.5
     """
     x = as_float_tensor(x, "elastic_net")
-    ratio = _check_fraction(l1_ratio, "elastic_net", "l1_ratio")
+    ratio = check_fraction(l1_ratio, "elastic_net", "l1_ratio")
     terms = []
     if ratio > 0:
         terms.append(_constant(ratio, x.dtype) * backend.sum_of_abs(x))
@@ -213,9 +213,9 @@ def group_lasso(x, axis=-1):
     (6.0, 7.16227766016838)
     """
     x = as_float_tensor(x, "group_lasso")
-    _check_ndim(x, 1, "group_lasso")
-    axes = _normalize_axes(axis, x.ndim, "group_lasso")
-    return T.sum(_safe_norm(x, axes, scaled=True))
+    check_ndim(x, 1, "group_lasso")
+    axes = normalize_axes(axis, x.ndim, "group_lasso")
+    return T.sum(safe_norm(x, axes, scaled=True))
 
 
 def orthogonality(x, off_diagonal=False):
@@ -262,10 +262,10 @@ def orthogonality(x, off_diagonal=False):
     0.0
     """
     x = as_float_tensor(x, "orthogonality")
-    _check_ndim(x, 2, "orthogonality")
+    check_ndim(x, 2, "orthogonality")
     if not isinstance(off_diagonal, (bool, np.bool_)):
         raise TypeError("orthogonality: off_diagonal must be True or False, "
-                        "got %s" % _describe(off_diagonal))
+                        "got %s" % describe(off_diagonal))
     columns = x if x.ndim == 2 else x.reshape((x.shape[0], -1)).T
     gram = T.dot(columns.T, columns)
     eye = T.eye(gram.shape[0], dtype=x.dtype)
@@ -309,7 +309,7 @@ def total_variation(x):
     8.0
     """
     x = as_float_tensor(x, "total_variation")
-    _check_ndim(x, 2, "total_variation")
+    check_ndim(x, 2, "total_variation")
     lead = (slice(None),) * (x.ndim - 2)
     rows = x[lead + (slice(1, None),)] - x[lead + (slice(None, -1),)]
     cols = x[lead + (slice(None), slice(1, None))] \
@@ -317,19 +317,28 @@ def total_variation(x):
     return backend.sum_of_abs(rows) + backend.sum_of_abs(cols)
 
 
-def _safe_sqrt(squares):
+def safe_sqrt(squares):
     """``sqrt(squares)`` for a non-negative tensor, with the subgradient 0
     where `squares` is 0: sqrt's slope is infinite there, and a norm of
     zero must not turn a gradient into NaN.  The one safe square root of
-    regkit (group norms, recurrent state norms, norm constraints)."""
+    regkit (group norms, recurrent state norms, norm constraints).
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> from regkit.penalties import safe_sqrt
+    >>> x = backend.tensor.vector("x")
+    >>> backend.grad(safe_sqrt(x).sum(), x).eval({x: [0.0, 4.0]}).tolist()
+    [0.0, 0.25]
+    """
     positive = T.gt(squares, _constant(0, squares.dtype))
     safe = T.switch(positive, squares, _constant(1, squares.dtype))
     return T.switch(positive, T.sqrt(safe), _constant(0, squares.dtype))
 
 
-def _safe_norm(x, axis, keepdims=False, scaled=False):
+def safe_norm(x, axis, keepdims=False, scaled=False):
     """L2 norms of `x` along `axis`, with finite gradients at zero (see
-    :func:`_safe_sqrt`).
+    :func:`safe_sqrt`).
 
     With `scaled`, also without overflow: each group is multiplied by the
     inverse of its largest magnitude before squaring (``1e20`` squared
@@ -337,9 +346,16 @@ def _safe_norm(x, axis, keepdims=False, scaled=False):
     a second pass over `x` (about twice the time on large weights), so
     only the group lasso, whose gradient must stay right at any
     magnitude, asks for it; the norm constraints do not.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit.penalties import safe_norm
+    >>> safe_norm(np.array([[3.0, 4.0], [0.0, 0.0]]), axis=1).eval().tolist()
+    [5.0, 0.0]
     """
     if not scaled:
-        return _safe_sqrt(T.sum(T.sqr(x), axis=axis, keepdims=keepdims))
+        return safe_sqrt(T.sum(T.sqr(x), axis=axis, keepdims=keepdims))
     # the norm does not change with the scale, so no gradient is taken
     # through it (one through 1 / scale would overflow as well); the scale
     # is at least the smallest normal number, whose inverse is finite
@@ -347,7 +363,7 @@ def _safe_norm(x, axis, keepdims=False, scaled=False):
     scale = backend.disconnected_grad(T.maximum(
         T.max(abs(x), axis=axis, keepdims=True), tiny))
     inverse = backend.disconnected_grad(_constant(1, x.dtype) / scale)
-    norms = _safe_sqrt(T.sum(T.sqr(x * inverse), axis=axis,
+    norms = safe_sqrt(T.sum(T.sqr(x * inverse), axis=axis,
                              keepdims=True)) * scale
     if keepdims:
         return norms

@@ -17,7 +17,6 @@ compiles without hitting Python's recursion limit.
 This module was ``regkit.apply`` (which still imports); its name is now
 Lasagne's, ``regularization``.
 """
-from collections import namedtuple
 from collections.abc import Mapping
 import difflib
 import inspect
@@ -26,17 +25,19 @@ import numbers
 import numpy as np
 
 from . import backend
-from .layers.base import Layer, _unique
+from .layers.base import Layer, unique
 from .layers.network import as_network
 from .layers.tags import check_tag_names, tags_in_use
 from .layers.walk import as_layer_list, is_layer
-from .layers.outputs import _build_outputs
-from ._checks import (_check_positive, _check_tag_values, _describe,
-                      _is_collection, is_tensor_like)
+# apply_regularizers lives beside get_outputs now; handed on from here,
+# its old home
+from .layers.outputs import RegularizedGraph, apply_regularizers
+from ._checks import (check_positive, check_tag_values, describe,
+                      is_collection, is_tensor_like)
 
 __all__ = ["apply_penalty", "regularize_layer_params",
            "regularize_layer_params_weighted", "regularize_network_params",
-           "sum_terms", "apply_regularizers", "RegularizedGraph"]
+           "sum_terms", "apply_regularizers", "RegularizedGraph", "check_tags", "weighted_sum"]
 
 DEFAULT_TAGS = {"regularizable": True}
 
@@ -73,19 +74,19 @@ def sum_terms(terms):
     >>> float(sum_terms([np.float32(i) for i in range(1000)]))
     499500.0
     """
-    if not _is_collection(terms):
+    if not is_collection(terms):
         raise TypeError("sum_terms: terms must be an iterable of scalars, "
-                        "got %s" % _describe(terms))
+                        "got %s" % describe(terms))
     level = list(terms)
     for term in level:
         if isinstance(term, (bool, np.bool_)) or not (
                 is_tensor_like(term) or isinstance(term, numbers.Number)):
             raise TypeError("sum_terms: terms must be symbolic scalars or "
-                            "numbers, got %s" % _describe(term))
+                            "numbers, got %s" % describe(term))
         ndim = term.ndim if backend.is_tensor(term) else np.ndim(term)
         if ndim != 0:
             raise ValueError("sum_terms: every term must be a scalar, got "
-                             "a %d-d %s" % (ndim, _describe(term)))
+                             "a %d-d %s" % (ndim, describe(term)))
     return backend.shallow_sum(level)
 
 
@@ -94,9 +95,9 @@ def _as_tensor_list(tensors, caller, argname):
     hint = ""
     if isinstance(tensors, Layer):
         hint = "; for the parameters of a layer use regularize_layer_params"
-    if isinstance(tensors, (Layer, np.ndarray)) or not _is_collection(tensors):
+    if isinstance(tensors, (Layer, np.ndarray)) or not is_collection(tensors):
         raise TypeError("%s: %s must be a tensor or an iterable of tensors, "
-                        "got %s%s" % (caller, argname, _describe(tensors),
+                        "got %s%s" % (caller, argname, describe(tensors),
                                       hint))
     items = list(tensors)
     for index, item in enumerate(items):
@@ -106,14 +107,14 @@ def _as_tensor_list(tensors, caller, argname):
                 hint = ("; for the parameters of layers use "
                         "regularize_layer_params")
             raise TypeError("%s: item %d of %s must be a tensor, got %s%s"
-                            % (caller, index, argname, _describe(item), hint))
+                            % (caller, index, argname, describe(item), hint))
     return items
 
 
 def _check_penalty(penalty, caller):
     if not callable(penalty):
         raise TypeError("%s: penalty must be callable (e.g. regkit.l2), got "
-                        "%s" % (caller, _describe(penalty)))
+                        "%s" % (caller, describe(penalty)))
 
 
 def _check_penalty_kwargs(penalty, kwargs, layers, caller):
@@ -156,15 +157,24 @@ def _check_penalty_kwargs(penalty, kwargs, layers, caller):
                     % (caller, name, refused[0]))
 
 
-def _check_tags(tags, caller):
+def check_tags(tags, caller):
+    """`tags` checked as a tag filter (a dict of tag name -> bool), or a
+    TypeError/ValueError naming `caller`.
+
+    Examples
+    --------
+    >>> from regkit.regularization import check_tags
+    >>> check_tags({"regularizable": True}, "mine")
+    {'regularizable': True}
+    """
     if not isinstance(tags, Mapping):
         raise TypeError("%s: tags must be a dict such as {'regularizable': "
-                        "True}, got %s" % (caller, _describe(tags)))
+                        "True}, got %s" % (caller, describe(tags)))
     for key in tags:
         if not isinstance(key, str):
             raise TypeError("%s: tag names must be strings, got %s"
-                            % (caller, _describe(key)))
-    return _check_tag_values(tags, caller)
+                            % (caller, describe(key)))
+    return check_tag_values(tags, caller)
 
 
 def apply_penalty(tensor_or_tensors, penalty, **kwargs):
@@ -237,14 +247,14 @@ def regularize_layer_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     """
     caller = "regularize_layer_params"
     _check_penalty(penalty, caller)
-    tags = _check_tags(tags, caller)
+    tags = check_tags(tags, caller)
     layers = as_layer_list(layer, caller)
     check_tag_names(layers, tags, caller)
     _check_penalty_kwargs(penalty, kwargs, layers, caller)
     params = []
     for each in layers:
         params.extend(each.get_params(**tags))
-    return apply_penalty(_unique(params), penalty, **kwargs)
+    return apply_penalty(unique(params), penalty, **kwargs)
 
 
 def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
@@ -289,14 +299,14 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
     """
     caller = "regularize_layer_params_weighted"
     _check_penalty(penalty, caller)
-    tags = _check_tags(tags, caller)
+    tags = check_tags(tags, caller)
     if not isinstance(layers, Mapping):
         raise TypeError("%s: layers must be a dict {layer: coefficient}, got "
-                        "%s" % (caller, _describe(layers)))
+                        "%s" % (caller, describe(layers)))
     for layer in layers:
         if not is_layer(layer):
             raise TypeError("%s: the keys of layers must be layers, got %s"
-                            % (caller, _describe(layer)))
+                            % (caller, describe(layer)))
     check_tag_names(layers, tags, caller)
     _check_penalty_kwargs(penalty, kwargs, list(layers), caller)
     pairs = []
@@ -304,15 +314,25 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
         coeff = _check_coefficient(coeff, layer, caller)
         pairs.append((coeff, apply_penalty(layer.get_params(**tags), penalty,
                                            **kwargs)))
-    return _weighted_sum(pairs)
+    return weighted_sum(pairs)
 
 
-def _weighted_sum(pairs):
+def weighted_sum(pairs):
     """``sum(coeff * term)`` over (coefficient, term) pairs.
 
     A term that is the literal 0 (nothing was selected) adds nothing; a
     numeric coefficient is cast to its term's dtype, so that float32 terms
     give a float32 sum (a symbolic one is used as it is).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> from regkit.regularization import weighted_sum
+    >>> x = backend.shared(np.float32(2.0))
+    >>> term = weighted_sum([(0.5, x), (1.0, 0)])
+    >>> term.dtype, float(term.eval())
+    ('float32', 1.0)
     """
     terms = []
     for coeff, term in pairs:
@@ -331,7 +351,7 @@ def _check_coefficient(coeff, layer, caller):
             raise ValueError("%s: the coefficient of %r must be a scalar, got "
                              "a %d-d tensor" % (caller, layer, coeff.ndim))
         return coeff
-    return _check_positive(coeff, caller, "the coefficient of %r" % (layer,),
+    return check_positive(coeff, caller, "the coefficient of %r" % (layer,),
                           allow_zero=True)
 
 
@@ -364,101 +384,8 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     """
     caller = "regularize_network_params"
     _check_penalty(penalty, caller)
-    tags = _check_tags(tags, caller)
+    tags = check_tags(tags, caller)
     network = as_network(layer, caller)
     params = network.params(True, caller, **tags)
     _check_penalty_kwargs(penalty, kwargs, network, caller)
     return apply_penalty(params, penalty, **kwargs)
-
-
-class RegularizedGraph(namedtuple("RegularizedGraph",
-                                  "train inference updates outputs")):
-    """What :func:`apply_regularizers` returns: the outputs with the
-    regularizers' changes (``train``), the outputs with their inference
-    form (``inference``), the random updates the training graph needs
-    (``updates``), and every named output of the training graph
-    (``outputs``, a NetworkOutputs).
-
-    ``graph.updates`` is looked up when read: it also covers the draws
-    that loss terms built on ``graph.outputs`` since recorded there (a
-    :class:`~regkit.regularizers.JacobianProjection`'s projections), so
-    ``sgd + graph.updates`` draws everything afresh whichever terms the
-    loss holds.  (Unpacking the tuple gives the updates of the moment it
-    was built.)
-    """
-
-    __slots__ = ()
-
-    @property
-    def updates(self):
-        return backend.random_updates(self.train, self.outputs)
-
-
-def apply_regularizers(outputs, regularizers):
-    """Insert the regularizers' graph changes (dropout, noise) into an
-    existing graph, by replacement.
-
-    The network is not rebuilt: each named variable the regularizers
-    select (see :mod:`regkit.layers.graph`) is replaced by its changed
-    value, and everything computed from it is recomputed on the change.
-    Works the same on regkit's layers and on Lasagne-style ones (then
-    `outputs` is the output layer or layers).
-
-    Parameters
-    ----------
-    outputs : expression, list of expressions, or layer(s)
-        The model's output(s), e.g. its prediction or its loss.
-    regularizers : list of Regularizer
-        Those with a ``modify_graph`` hook change the training graph;
-        the others are ignored here (add their ``loss`` with
-        :func:`~regkit.regularizers.total_penalty`).
-
-    Returns
-    -------
-    RegularizedGraph
-        ``(train, inference, updates, outputs)``: the training output(s)
-        (one expression if one was given), the inference output(s) (the
-        graph with the inference form of the regularizers that have one,
-        as ``get_output(..., deterministic=True)`` builds it: spectral
-        normalization divides, stochastic depth scales; dropout and noise
-        are left out, so with only those it is the graph as given), the
-        random updates for
-        ``function(..., updates=...)``, and every named output of the
-        training graph.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import regkit
-    >>> from regkit import backend
-    >>> x = backend.tensor.matrix("x")
-    >>> W = backend.shared(np.ones((4, 3)), name="W")
-    >>> h = backend.tensor.tanh(x)
-    >>> h.name = "h"
-    >>> y = backend.tensor.dot(h, W)
-    >>> graph = regkit.apply_regularizers(
-    ...     y, [regkit.BernoulliDropout("h:out", 0.5, rng=0)])
-    >>> graph.inference is y, len(graph.updates)
-    (True, 1)
-    >>> train = backend.function([x], graph.train, updates=graph.updates)
-    >>> train(np.ones((1, 4))).shape
-    (1, 3)
-    """
-    caller = "apply_regularizers"
-    layers, layer_out, named = _build_outputs(
-        outputs, regularizers=regularizers, caller=caller, argname="outputs")
-    train = [layer_out[layer] for layer in layers]
-    # the inference graph applies what is not training-only (spectral
-    # normalization's division, stochastic depth's scaling), exactly as
-    # get_output(..., deterministic=True) does; the second build reads the
-    # record the first one made (named holds it)
-    _, plain, _ = _build_outputs(named.network, regularizers=regularizers,
-                                 deterministic=True, caller=caller)
-    inference = [plain[layer] for layer in layers]
-    # one layer or expression, not a list of them (checked by the build;
-    # is_layer would read the layer's inputs again)
-    single = backend.is_tensor(outputs) or not _is_collection(outputs)
-    if single:
-        train, inference = train[0], inference[0]
-    return RegularizedGraph(train, inference, backend.random_updates(train),
-                            named)

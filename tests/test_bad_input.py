@@ -179,7 +179,7 @@ CASES = [
     (lambda: regkit.penalties.as_float_tensor(None, "f"), TypeError,
      "x must be a tensor"),
     (lambda: regkit.constraints.default_norm_axes("2"), TypeError, "ndim"),
-    (lambda: regkit._checks._check_positive("1", "f", "max_norm"),
+    (lambda: regkit._checks.check_positive("1", "f", "max_norm"),
      TypeError, "max_norm"),
     (lambda: regkit.total_norm_constraint([], 1.0), ValueError,
      "tensor_vars"),
@@ -342,10 +342,10 @@ CASES = [
     (lambda: regkit.DecoupledWeightDecay(weight=-0.1), ValueError,
      "weight"),
     # counts have an upper bound
-    (lambda: regkit._checks._check_count(101, "SRIP", "n_iter", 1,
+    (lambda: regkit._checks.check_count(101, "SRIP", "n_iter", 1,
                                          maximum=100),
      ValueError, "SRIP: n_iter must be at most 100, got 101"),
-    (lambda: regkit._checks._check_count(10 ** 400, "f", "n", 1,
+    (lambda: regkit._checks.check_count(10 ** 400, "f", "n", 1,
                                          maximum=10),
      ValueError, "f: n must be at most 10, got 1000"),
     (lambda: regkit.mc_predict(regkit.get_output(HID),
@@ -431,7 +431,7 @@ def test_every_count_bound_is_a_documented_constant():
     assert "100000" in regkit.mc_predict.__doc__
     assert "10**7" in regkit.smooth_labels.__doc__
     # at the bound is accepted
-    assert regkit._checks._check_count(100, "f", "n", 1, maximum=100) == 100
+    assert regkit._checks.check_count(100, "f", "n", 1, maximum=100) == 100
 
 
 def _mc_setup():

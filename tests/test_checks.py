@@ -3,8 +3,8 @@ public function uses)."""
 import numpy as np
 import pytest
 
-from regkit._checks import _check_positive as check_positive
-from regkit._checks import _normalize_axes as normalize_axes
+from regkit._checks import check_positive
+from regkit._checks import normalize_axes
 
 
 def test_check_positive():

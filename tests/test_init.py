@@ -22,11 +22,14 @@ LAYERS_PLUMBING = {
     "NETWORK_FORMS", "ROLES", "as_layer_list", "check_tag_names",
     "compute_roles", "filter_tags", "group_by_role", "input_layers",
     "is_input_layer", "is_layer", "is_training_only", "param_name",
-    "read_inputs", "input_arg", "tags_in_use", "walk"}
+    "read_inputs", "input_arg", "tags_in_use", "walk", "unique",
+    "as_hooks"}
 
 STAY_IN_MODULE = {
     layers: set(nonlinearities.__all__) | LAYERS_PLUMBING,
-    penalties: {"is_tensor_like", "as_float_tensor"},
+    penalties: {"is_tensor_like", "as_float_tensor", "safe_sqrt", "safe_norm"},
+    init: {"seed_sequence"},
+    regularization: {"check_tags", "weighted_sum"},
     constraints: {"default_norm_axes"},
 }
 
@@ -119,7 +122,8 @@ RANKS = {
     "regkit.layers.roles": 10,
     "regkit.layers.network": 11,
     "regkit.layers.params": 12,
-    "regkit.layers.outputs": 12,
+    "regkit.layers.hooks": 12,
+    "regkit.layers.outputs": 13,
     "regkit.layers.helper": 13,
     "regkit.layers": 14,
     "regkit.regularization": 15,
@@ -135,6 +139,48 @@ RANKS = {
     "regkit": 21,
 }
 SYMBOLIC_LIBRARIES = {"theano", "pytensor", "numba", "jax", "jaxlib", "torch"}
+
+
+def _package(name):
+    """The package a module belongs to (regkit's top-level modules belong
+    to regkit)."""
+    module = importlib.import_module(name)
+    if module.__file__.endswith("__init__.py"):
+        return name
+    return name.rpartition(".")[0]
+
+
+def _imported_names(name):
+    """(module imported from, name) of every ``from ... import name`` of
+    the module `name`."""
+    module = importlib.import_module(name)
+    with open(module.__file__) as handle:
+        tree = ast.parse(handle.read())
+    package = _package(name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module
+                                          else []))
+            else:
+                target = node.module
+            for alias in node.names:
+                yield target, alias.name
+
+
+def test_packages_talk_through_public_names():
+    # a name one package takes from another is public there (documented,
+    # in __all__): no underscore import crosses a package boundary
+    crossing = []
+    for name in _all_modules():
+        for target, imported in _imported_names(name):
+            if not target.startswith("regkit") or not imported.startswith("_"):
+                continue
+            if _package(target) != _package(name):
+                crossing.append((name, target, imported))
+    assert not crossing
 
 
 def _imports(name):

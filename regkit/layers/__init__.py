@@ -16,8 +16,10 @@ symbolic outputs of the graph, named so that regularizers can choose them.
   :mod:`~regkit.layers.params`: parameters by tag and by name, and their
   values; :mod:`~regkit.layers.helper` hands these on under Lasagne's
   module name;
-* :mod:`~regkit.layers.outputs`: the named outputs and the hook protocol
-  regularizers implement.
+* :mod:`~regkit.layers.hooks`: the hook protocol regularizers implement
+  and the named outputs it works on; :mod:`~regkit.layers.outputs`:
+  building them (``get_outputs``), and ``apply_regularizers`` on a graph
+  built elsewhere.
 
 The initialisers and the layer RNG (:mod:`regkit.init`) and the
 nonlinearities are handed on here too, as they were before the package was
@@ -27,7 +29,7 @@ from ..init import (DEFAULT_SEED, Constant, GlorotUniform, get_rng, set_rng,
                     spawn_seed_sequence)
 from ..nonlinearities import (identity, linear, rectify, sigmoid, softmax,
                               tanh)
-from .base import Layer, MergeLayer, filter_tags
+from .base import Layer, MergeLayer, filter_tags, unique
 from .dense import DenseLayer
 from .graph import VariableLayer, graph_layers
 from .input import InputLayer
@@ -42,7 +44,8 @@ from .walk import (NETWORK_FORMS, as_layer_list, get_all_layers,
                    input_arg, input_layers, is_input_layer, is_layer,
                    read_inputs, walk)
 from .merge import ElemwiseSumLayer
-from .outputs import (LayerOutputs, NetworkOutputs, OutputHook, get_output,
+from .hooks import LayerOutputs, NetworkOutputs, OutputHook, as_hooks
+from .outputs import (RegularizedGraph, apply_regularizers, get_output,
                       get_outputs)
 
 __all__ = [
@@ -53,9 +56,10 @@ __all__ = [
     "layer_names", "layer_roles", "named_params", "training_only_layers",
     "LayerOutputs",
     "NetworkOutputs", "OutputHook", "get_output", "get_outputs",
+    "apply_regularizers", "RegularizedGraph", "as_hooks",
     "VariableLayer", "graph_layers", "Network", "as_network", "param_name",
     "ROLES", "compute_roles", "group_by_role", "is_training_only",
-    "check_tag_names", "tags_in_use", "filter_tags", "NETWORK_FORMS",
+    "check_tag_names", "tags_in_use", "filter_tags", "unique", "NETWORK_FORMS",
     "as_layer_list", "input_layers", "is_input_layer", "is_layer",
     "read_inputs", "input_arg", "walk", "rectify", "sigmoid", "tanh", "softmax", "identity", "linear",
 ]

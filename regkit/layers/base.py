@@ -20,9 +20,9 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import backend
-from .._checks import _check_tag_values, _is_int, _short
+from .._checks import check_tag_values, is_int, short_repr
 
-__all__ = ["Layer", "MergeLayer", "filter_tags"]
+__all__ = ["Layer", "MergeLayer", "filter_tags", "unique"]
 
 
 def _as_shape(shape, argname, owner, allow_none=True):
@@ -35,7 +35,7 @@ def _as_shape(shape, argname, owner, allow_none=True):
         if dim is None and allow_none:
             out.append(None)
             continue
-        if not _is_int(dim):
+        if not is_int(dim):
             raise TypeError("%s: every dimension of %s must be an int%s, "
                             "got %r" % (owner, argname,
                                         " or None" if allow_none else "",
@@ -229,8 +229,8 @@ class Layer(object):
         >>> [p.name for p in layer.get_params(regularizable=True)]
         ['W']
         """
-        _check_tag_values(tags, "%s.get_params" % type(self).__name__)
-        return _unique(_unwrap(filter_tags(self.params, tags), unwrap_shared))
+        check_tag_values(tags, "%s.get_params" % type(self).__name__)
+        return unique(_unwrap(filter_tags(self.params, tags), unwrap_shared))
 
 
 class MergeLayer(Layer):
@@ -323,7 +323,7 @@ def _create_param(spec, shape, name, owner):
             kind = type(exc) if isinstance(exc, (TypeError, ValueError)) \
                 else ValueError
             raise kind("%s: the initializer %s for %r failed on shape %r: "
-                       "%s: %s" % (owner, _short(spec), name, shape,
+                       "%s: %s" % (owner, short_repr(spec), name, shape,
                                    type(exc).__name__, exc)) from exc
         if array.dtype.kind in "biuf":
             array = array.astype(backend.floatX)
@@ -385,7 +385,15 @@ def _unwrap(params, unwrap_shared):
     return out
 
 
-def _unique(items):
+def unique(items):
+    """`items` without repeats, in the order of their first appearance.
+
+    Examples
+    --------
+    >>> from regkit.layers import unique
+    >>> unique([3, 1, 3, 2, 1])
+    [3, 1, 2]
+    """
     seen = set()
     out = []
     for item in items:

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import backend
 from .. import nonlinearities
-from .._checks import _is_int
+from .._checks import is_int
 from ..init import Constant, GlorotUniform
 from .base import Layer
 
@@ -58,7 +58,7 @@ class DenseLayer(Layer):
                  b=Constant(0.0), nonlinearity=nonlinearities.rectify,
                  num_leading_axes=1, name=None):
         super(DenseLayer, self).__init__(incoming, name)
-        if not _is_int(num_units):
+        if not is_int(num_units):
             raise TypeError("DenseLayer: num_units must be an int, got %r"
                             % (num_units,))
         if num_units <= 0:
@@ -101,7 +101,7 @@ class DenseLayer(Layer):
 def _check_leading_axes(num_leading_axes, input_shape):
     """`num_leading_axes` of a DenseLayer, checked against its input
     shape; returned as given (negative values count from the end)."""
-    if not _is_int(num_leading_axes):
+    if not is_int(num_leading_axes):
         raise TypeError("DenseLayer: num_leading_axes must be an int, got %r"
                         % (num_leading_axes,))
     leading, ndim = int(num_leading_axes), len(input_shape)

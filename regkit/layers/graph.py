@@ -46,8 +46,8 @@ Examples
 from collections import OrderedDict
 
 from .. import backend
-from .._checks import _check_tag_values, _describe
-from .base import filter_tags, _unique, _unwrap
+from .._checks import check_tag_values, describe
+from .base import filter_tags, unique, _unwrap
 
 __all__ = ["VariableLayer", "graph_layers"]
 
@@ -83,7 +83,7 @@ class VariableLayer(object):
     def __init__(self, variable, input_layers, params, name):
         if not backend.is_tensor(variable):
             raise TypeError("VariableLayer: variable must be a symbolic "
-                            "tensor, got %s" % _describe(variable))
+                            "tensor, got %s" % describe(variable))
         self.variable = variable
         self.input_layers = list(input_layers)
         self.input_var = variable if variable.owner is None and not \
@@ -100,8 +100,8 @@ class VariableLayer(object):
     def get_params(self, unwrap_shared=True, **tags):
         """The shared variables this variable reads, filtered by tags (as
         :meth:`regkit.Layer.get_params`)."""
-        _check_tag_values(tags, "VariableLayer.get_params")
-        return _unique(_unwrap(filter_tags(self.params, tags), unwrap_shared))
+        check_tag_values(tags, "VariableLayer.get_params")
+        return unique(_unwrap(filter_tags(self.params, tags), unwrap_shared))
 
     def get_output_for(self, inputs, **kwargs):
         """The variable, rebuilt on `inputs` (the values of its input
@@ -149,7 +149,7 @@ def graph_layers(outputs):
     else:
         raise TypeError("graph_layers: outputs must be a symbolic tensor or "
                         "a non-empty list of them, got %s"
-                        % _describe(outputs))
+                        % describe(outputs))
     every = backend.ancestors(outputs)
     names = {}
     for var in every:

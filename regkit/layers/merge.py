@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from .. import backend
-from .._checks import _as_real
+from .._checks import as_real
 from .base import MergeLayer
 
 __all__ = ["ElemwiseSumLayer"]
@@ -45,7 +45,7 @@ class ElemwiseSumLayer(MergeLayer):
             raise ValueError("ElemwiseSumLayer: coeffs has %d values for %d "
                              "incomings" % (len(coeffs), n))
         for c in coeffs:
-            value = _as_real(c, "ElemwiseSumLayer", "coeffs",
+            value = as_real(c, "ElemwiseSumLayer", "coeffs",
                              "a sequence of real numbers")
             if not np.isfinite(value):
                 raise ValueError("ElemwiseSumLayer: coeffs must be finite, "

@@ -17,215 +17,20 @@ Examples
 >>> list(outs), outs.roles["out"]
 (['in:out', 'out:pre', 'out:out'], 'output')
 """
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 import difflib
 import inspect
 import warnings
 
 from .. import backend
-from .._checks import _as_instances, _describe, _is_collection
+from .._checks import describe, is_collection
 from .base import _check_shape
-from .network import Network, as_network
-from .roles import ROLES, group_by_role
+from .hooks import LayerOutputs, NetworkOutputs, as_hooks
+from .network import as_network
 from .walk import is_layer
 
-__all__ = ["OutputHook", "LayerOutputs", "NetworkOutputs", "get_output",
-           "get_outputs"]
-
-
-class OutputHook(object):
-    """What :func:`get_output` and :func:`get_outputs` call on the
-    regularizers they are given: the protocol between layers and
-    regularizers.
-
-    :class:`regkit.Regularizer` implements it; a graph change that is not a
-    regularizer (no pattern, no weight) can subclass it directly.
-
-    Attributes
-    ----------
-    training_only : bool
-        True for changes that belong to training only (dropout, noise,
-        DropConnect): they are not called when the inference graph is
-        built (``deterministic=True``).  False (the default) for changes
-        with a deterministic part that inference must apply too (spectral
-        normalization's division, stochastic depth's scaling), which see
-        ``outputs.deterministic``.
-    draws_random : bool
-        True for hooks that draw random numbers (they take a seed ``rng``,
-        and :func:`~regkit.regularizers.from_kwargs` seeds them from its
-        own ``rng``).
-    stochastic : bool
-        The old flag, which meant both: reading it gives `training_only`;
-        a subclass (or an instance) that sets ``stochastic = True`` is
-        training-only and draws random numbers.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from regkit import DenseLayer, InputLayer, OutputHook, get_output
-    >>> class Double(OutputHook):
-    ...     def modify_graph(self, outputs):
-    ...         if outputs.role == "hidden":
-    ...             outputs[outputs.name + ":out"] *= 2
-    >>> l_in = InputLayer((None, 1))
-    >>> net = DenseLayer(DenseLayer(l_in, 1, W=np.ones((1, 1))), 1,
-    ...                  W=np.ones((1, 1)), nonlinearity=None)
-    >>> float(get_output(net, regularizers=[Double()]).eval(
-    ...     {l_in.input_var: np.ones((1, 1))})[0, 0])
-    2.0
-    """
-
-    training_only = False
-    draws_random = False
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        legacy = cls.__dict__.get("stochastic")
-        if legacy is not None and not isinstance(legacy, property):
-            # the old class attribute meant both
-            cls.training_only = cls.draws_random = bool(legacy)
-            del cls.stochastic
-
-    @property
-    def stochastic(self):
-        """The old name of :attr:`training_only`."""
-        return self.training_only
-
-    @stochastic.setter
-    def stochastic(self, value):
-        self.training_only = self.draws_random = bool(value)
-
-    def modify_graph(self, outputs):
-        """Change one layer's named outputs in place, before later layers
-        read them; no change by default.
-
-        Parameters
-        ----------
-        outputs : LayerOutputs
-            The outputs of one layer (keys ``"<layer>:out"``...), with the
-            attributes ``layer``, ``name`` and ``role`` of that layer.
-        """
-
-    def check_matches(self, named):
-        """Called once the whole graph is built, with the
-        :class:`NetworkOutputs`; a hook that should have changed something
-        warns here if it did not.  Nothing by default."""
-
-
-def _as_hooks(hooks, caller):
-    """`hooks` (one :class:`OutputHook` or an iterable of them) as a list,
-    or a TypeError naming `caller`."""
-    return _as_instances(hooks, OutputHook, caller, "regularizers",
-                         "Regularizer objects (or other OutputHook objects "
-                         "with a modify_graph method)")
-
-
-class LayerOutputs(OrderedDict):
-    """The named outputs of one layer, as regularizers see them.
-
-    A dict ``"<layer name>:<output>" -> expression`` that also tells which
-    layer it belongs to: attributes ``layer``, ``name`` (the layer's name)
-    and ``role`` (``"input"``, ``"hidden"``, ``"output"`` or
-    ``"internal"``, see
-    :func:`layer_roles`); while a graph is built, also ``inputs`` (the
-    values the layer read, in order), ``deterministic`` (whether the
-    inference graph is being built), ``kwargs`` (the keywords passed to
-    the layers), ``param_names`` (parameter -> its unique name in the
-    network, as :func:`named_params` gives it), ``network`` (the
-    network's record, :class:`Network`) and ``built`` (the outputs
-    as the layer computed them, before any hook changed them).  A hook
-    that computes the layer again on changed inputs (:meth:`recompute`)
-    updates ``inputs`` and ``built`` so that the next hook builds on its
-    change.  A regularizer's ``modify_graph`` may
-    replace values and add keys.
-
-    Examples
-    --------
-    >>> from regkit import LayerOutputs
-    >>> outs = LayerOutputs(None, "hid", "hidden", [("hid:out", 1)])
-    >>> outs.name, outs.role, dict(outs)
-    ('hid', 'hidden', {'hid:out': 1})
-    """
-
-    def __init__(self, layer, name, role, items=()):
-        if not isinstance(name, str):
-            raise TypeError("LayerOutputs: name must be a string, got %r"
-                            % (name,))
-        if role not in ROLES:
-            raise ValueError("LayerOutputs: role must be one of %s, got %r"
-                             % (", ".join(ROLES), role))
-        super(LayerOutputs, self).__init__(items)
-        self.layer, self.name, self.role = layer, name, role
-        self.inputs, self.deterministic = (), False
-        self.param_names = {}
-        self.built, self.kwargs = {}, {}
-        self.network = None
-
-    def recompute(self, values):
-        """The layer's ``get_output_for`` on other input `values` (in the
-        order of ``inputs``), with the keywords of the graph being built
-        (``deterministic`` among them)."""
-        network = self.network or as_network(self.layer, "recompute")
-        return self.layer.get_output_for(network.input_arg(self.layer, values),
-                                         **self.kwargs)
-
-    def __reduce__(self):
-        return (type(self), (self.layer, self.name, self.role,
-                             list(self.items())))
-
-class NetworkOutputs(OrderedDict):
-    """Every named output of a network (what :func:`get_outputs` returns):
-    an ordered dict ``"<layer name>:<output>" -> expression`` that also
-    keeps, for each layer, its name and role.
-
-    Attributes
-    ----------
-    layers : OrderedDict
-        Layer name -> layer, in the order of the walk.
-    roles : OrderedDict
-        Layer name -> ``"input"``, ``"hidden"``, ``"output"`` or
-        ``"internal"`` (see :func:`layer_roles`).
-    network : Network or None
-        The record of the network the outputs were built from (None for
-        outputs put together by hand, and after unpickling): the
-        regularizers and :func:`~regkit.regularizers.total_penalty` read
-        names and roles from it instead of walking the network again.
-
-    Examples
-    --------
-    >>> from regkit import LayerOutputs, NetworkOutputs
-    >>> outs = NetworkOutputs()
-    >>> outs.add(LayerOutputs(None, "hid", "hidden", [("hid:out", 1)]))
-    >>> dict(outs), dict(outs.roles)
-    ({'hid:out': 1}, {'hid': 'hidden'})
-    """
-
-    def __init__(self, items=(), layers=(), roles=()):
-        super(NetworkOutputs, self).__init__(items)
-        self.layers = OrderedDict(layers)
-        self.roles = OrderedDict(roles)
-        self.network = None
-
-    def add(self, layer_outputs):
-        """Add one layer's :class:`LayerOutputs` (its outputs, its name and
-        its role)."""
-        if not isinstance(layer_outputs, LayerOutputs):
-            raise TypeError("NetworkOutputs.add: expected a LayerOutputs, "
-                            "got %s" % _describe(layer_outputs))
-        self.update(layer_outputs)
-        self.layers[layer_outputs.name] = layer_outputs.layer
-        self.roles[layer_outputs.name] = layer_outputs.role
-
-    def names_by_role(self):
-        """Role -> the names of the layers with that role, in order."""
-        by_role = group_by_role(self.roles.items())
-        if not by_role["internal"]:  # only Lasagne-style networks have it
-            del by_role["internal"]
-        return by_role
-
-    def __reduce__(self):
-        return (type(self), (list(self.items()), list(self.layers.items()),
-                             list(self.roles.items())))
+__all__ = ["get_output", "get_outputs", "apply_regularizers",
+           "RegularizedGraph"]
 
 
 def _input_map(network, inputs, caller):
@@ -275,7 +80,7 @@ def _build_outputs(layer_or_layers, inputs=None, regularizers=(),
     last a NetworkOutputs that holds the record)."""
     full = as_network(layer_or_layers, caller, argname)
     queried = full.queried
-    regularizers = _as_hooks(regularizers, caller)
+    regularizers = as_hooks(regularizers, caller)
     if deterministic:
         regularizers = [r for r in regularizers if not r.training_only]
     given = _input_map(full, inputs, caller)
@@ -456,7 +261,7 @@ def get_output(layer_or_layers, inputs=None, regularizers=(),
     outputs = [layer_out[layer] for layer in queried]
     # one layer or expression, not a list of them (checked by the build;
     # is_layer would read the layer's inputs again)
-    single = backend.is_tensor(layer_or_layers) or not _is_collection(layer_or_layers)
+    single = backend.is_tensor(layer_or_layers) or not is_collection(layer_or_layers)
     return outputs[0] if single else outputs
 
 
@@ -487,3 +292,96 @@ def get_outputs(layer_or_layers, inputs=None, regularizers=(),
     """
     return _build_outputs(layer_or_layers, inputs, regularizers,
                           deterministic, kwargs, "get_outputs")[2]
+
+
+class RegularizedGraph(namedtuple("RegularizedGraph",
+                                  "train inference updates outputs")):
+    """What :func:`apply_regularizers` returns: the outputs with the
+    regularizers' changes (``train``), the outputs with their inference
+    form (``inference``), the random updates the training graph needs
+    (``updates``), and every named output of the training graph
+    (``outputs``, a NetworkOutputs).
+
+    ``graph.updates`` is looked up when read: it also covers the draws
+    that loss terms built on ``graph.outputs`` since recorded there (a
+    :class:`~regkit.regularizers.JacobianProjection`'s projections), so
+    ``sgd + graph.updates`` draws everything afresh whichever terms the
+    loss holds.  (Unpacking the tuple gives the updates of the moment it
+    was built.)
+    """
+
+    __slots__ = ()
+
+    @property
+    def updates(self):
+        return backend.random_updates(self.train, self.outputs)
+
+
+def apply_regularizers(outputs, regularizers):
+    """Insert the regularizers' graph changes (dropout, noise) into an
+    existing graph, by replacement.
+
+    The network is not rebuilt: each named variable the regularizers
+    select (see :mod:`regkit.layers.graph`) is replaced by its changed
+    value, and everything computed from it is recomputed on the change.
+    Works the same on regkit's layers and on Lasagne-style ones (then
+    `outputs` is the output layer or layers).
+
+    Parameters
+    ----------
+    outputs : expression, list of expressions, or layer(s)
+        The model's output(s), e.g. its prediction or its loss.
+    regularizers : list of Regularizer
+        Those with a ``modify_graph`` hook change the training graph;
+        the others are ignored here (add their ``loss`` with
+        :func:`~regkit.regularizers.total_penalty`).
+
+    Returns
+    -------
+    RegularizedGraph
+        ``(train, inference, updates, outputs)``: the training output(s)
+        (one expression if one was given), the inference output(s) (the
+        graph with the inference form of the regularizers that have one,
+        as ``get_output(..., deterministic=True)`` builds it: spectral
+        normalization divides, stochastic depth scales; dropout and noise
+        are left out, so with only those it is the graph as given), the
+        random updates for
+        ``function(..., updates=...)``, and every named output of the
+        training graph.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> from regkit import backend
+    >>> x = backend.tensor.matrix("x")
+    >>> W = backend.shared(np.ones((4, 3)), name="W")
+    >>> h = backend.tensor.tanh(x)
+    >>> h.name = "h"
+    >>> y = backend.tensor.dot(h, W)
+    >>> graph = regkit.apply_regularizers(
+    ...     y, [regkit.BernoulliDropout("h:out", 0.5, rng=0)])
+    >>> graph.inference is y, len(graph.updates)
+    (True, 1)
+    >>> train = backend.function([x], graph.train, updates=graph.updates)
+    >>> train(np.ones((1, 4))).shape
+    (1, 3)
+    """
+    caller = "apply_regularizers"
+    layers, layer_out, named = _build_outputs(
+        outputs, regularizers=regularizers, caller=caller, argname="outputs")
+    train = [layer_out[layer] for layer in layers]
+    # the inference graph applies what is not training-only (spectral
+    # normalization's division, stochastic depth's scaling), exactly as
+    # get_output(..., deterministic=True) does; the second build reads the
+    # record the first one made (named holds it)
+    _, plain, _ = _build_outputs(named.network, regularizers=regularizers,
+                                 deterministic=True, caller=caller)
+    inference = [plain[layer] for layer in layers]
+    # one layer or expression, not a list of them (checked by the build;
+    # is_layer would read the layer's inputs again)
+    single = backend.is_tensor(outputs) or not is_collection(outputs)
+    if single:
+        train, inference = train[0], inference[0]
+    return RegularizedGraph(train, inference, backend.random_updates(train),
+                            named)

@@ -6,7 +6,7 @@ the order are the same everywhere.
 """
 import numpy as np
 
-from .._checks import _is_collection
+from .._checks import is_collection
 from .network import as_network
 
 __all__ = ["get_all_params", "count_params", "get_all_param_values",
@@ -106,7 +106,7 @@ def set_all_param_values(layer, values, **tags):
     6.0
     """
     params = _all_params(layer, True, tags, "set_all_param_values")
-    if not _is_collection(values) or not hasattr(values, "__len__"):
+    if not is_collection(values) or not hasattr(values, "__len__"):
         raise TypeError("set_all_param_values: values must be a list of "
                         "arrays, got %r" % (values,))
     if len(values) != len(params):

@@ -10,7 +10,7 @@ Traceback (most recent call last):
 ...
 ValueError: mine: no parameter of the given layers carries the tag ...
 """
-from .._checks import _check_tag_values
+from .._checks import check_tag_values
 
 __all__ = ["STANDARD_TAGS", "check_tag_names", "tags_in_use"]
 
@@ -29,7 +29,7 @@ def check_tag_names(layers, tags, caller):
     name: it excludes nothing, which generic code relies on
     (``frozen=False`` in a script that only some networks freeze).
     """
-    _check_tag_values(tags, caller)
+    check_tag_values(tags, caller)
     unknown = [tag for tag, value in tags.items()
                if value and tag not in STANDARD_TAGS]
     if not unknown:

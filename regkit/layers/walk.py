@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import backend
-from .._checks import _is_collection, _short
+from .._checks import is_collection, short_repr
 from .base import Layer
 from .graph import VariableLayer, graph_layers
 from .input import InputLayer
@@ -101,7 +101,7 @@ def as_layer_list(layer_or_layers, caller, argname="layer"):
         return graph_layers(layer_or_layers)
     if isinstance(layer_or_layers, np.ndarray) \
             or backend.is_tensor(layer_or_layers) \
-            or not _is_collection(layer_or_layers):
+            or not is_collection(layer_or_layers):
         hint = ""
         if isinstance(layer_or_layers, Mapping) and layer_or_layers and all(
                 is_layer(value) for value in layer_or_layers.values()):
@@ -110,7 +110,7 @@ def as_layer_list(layer_or_layers, caller, argname="layer"):
                     "output layer, e.g. net['prob'], or list(net.values())")
         raise TypeError("%s: %s must be %s, got %s%s"
                         % (caller, argname, NETWORK_FORMS,
-                           _short(layer_or_layers), hint))
+                           short_repr(layer_or_layers), hint))
     if iter(layer_or_layers) is layer_or_layers:
         raise TypeError("%s: %s is a one-shot iterator (%s); pass a list of "
                         "layers: regkit walks a network more than once"
@@ -124,7 +124,7 @@ def as_layer_list(layer_or_layers, caller, argname="layer"):
         if not is_layer(item):
             raise TypeError("%s: %s must be %s; the list holds %s"
                             % (caller, argname, NETWORK_FORMS,
-                               _short(item)))
+                               short_repr(item)))
     return items
 
 

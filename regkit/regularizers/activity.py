@@ -2,9 +2,9 @@
 import numpy as np
 
 from .. import backend
-from ..penalties import _safe_norm, kl_sparsity
+from ..penalties import safe_norm, kl_sparsity
 from ..regularization import sum_terms
-from .._checks import _check_fraction, _check_supported_float
+from .._checks import check_fraction, check_supported_float
 from .base import Regularizer
 
 __all__ = ["HiddenL1", "HiddenL2", "KLSparsity", "RecurrentNorm",
@@ -38,7 +38,7 @@ class _OutputPenalty(Regularizer):
         chose it (the default pattern of a network given as a scalar loss
         selects the loss itself)."""
         caller = type(self).__name__
-        h = _check_supported_float(backend.as_tensor_variable(outputs[name]),
+        h = check_supported_float(backend.as_tensor_variable(outputs[name]),
                                    caller, "output %r" % name)
         if h.ndim < self.min_ndim:
             chosen = ("the default pattern (the :out of the %s layers)"
@@ -122,7 +122,7 @@ class KLSparsity(_OutputPenalty):
 
     def __init__(self, pattern=None, weight=0.0, target=0.05):
         super(KLSparsity, self).__init__(pattern, weight)
-        self.target = _check_fraction(target, "KLSparsity", "target",
+        self.target = check_fraction(target, "KLSparsity", "target",
                                       strict=True)
 
     def get_config(self):
@@ -167,7 +167,7 @@ class RecurrentNorm(_RecurrentPenalty):
     """
 
     def step_term(self, now, before):
-        return T.sqr(_safe_norm(now, -1) - _safe_norm(before, -1))
+        return T.sqr(safe_norm(now, -1) - safe_norm(before, -1))
 
 
 class RecurrentState(_RecurrentPenalty):

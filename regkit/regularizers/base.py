@@ -38,13 +38,13 @@ import re
 import warnings
 
 from .. import backend
-from .._checks import (_as_instances, _check_positive, _check_seed,
-                       _describe, _short)
-from ..init import _seed_sequence
+from .._checks import (as_instances, check_positive, check_seed,
+                       describe, short_repr)
+from ..init import seed_sequence
 from ..layers.base import filter_tags
 from ..layers.network import as_network, param_name
-from ..layers.outputs import NetworkOutputs, OutputHook
-from ..regularization import _check_tags
+from ..layers.hooks import NetworkOutputs, OutputHook
+from ..regularization import check_tags
 
 __all__ = ["Regularizer", "REGISTRY"]
 
@@ -105,13 +105,13 @@ def _as_patterns(pattern, argname="pattern"):
         patterns = tuple(pattern)
     else:
         raise TypeError("%s must be a string or a sequence of strings, got %s"
-                        % (argname, _describe(pattern)))
+                        % (argname, describe(pattern)))
     if not patterns:
         raise ValueError("%s must not be empty" % argname)
     for item in patterns:
         if not isinstance(item, str):
             raise TypeError("%s must contain only strings, got %s"
-                            % (argname, _describe(item)))
+                            % (argname, describe(item)))
         if not item:
             raise ValueError("%s must not contain an empty string: %r"
                              % (argname, pattern))
@@ -286,7 +286,7 @@ class Regularizer(OutputHook):
             close = difflib.get_close_matches(str(name), list(REGISTRY), n=1)
             raise ValueError("Regularizer.build: %s is not a registered "
                              "regularizer name%s" % (
-                                 _short(name), "; did you mean %r?" % close[0]
+                                 short_repr(name), "; did you mean %r?" % close[0]
                                  if close else ""))
         return REGISTRY[name.lower()](*args, **kwargs)
 
@@ -297,7 +297,7 @@ class Regularizer(OutputHook):
         self.weight = self._check_weight(weight)
 
     def _check_weight(self, weight):
-        return _check_positive(weight, type(self).__name__, "weight",
+        return check_positive(weight, type(self).__name__, "weight",
                               allow_zero=True)
 
     def __repr__(self):
@@ -440,7 +440,7 @@ def _short_name_hint(pattern, names):
 
 def _as_regularizers(regularizers, caller):
     """`regularizers` (one or a list) as a list, or a TypeError."""
-    return _as_instances(regularizers, Regularizer, caller, "regularizers",
+    return as_instances(regularizers, Regularizer, caller, "regularizers",
                          "Regularizer objects")
 
 
@@ -451,7 +451,7 @@ class _ParamRegularizer(Regularizer):
         super(_ParamRegularizer, self).__init__(pattern, weight)
         if tags is None:
             tags = {"regularizable": True}
-        self.tags = _check_tags(tags, type(self).__name__)
+        self.tags = check_tags(tags, type(self).__name__)
 
     def get_config(self):
         config = super(_ParamRegularizer, self).get_config()
@@ -511,8 +511,8 @@ class _Seeded(object):
     draws_random = True
 
     def _init_seeds(self, rng):
-        self.rng = _check_seed(rng, type(self).__name__)
-        self._seeds = _seed_sequence(self.rng)
+        self.rng = check_seed(rng, type(self).__name__)
+        self._seeds = seed_sequence(self.rng)
 
     def _seed(self):
         return self._seeds.spawn(1)[0]

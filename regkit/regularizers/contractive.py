@@ -2,11 +2,11 @@
 contractive penalty (the Jacobian, exact per example, in closed form where
 a dense layer allows it) and the R1 gradient penalty."""
 from .. import backend
-from .._checks import MAX_PROJECTIONS, _check_count
-from ..penalties import _safe_norm
+from .._checks import MAX_PROJECTIONS, check_count
+from ..penalties import safe_norm
 from ..layers.dense import DenseLayer
 from ..layers.network import as_network
-from ..layers.outputs import NetworkOutputs
+from ..layers.hooks import NetworkOutputs
 from ..regularization import sum_terms
 from .activity import _OutputPenalty, _batch_size
 from .base import (_DRAW_SUFFIX, _Seeded, _as_patterns, _resolve,
@@ -202,7 +202,7 @@ class JacobianProjection(_Seeded, Contractive):
     def __init__(self, pattern=None, weight=0.0, wrt=None, n_proj=1,
                  rng=None):
         super(JacobianProjection, self).__init__(pattern, weight, wrt)
-        self.n_proj = _check_count(n_proj, "JacobianProjection", "n_proj", 1,
+        self.n_proj = check_count(n_proj, "JacobianProjection", "n_proj", 1,
                                    maximum=MAX_PROJECTIONS)
         self._init_seeds(rng)
 
@@ -223,7 +223,7 @@ class JacobianProjection(_Seeded, Contractive):
             for _ in range(self.n_proj):
                 v = backend.normal(flat.shape, h.dtype, self._seed())
                 _keep_draw(outputs, name, v)
-                v = v / _safe_norm(v, 1, keepdims=True)
+                v = v / safe_norm(v, 1, keepdims=True)
                 grad = backend.grad(T.sum(flat * v), x)
                 total = total + T.sum(T.sqr(grad))
             terms.append(units * total / (self.n_proj * _batch_size(h)))

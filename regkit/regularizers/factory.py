@@ -7,9 +7,9 @@ import warnings
 
 import numpy as np
 
-from .._checks import _check_seed, _describe, _short
+from .._checks import check_seed, describe, short_repr
 from ..layers.network import as_network
-from ..regularization import _weighted_sum
+from ..regularization import weighted_sum
 from .base import (REGISTRY, Regularizer, _as_regularizers, _names_by_role,
                    _glob_escape)
 from .stochastic import BernoulliDropout, GaussianNoise
@@ -89,7 +89,7 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
         kwargs = dict(regularizers, **kwargs)
     elif regularizers is not None:
         result.extend(_as_regularizers(regularizers, "from_kwargs"))
-    rng = _check_seed(rng, "from_kwargs")
+    rng = check_seed(rng, "from_kwargs")
     seeds = None if rng is None else np.random.SeedSequence(rng)
     roles = _names_by_role(network)
     stacked = [key for key in kwargs
@@ -133,7 +133,7 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
         elif key in _GLOB_KEYWORDS:
             if not isinstance(value, Mapping):
                 raise TypeError("from_kwargs: %s must be a dict {glob: value},"
-                                " got %s" % (key, _describe(value)))
+                                " got %s" % (key, describe(value)))
             for glob, weight in value.items():
                 build(_GLOB_KEYWORDS[key], {"weight": weight},
                       "from_kwargs: " + key, glob)
@@ -169,7 +169,7 @@ def _construct(cls, args, source, *positional):
         if name not in accepted:
             raise TypeError("%s got %s, which %s does not take (it takes "
                             "%s)%s" % (
-                                source, _short(name), cls.__name__,
+                                source, short_repr(name), cls.__name__,
                                 ", ".join(accepted),
                                 _did_you_mean(name, accepted)))
     return cls(*positional, **args)
@@ -212,13 +212,13 @@ def total_penalty(regularizers, network, outputs):
     network = record.queried
     if not isinstance(outputs, Mapping):
         raise TypeError("total_penalty: outputs must be the dict that "
-                        "get_outputs returns, got %s" % _describe(outputs))
+                        "get_outputs returns, got %s" % describe(outputs))
     pairs = []
     for reg in regularizers:
         term = reg.loss(network, outputs)  # its warnings even at weight 0
         if reg.weight != 0:
             pairs.append((reg.weight, term))
-    return _weighted_sum(pairs)
+    return weighted_sum(pairs)
 
 
 def serialize(reg):
@@ -232,7 +232,7 @@ def serialize(reg):
     """
     if not isinstance(reg, Regularizer):
         raise TypeError("serialize: expected a Regularizer, got %s"
-                        % _describe(reg))
+                        % describe(reg))
     return {"name": type(reg).registry_name, "config": reg.get_config()}
 
 
@@ -260,16 +260,16 @@ def deserialize(data):
     """
     if not isinstance(data, Mapping) or "name" not in data:
         raise TypeError("deserialize: data must be a dict with 'name' and "
-                        "'config', got %s" % _describe(data))
+                        "'config', got %s" % describe(data))
     name = data["name"]
     config = data.get("config")
     if config is None:
         config = {}
     if not isinstance(name, str) or name not in REGISTRY:
         raise ValueError("deserialize: %s is not a registered regularizer "
-                         "name" % _short(name))
+                         "name" % short_repr(name))
     if not isinstance(config, Mapping):
         raise TypeError("deserialize: config must be a dict, got %s"
-                        % _describe(config))
+                        % describe(config))
     return _construct(REGISTRY[name], config,
                       "deserialize: %r" % name)

@@ -9,10 +9,10 @@ draws afresh.
 import numpy as np
 
 from .. import backend
-from .._checks import (_check_count, _check_fraction, _check_seed,
-                       _check_supported_float, _describe, _is_int,
-                       _normalize_axes, _short, as_float_tensor)
-from ..init import _seed_sequence
+from .._checks import (check_count, check_fraction, check_seed,
+                       check_supported_float, describe, is_int,
+                       normalize_axes, short_repr, as_float_tensor)
+from ..init import seed_sequence
 from ..layers.graph import VariableLayer
 from ..layers.merge import ElemwiseSumLayer
 from .base import (Regularizer, _CLEAN_SUFFIXES, _MatchCounter, _Seeded,
@@ -52,7 +52,7 @@ class _Stochastic(_Seeded, _MatchCounter, Regularizer):
         the shared axes, so that one draw serves all their positions."""
         if not self.shared_axes:
             return value.shape, ()
-        axes = _normalize_axes(self.shared_axes, value.ndim,
+        axes = normalize_axes(self.shared_axes, value.ndim,
                                type(self).__name__, "shared_axes")
         return [1 if axis in axes else value.shape[axis]
                 for axis in range(value.ndim)], axes
@@ -70,7 +70,7 @@ class _Stochastic(_Seeded, _MatchCounter, Regularizer):
         if self.weight == 0:
             return
         for name in names:
-            value = _check_supported_float(outputs[name], type(self).__name__,
+            value = check_supported_float(outputs[name], type(self).__name__,
                                            "output %r" % name)
             outputs[name + self._suffix] = value
             outputs[name] = self.perturb(value)
@@ -314,10 +314,10 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
     def __init__(self, pattern=None, weight=0.0, branch=None, rng=None):
         super(StochasticDepth, self).__init__(pattern, weight)
         if branch is not None and (isinstance(branch, bool)
-                                   or not _is_int(branch)):
+                                   or not is_int(branch)):
             raise TypeError("StochasticDepth: branch must be None or an int "
                             "(the index of the residual input), got %s"
-                            % _describe(branch))
+                            % describe(branch))
         self.branch = None if branch is None else int(branch)
         self._init_seeds(rng)
 
@@ -480,7 +480,7 @@ def mc_predict(prediction, inputs, n=30, mode=None):
     caller = "mc_predict"
     prediction = as_float_tensor(prediction, caller, "prediction")
     # a variance needs two passes
-    n = _check_count(n, caller, "n", 2, maximum=MAX_MC_PASSES)
+    n = check_count(n, caller, "n", 2, maximum=MAX_MC_PASSES)
     variables = _mc_inputs(prediction, inputs)
     mode_key, mode_value = _mc_mode(mode)
     key = (id(prediction), tuple(id(var) for var in variables), mode_key)
@@ -508,14 +508,14 @@ def _mc_inputs(prediction, inputs):
     together giving every input the graph of `prediction` starts from."""
     if not isinstance(inputs, dict):
         raise TypeError("mc_predict: inputs must be a dict symbolic input -> "
-                        "value, got %s" % _describe(inputs))
+                        "value, got %s" % describe(inputs))
     variables = list(inputs)
     for var in variables:
         if not backend.is_tensor(var) or isinstance(
                 var, (backend.SharedVariable, backend.Constant)):
             raise TypeError("mc_predict: the keys of inputs must be symbolic "
                             "input variables (not names, shared variables "
-                            "or constants), got %s" % _describe(var))
+                            "or constants), got %s" % describe(var))
     given = set(variables)
     # the inputs below a given variable are not needed: it is given
     missing = [var for var in backend.ancestors([prediction], variables)
@@ -525,7 +525,7 @@ def _mc_inputs(prediction, inputs):
     if missing:
         raise ValueError("mc_predict: inputs has no value for %s, which the "
                          "prediction is computed from"
-                         % ", ".join(_short(var) for var in missing[:6]))
+                         % ", ".join(short_repr(var) for var in missing[:6]))
     return variables
 
 
@@ -541,14 +541,14 @@ def _mc_mode(mode):
             raise ValueError("mc_predict: mode must be one of %s (or None, "
                              "or a mode object), got %s"
                              % (", ".join(repr(name) for name in modes),
-                                _short(mode)))
+                                short_repr(mode)))
         return mode, modes[mode]
     if isinstance(mode, type(backend.c_linker_mode())):
         # by identity: the cache entry keeps the object, so its id stays its
         return id(mode), mode
     raise TypeError("mc_predict: mode must be None, a mode name or a mode "
                     "object (see regkit.backend.linker_modes), got %s"
-                    % _describe(mode))
+                    % describe(mode))
 
 
 def dropout_mask(reference, p, rng=None):
@@ -591,11 +591,11 @@ def dropout_mask(reference, p, rng=None):
     """
     caller = "dropout_mask"
     reference = as_float_tensor(reference, caller, "reference")
-    p = _check_fraction(p, caller, "p")
+    p = check_fraction(p, caller, "p")
     if p >= 1:
         raise ValueError("dropout_mask: p (the drop probability) must be "
                          "below 1, got %r" % (p,))
-    seeds = _seed_sequence(_check_seed(rng, caller))
+    seeds = seed_sequence(check_seed(rng, caller))
     keep = 1.0 - p
     mask = backend.bernoulli(reference.shape, keep, reference.dtype,
                              seeds.spawn(1)[0])
@@ -608,10 +608,10 @@ def _check_shared_axes(shared_axes, caller):
     dimensions when a draw is built)."""
     items = shared_axes if isinstance(shared_axes, (list, tuple)) \
         else (shared_axes,)
-    if any(isinstance(a, bool) or not _is_int(a) for a in items):
+    if any(isinstance(a, bool) or not is_int(a) for a in items):
         raise TypeError("%s: shared_axes must be an int or a sequence of "
-                        "ints, got %s" % (caller, _describe(shared_axes)))
+                        "ints, got %s" % (caller, describe(shared_axes)))
     if len(set(items)) != len(items):
         raise ValueError("%s: shared_axes %s names an axis twice"
-                         % (caller, _short(shared_axes)))
+                         % (caller, short_repr(shared_axes)))
     return tuple(int(a) for a in items)

@@ -6,8 +6,8 @@ import numbers
 import numpy as np
 
 from .. import backend
-from .._checks import (_check_fraction, _check_positive, _describe,
-                       _is_collection, _is_int, _normalize_axes, _short,
+from .._checks import (check_fraction, check_positive, describe,
+                       is_collection, is_int, normalize_axes, short_repr,
                        is_tensor_like)
 from ..constraints import default_norm_axes, norm_constraint
 from ..layers.base import Layer
@@ -45,21 +45,21 @@ class ParamUpdates(OrderedDict):
         super(ParamUpdates, self).__init__()
         if isinstance(updates, Mapping):
             pairs = list(updates.items())
-        elif not _is_collection(updates):
+        elif not is_collection(updates):
             raise TypeError("updates must be a dict or a list of (parameter, "
-                            "new value) pairs, got %s" % _describe(updates))
+                            "new value) pairs, got %s" % describe(updates))
         else:
             pairs = list(updates)
         for index, pair in enumerate(pairs):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError("updates: item %d must be a (parameter, new "
                                 "value) pair, got %s"
-                                % (index, _describe(pair)))
+                                % (index, describe(pair)))
             param, value = pair
             if not isinstance(param, backend.SharedVariable):
                 raise TypeError("updates: item %d must update a shared "
                                 "variable, got %s"
-                                % (index, _describe(param)))
+                                % (index, describe(param)))
             if param in self:
                 raise ValueError("updates: %s is updated twice (items %d and "
                                  "%d); give one new value per parameter"
@@ -68,7 +68,7 @@ class ParamUpdates(OrderedDict):
                     is_tensor_like(value) or isinstance(value, numbers.Real)):
                 raise TypeError("updates: the new value of %s (item %d) must "
                                 "be a tensor or a number, got %s"
-                                % (param, index, _describe(value)))
+                                % (param, index, describe(value)))
             ndim = np.ndim(value) if not backend.is_tensor(value) \
                 else value.ndim
             if ndim != param.ndim:
@@ -135,7 +135,7 @@ class _NormHook(_UpdateHook):
                  epsilon=1e-7):
         super(_NormHook, self).__init__(pattern, weight, tags)
         self.norm_axes = _check_norm_axes(norm_axes, type(self).__name__)
-        self.epsilon = _check_positive(epsilon, type(self).__name__,
+        self.epsilon = check_positive(epsilon, type(self).__name__,
                                        "epsilon", allow_zero=True)
 
     def get_config(self):
@@ -190,17 +190,17 @@ def _check_norm_axes(norm_axes, caller):
         return None
     items = norm_axes if isinstance(norm_axes, (list, tuple)) \
         else (norm_axes,)
-    if not items or any(not _is_int(a) for a in items):
+    if not items or any(not is_int(a) for a in items):
         raise TypeError("%s: norm_axes must be None, an int or a non-empty "
                         "sequence of ints, got %s"
-                        % (caller, _describe(norm_axes)))
+                        % (caller, describe(norm_axes)))
     if any(not -_MAX_NDIM <= a < _MAX_NDIM for a in items):
         raise ValueError("%s: norm_axes must be axes of a tensor, each in "
                          "[-%d, %d), got %s" % (caller, _MAX_NDIM, _MAX_NDIM,
-                                                _short(norm_axes)))
+                                                short_repr(norm_axes)))
     if len(set(items)) != len(items):
         raise ValueError("%s: norm_axes %s names an axis twice"
-                         % (caller, _short(norm_axes)))
+                         % (caller, short_repr(norm_axes)))
     return tuple(int(a) for a in items)
 
 
@@ -213,9 +213,9 @@ def _norm_axes_of(norm_axes, param, name, caller):
     if any(not -ndim <= axis < ndim for axis in norm_axes):
         raise ValueError("%s: norm_axes %s is out of range for parameter %r, "
                          "which has %d dimensions"
-                         % (caller, _short(norm_axes), name, ndim))
+                         % (caller, short_repr(norm_axes), name, ndim))
     # what is left: an axis given once as positive, once as negative
-    return _normalize_axes(norm_axes, ndim, caller, "norm_axes of the %d-d "
+    return normalize_axes(norm_axes, ndim, caller, "norm_axes of the %d-d "
                            "parameter %r" % (ndim, name))
 
 
@@ -418,16 +418,16 @@ class MinMaxNorm(_NormHook):
                  max_value=1.0, norm_axes=None, tags=None, epsilon=1e-7):
         super(MinMaxNorm, self).__init__(pattern, weight, norm_axes, tags,
                                          epsilon)
-        self.min_value = _check_positive(min_value, "MinMaxNorm",
+        self.min_value = check_positive(min_value, "MinMaxNorm",
                                          "min_value", allow_zero=True)
-        self.max_value = _check_positive(max_value, "MinMaxNorm",
+        self.max_value = check_positive(max_value, "MinMaxNorm",
                                          "max_value", allow_zero=True)
         if self.min_value > self.max_value:
             raise ValueError("MinMaxNorm: min_value %r is above max_value %r"
                              % (self.min_value, self.max_value))
 
     def _check_weight(self, weight):
-        return _check_fraction(weight, "MinMaxNorm", "weight")
+        return check_fraction(weight, "MinMaxNorm", "weight")
 
     def get_config(self):
         config = super(MinMaxNorm, self).get_config()

@@ -5,8 +5,8 @@ import warnings
 import numpy as np
 
 from .. import backend
-from .._checks import MAX_POWER_ITERATIONS, _check_count, _describe
-from ..penalties import _safe_norm
+from .._checks import MAX_POWER_ITERATIONS, check_count, describe
+from ..penalties import safe_norm
 from ..penalties import l1, l2
 from ..regularization import apply_penalty, sum_terms
 from .base import _MatchCounter, _ParamRegularizer, _Seeded, _WeightChange
@@ -112,7 +112,7 @@ class L2SP(_ParamRegularizer):
         if start is not None and not isinstance(start, Mapping):
             raise TypeError("L2SP: start must be None or a dict parameter "
                             "name -> starting value, got %s"
-                            % _describe(start))
+                            % describe(start))
         self.start = None if start is None else {
             name: _as_finite_array(value, "L2SP", "start", name)
             for name, value in start.items()}
@@ -202,7 +202,7 @@ def _normalized(x):
     tiny = np.asarray(np.finfo(x.dtype).tiny, dtype=x.dtype)
     scale = backend.disconnected_grad(T.maximum(T.max(abs(x)), tiny))
     scaled = x / scale
-    return scaled / T.maximum(_safe_norm(scaled, 0),
+    return scaled / T.maximum(safe_norm(scaled, 0),
                               np.asarray(0.5, dtype=x.dtype))
 
 
@@ -231,7 +231,7 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
     def __init__(self, pattern=None, weight=0.0, n_iter=1, tags=None,
                  rng=None, vectors=None):
         super(_PowerIteration, self).__init__(pattern, weight, tags)
-        self.n_iter = _check_count(n_iter, type(self).__name__, "n_iter", 1,
+        self.n_iter = check_count(n_iter, type(self).__name__, "n_iter", 1,
                                    maximum=MAX_POWER_ITERATIONS)
         self._init_seeds(rng)
         self.vectors = _check_vectors(vectors, type(self).__name__)
@@ -362,7 +362,7 @@ def _check_vectors(vectors, caller):
         return None
     if not isinstance(vectors, Mapping):
         raise TypeError("%s: vectors must be None or a dict parameter name "
-                        "-> vector, got %s" % (caller, _describe(vectors)))
+                        "-> vector, got %s" % (caller, describe(vectors)))
     return {name: _as_finite_array(value, caller, "vectors", name, ndim=1)
             for name, value in vectors.items()}
 
@@ -373,10 +373,10 @@ def _as_finite_array(value, caller, argname, name, ndim=None):
     where = "%s[%r]" % (argname, name)
     if not isinstance(name, str):
         raise TypeError("%s: the keys of %s must be parameter names, got %s"
-                        % (caller, argname, _describe(name)))
+                        % (caller, argname, describe(name)))
     if value is None or isinstance(value, (str, bytes, np.ma.MaskedArray)):
         raise TypeError("%s: %s must be an array of numbers (not a masked "
-                        "array), got %s" % (caller, where, _describe(value)))
+                        "array), got %s" % (caller, where, describe(value)))
     try:
         with warnings.catch_warnings():
             # numpy < 1.24 only warns on ragged lists: refuse them too
