@@ -12,6 +12,7 @@ them, and a name imported from another package is public there.
 from collections.abc import Mapping
 import numbers
 import reprlib
+import warnings
 
 import numpy as np
 
@@ -22,7 +23,7 @@ __all__ = ["is_tensor_like", "as_float_tensor", "check_supported_float",
            "normalize_axes", "check_ndim", "is_collection", "short_repr",
            "describe", "as_instances", "check_tag_values", "check_count",
            "check_seed", "SUPPORTED_FLOATS", "MAX_POWER_ITERATIONS",
-           "MAX_PROJECTIONS", "MAX_CLASSES"]
+           "MAX_PROJECTIONS", "MAX_CLASSES", "as_finite_array"]
 
 T = backend.tensor
 
@@ -304,3 +305,51 @@ def check_seed(rng, caller):
         raise TypeError("%s: rng must be None or a non-negative int seed, "
                         "got %s" % (caller, describe(rng)))
     return None if rng is None else int(rng)
+
+
+def as_finite_array(value, caller, argname, name, ndim=None):
+    """`value` as a float64 array of real, finite numbers, or a
+    TypeError / ValueError naming ``argname[name]`` (a saved L2-SP start,
+    a power-iteration vector).
+
+    Examples
+    --------
+    >>> from regkit._checks import as_finite_array
+    >>> as_finite_array([1, 2], "L2SP", "start", "d.W").tolist()
+    [1.0, 2.0]
+    """
+    where = "%s[%r]" % (argname, name)
+    if not isinstance(name, str):
+        raise TypeError("%s: the keys of %s must be parameter names, got %s"
+                        % (caller, argname, describe(name)))
+    if value is None or isinstance(value, (str, bytes, np.ma.MaskedArray)):
+        raise TypeError("%s: %s must be an array of numbers (not a masked "
+                        "array), got %s" % (caller, where, describe(value)))
+    try:
+        with warnings.catch_warnings():
+            # numpy < 1.24 only warns on ragged lists: refuse them too
+            warnings.simplefilter("error")
+            array = np.asarray(value)
+    except (TypeError, ValueError, Warning) as exc:
+        raise TypeError("%s: %s must be an array of numbers (%s)"
+                        % (caller, where, exc)) from None
+    if array.dtype.kind == "O":  # nested lists holding big ints, or junk
+        try:
+            array = np.array(value, dtype=float)
+        except OverflowError:
+            raise ValueError("%s: %s holds a number beyond the float range"
+                             % (caller, where)) from None
+        except (TypeError, ValueError) as exc:
+            raise TypeError("%s: %s must be an array of numbers (%s)"
+                            % (caller, where, exc)) from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError("%s: %s must be an array of real numbers, got dtype "
+                        "%s" % (caller, where, array.dtype))
+    array = array.astype(float)
+    if not np.isfinite(array).all():
+        raise ValueError("%s: %s has NaN or infinite values"
+                         % (caller, where))
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError("%s: %s must be %d-d, got shape %r"
+                         % (caller, where, ndim, array.shape))
+    return array

@@ -425,7 +425,7 @@ def test_the_sweep_covers_every_public_callable():
 def test_every_count_bound_is_a_documented_constant():
     from regkit._checks import (MAX_CLASSES, MAX_POWER_ITERATIONS,
                                 MAX_PROJECTIONS)
-    from regkit.regularizers.stochastic import MAX_MC_PASSES
+    from regkit.regularizers.montecarlo import MAX_MC_PASSES
     assert (MAX_POWER_ITERATIONS, MAX_PROJECTIONS, MAX_CLASSES,
             MAX_MC_PASSES) == (100, 100, 10 ** 7, 100000)
     assert "100000" in regkit.mc_predict.__doc__
@@ -471,12 +471,12 @@ def test_mc_predict_compiles_once_and_draws_fresh_masks(monkeypatch):
 
 
 def test_mc_predict_keeps_a_bounded_number_of_functions():
-    stochastic = regkit.regularizers.stochastic
-    for _ in range(stochastic.MC_CACHE_SIZE + 2):
+    montecarlo = regkit.regularizers.montecarlo
+    for _ in range(montecarlo.MC_CACHE_SIZE + 2):
         l_in, prediction, x = _mc_setup()
         regkit.mc_predict(prediction, {l_in.input_var: x}, n=2,
                           mode="FAST_COMPILE")
-    assert len(stochastic._MC_FUNCTIONS) == stochastic.MC_CACHE_SIZE
+    assert len(montecarlo._MC_FUNCTIONS) == montecarlo.MC_CACHE_SIZE
 
 
 def test_mc_predict_takes_a_value_for_any_variable_of_the_graph():

@@ -31,6 +31,7 @@ STAY_IN_MODULE = {
     init: {"seed_sequence"},
     regularization: {"check_tags", "weighted_sum"},
     constraints: {"default_norm_axes"},
+    regularizers: {"add_clean_suffix"},
 }
 
 PACKAGE_DIR = os.path.dirname(regkit.__file__)
@@ -128,15 +129,21 @@ RANKS = {
     "regkit.layers": 14,
     "regkit.regularization": 15,
     "regkit.apply": 16,
-    "regkit.regularizers.base": 17,
-    "regkit.regularizers.weights": 18,
-    "regkit.regularizers.activity": 18,
-    "regkit.regularizers.stochastic": 18,
-    "regkit.regularizers.updates": 18,
-    "regkit.regularizers.contractive": 19,
-    "regkit.regularizers.factory": 19,
-    "regkit.regularizers": 20,
-    "regkit": 21,
+    "regkit.regularizers.patterns": 17,
+    "regkit.regularizers.base": 18,
+    "regkit.regularizers.weights": 19,
+    "regkit.regularizers.spectral": 19,
+    "regkit.regularizers.depth": 19,
+    "regkit.regularizers.montecarlo": 19,
+    "regkit.regularizers.weight_changes": 20,
+    "regkit.regularizers.activity": 19,
+    "regkit.regularizers.stochastic": 19,
+    "regkit.regularizers.updates": 19,
+    "regkit.regularizers.contractive": 20,
+    "regkit.regularizers.factory": 20,
+    "regkit.regularizers.training": 19,
+    "regkit.regularizers": 21,
+    "regkit": 22,
 }
 SYMBOLIC_LIBRARIES = {"theano", "pytensor", "numba", "jax", "jaxlib", "torch"}
 

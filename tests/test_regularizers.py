@@ -960,7 +960,7 @@ def test_stochastic_and_activity_regularizers_refuse_float16():
 def test_pattern_matching_cost_does_not_grow_with_the_pattern_count():
     # a pattern list of 5,000 literal names (what role keywords build on a
     # deep network) is matched with a set lookup and one regex
-    from regkit.regularizers.base import _matcher
+    from regkit.regularizers.patterns import _matcher
     names = ["dense%d:out" % i for i in range(5000)]
     match = _matcher(tuple(names) + ("hid*:pre", "x[12]:out"))
     assert match("dense4999:out") and match("hid7:pre") and match("x2:out")

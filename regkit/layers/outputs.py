@@ -23,7 +23,7 @@ import inspect
 import warnings
 
 from .. import backend
-from .._checks import describe, is_collection
+from .._checks import is_collection
 from .base import _check_shape
 from .hooks import LayerOutputs, NetworkOutputs, as_hooks
 from .network import as_network

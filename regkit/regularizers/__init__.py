@@ -3,26 +3,37 @@
 * :mod:`~regkit.regularizers.base`: :class:`Regularizer`, the registry of
   names, pattern matching;
 * :mod:`~regkit.regularizers.weights`: penalties on parameters;
+  :mod:`~regkit.regularizers.spectral`: those by power iteration;
 * :mod:`~regkit.regularizers.activity`: penalties on layer outputs;
 * :mod:`~regkit.regularizers.contractive`: the Jacobian penalty;
 * :mod:`~regkit.regularizers.stochastic`: dropout and noise;
+  :mod:`~regkit.regularizers.weight_changes`: changes of weights in the
+  graph (DropConnect, spectral normalization);
+  :mod:`~regkit.regularizers.depth`: stochastic depth;
+  :mod:`~regkit.regularizers.montecarlo`: Monte Carlo dropout;
 * :mod:`~regkit.regularizers.updates`: hooks on parameter updates (max-norm);
+* :mod:`~regkit.regularizers.training`: what a training script calls,
+  :func:`total_penalty` and :func:`apply_update_hooks`;
 * :mod:`~regkit.regularizers.factory`: :func:`from_kwargs`,
-  :func:`total_penalty`, :func:`serialize` and :func:`deserialize`.
+  :func:`serialize` and :func:`deserialize`.
 """
 from ..backend import random_updates
 from .activity import (ConfidencePenalty, HiddenL1, HiddenL2, KLSparsity,
                        RecurrentNorm, RecurrentState)
 from .base import REGISTRY, Regularizer
+from .patterns import add_clean_suffix
 from .contractive import Contractive, JacobianProjection, R1Penalty
-from .factory import deserialize, from_kwargs, serialize, total_penalty
-from .stochastic import (AlphaDropout, BernoulliDropout, DropConnect,
-                         GaussianNoise, StochasticDepth, dropout_mask,
-                         mc_predict)
+from .factory import deserialize, from_kwargs, serialize
+from .depth import StochasticDepth
+from .montecarlo import mc_predict
+from .spectral import SRIP, SpectralNorm
+from .stochastic import (AlphaDropout, BernoulliDropout, GaussianNoise,
+                         dropout_mask)
+from .training import ParamUpdates, apply_update_hooks, total_penalty
 from .updates import (DecoupledWeightDecay, MaxNorm, MinMaxNorm, NonNeg,
-                      ParamUpdates, UnitNorm, apply_update_hooks)
-from .weights import (L2SP, SRIP, SpectralNorm, SpectralNormalization,
-                      WeightL1, WeightL2)
+                      UnitNorm)
+from .weight_changes import DropConnect, SpectralNormalization
+from .weights import L2SP, WeightL1, WeightL2
 
 __all__ = [
     "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
@@ -34,4 +45,5 @@ __all__ = [
     "StochasticDepth",
     "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
+    "add_clean_suffix",
 ]

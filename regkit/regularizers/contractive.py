@@ -9,8 +9,8 @@ from ..layers.network import as_network
 from ..layers.hooks import NetworkOutputs
 from ..regularization import sum_terms
 from .activity import _OutputPenalty, _batch_size
-from .base import (_DRAW_SUFFIX, _Seeded, _as_patterns, _resolve,
-                   _select_outputs)
+from .base import _Seeded
+from .patterns import _DRAW_SUFFIX, _as_patterns, _resolve, _select_outputs
 
 __all__ = ["Contractive", "R1Penalty", "JacobianProjection"]
 

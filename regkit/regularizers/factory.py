@@ -9,12 +9,11 @@ import numpy as np
 
 from .._checks import check_seed, describe, short_repr
 from ..layers.network import as_network
-from ..regularization import weighted_sum
-from .base import (REGISTRY, Regularizer, _as_regularizers, _names_by_role,
-                   _glob_escape)
+from .base import REGISTRY, Regularizer, _as_regularizers
+from .patterns import _glob_escape, _names_by_role
 from .stochastic import BernoulliDropout, GaussianNoise
 
-__all__ = ["from_kwargs", "total_penalty", "serialize", "deserialize"]
+__all__ = ["from_kwargs", "serialize", "deserialize"]
 
 
 _ROLE_KEYWORDS = {
@@ -173,52 +172,6 @@ def _construct(cls, args, source, *positional):
                                 ", ".join(accepted),
                                 _did_you_mean(name, accepted)))
     return cls(*positional, **args)
-
-
-def total_penalty(regularizers, network, outputs):
-    """``sum(weight * loss)`` over the regularizers.
-
-    Parameters
-    ----------
-    regularizers : list of Regularizer
-    network : Layer or list of Layer
-        The network's output layer(s), or all its layers.
-    outputs : dict
-        Named outputs from :func:`regkit.layers.get_outputs` (built with
-        the same regularizers, so that activity terms see the training
-        graph).
-
-    Returns
-    -------
-    A symbolic scalar (``0`` if no regularizer has a loss term).  Weights
-    are cast to the dtype of each term.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import regkit
-    >>> from regkit import WeightL1, WeightL2, total_penalty
-    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 2,
-    ...                         W=np.ones((2, 2)))
-    >>> regs = [WeightL2(weight=0.5), WeightL1(weight=0.25)]
-    >>> outputs = regkit.get_outputs(net, regularizers=regs)
-    >>> float(total_penalty(regs, net, outputs).eval())
-    3.0
-    """
-    regularizers = _as_regularizers(regularizers, "total_penalty")
-    # the record is held here, so every regularizer's loss reads it (and
-    # it is get_outputs' own record when outputs comes from there)
-    record = as_network(network, "total_penalty", "network")
-    network = record.queried
-    if not isinstance(outputs, Mapping):
-        raise TypeError("total_penalty: outputs must be the dict that "
-                        "get_outputs returns, got %s" % describe(outputs))
-    pairs = []
-    for reg in regularizers:
-        term = reg.loss(network, outputs)  # its warnings even at weight 0
-        if reg.weight != 0:
-            pairs.append((reg.weight, term))
-    return weighted_sum(pairs)
 
 
 def serialize(reg):

@@ -1,126 +1,17 @@
-"""Hooks on the parameter updates: constraints applied after each step."""
-from collections import OrderedDict
-from collections.abc import Mapping
-import numbers
+"""Hooks on the parameter updates: constraints applied after each step.
 
-import numpy as np
-
+:func:`~regkit.regularizers.apply_update_hooks` (in
+:mod:`~regkit.regularizers.training`) runs them on the updates a
+training script built.
+"""
 from .. import backend
-from .._checks import (check_fraction, check_positive, describe,
-                       is_collection, is_int, normalize_axes, short_repr,
-                       is_tensor_like)
+from .._checks import (check_fraction, check_positive, describe, is_int,
+                       normalize_axes, short_repr)
 from ..constraints import default_norm_axes, norm_constraint
-from ..layers.base import Layer
-from ..layers.network import as_network
-from .base import _ParamRegularizer, _as_regularizers
+from .base import _ParamRegularizer
 
-__all__ = ["ParamUpdates", "apply_update_hooks", "MaxNorm",
-           "DecoupledWeightDecay", "NonNeg", "UnitNorm", "MinMaxNorm"]
-
-
-class ParamUpdates(OrderedDict):
-    """An ordered dict parameter -> new value, that knows its network.
-
-    What :meth:`Regularizer.modify_updates` receives from
-    :func:`apply_update_hooks`; it can be passed to ``function(...,
-    updates=...)`` as it is.
-
-    Parameters
-    ----------
-    updates : dict or sequence of (parameter, new value) pairs
-    network : Layer, list of Layer or None
-        The network's output layer(s); parameter names and tags are looked
-        up on it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from regkit import backend, ParamUpdates
-    >>> W = backend.shared(np.ones(2), name="W")
-    >>> list(ParamUpdates([(W, W * 2)]).keys())
-    [W]
-    """
-
-    def __init__(self, updates=(), network=None):
-        super(ParamUpdates, self).__init__()
-        if isinstance(updates, Mapping):
-            pairs = list(updates.items())
-        elif not is_collection(updates):
-            raise TypeError("updates must be a dict or a list of (parameter, "
-                            "new value) pairs, got %s" % describe(updates))
-        else:
-            pairs = list(updates)
-        for index, pair in enumerate(pairs):
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise TypeError("updates: item %d must be a (parameter, new "
-                                "value) pair, got %s"
-                                % (index, describe(pair)))
-            param, value = pair
-            if not isinstance(param, backend.SharedVariable):
-                raise TypeError("updates: item %d must update a shared "
-                                "variable, got %s"
-                                % (index, describe(param)))
-            if param in self:
-                raise ValueError("updates: %s is updated twice (items %d and "
-                                 "%d); give one new value per parameter"
-                                 % (param, list(self).index(param), index))
-            if isinstance(value, bool) or not (
-                    is_tensor_like(value) or isinstance(value, numbers.Real)):
-                raise TypeError("updates: the new value of %s (item %d) must "
-                                "be a tensor or a number, got %s"
-                                % (param, index, describe(value)))
-            ndim = np.ndim(value) if not backend.is_tensor(value) \
-                else value.ndim
-            if ndim != param.ndim:
-                raise ValueError("updates: the new value of %s (item %d) has "
-                                 "%d dimensions, expected %d" % (
-                                     param, index, ndim, param.ndim))
-            self[param] = value
-        if network is not None and not isinstance(network, Layer):
-            network = as_network(network, "ParamUpdates", "network").queried
-        self.network = network
-
-    def __reduce__(self):
-        return (type(self), (list(self.items()), self.network))
-
-
-def apply_update_hooks(regularizers, network, updates):
-    """Run every regularizer's :meth:`~Regularizer.modify_updates` hook on
-    a copy of `updates`.
-
-    Parameters
-    ----------
-    regularizers : list of Regularizer
-    network : Layer or list of Layer
-        The network's output layer(s), or all its layers.
-    updates : dict or sequence of (parameter, new value) pairs
-        The training updates, e.g. from SGD; not changed.
-
-    Returns
-    -------
-    ParamUpdates
-        An ordered dict parameter -> new value, to pass to ``function``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import regkit
-    >>> from regkit import MaxNorm, apply_update_hooks
-    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 1,
-    ...                         W=np.array([[3.0], [4.0]]), name="out")
-    >>> W = net.W
-    >>> updates = apply_update_hooks([MaxNorm(weight=1.0)], net, [(W, W)])
-    >>> updates[W].eval().round(3).tolist()
-    [[0.6], [0.8]]
-    """
-    # the record is held while the hooks run, so each reads it
-    record = as_network(network, "apply_update_hooks", "network")
-    if not isinstance(network, Layer):
-        network = record.queried
-    result = ParamUpdates(updates, network)
-    for reg in _as_regularizers(regularizers, "apply_update_hooks"):
-        reg.modify_updates(result)
-    return result
+__all__ = ["MaxNorm", "DecoupledWeightDecay", "NonNeg", "UnitNorm",
+           "MinMaxNorm"]
 
 
 class _UpdateHook(_ParamRegularizer):
