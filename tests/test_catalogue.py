@@ -456,7 +456,7 @@ def test_spectral_norm_reads_filters_first_and_keeps_its_vector():
         regkit.SpectralNorm("b", 1.0, tags={}).loss(bias_graph, {})
     del net
     copy = pickle.loads(pickle.dumps(sn))
-    assert copy._vectors == {} and copy.get_config() == sn.get_config()
+    assert copy.power.shared == {} and copy.get_config() == sn.get_config()
     assert regkit.deserialize(regkit.serialize(sn)).n_iter == 1
 
 
@@ -468,12 +468,12 @@ def test_srip_against_numpy_and_by_finite_differences():
     want = np.abs(np.linalg.eigvalsh(W.T @ W - np.eye(W.shape[1]))).max()
     np.testing.assert_allclose(value, want, rtol=1e-5)
     # the converged estimate as a function of W, the vector held
-    vector = srip._vectors[hid.W]
+    vector = srip.power.shared[hid.W]
     u0 = vector.get_value()
 
     def estimate(M):
         fixed = backend.shared(u0)
-        return abs(srip._sigma_of(srip._gram(M), fixed))
+        return abs(srip.power.sigma_of(srip._gram(M), fixed))
     backend.verify_grad(estimate, [W], rng=np.random.RandomState(6))
 
 

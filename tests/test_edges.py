@@ -71,7 +71,7 @@ def test_power_iteration_at_a_zero_weight(dtype, shape):
         value, grad = _trained(reg, W)
         assert value == pytest.approx(want, abs=1e-6), type(reg).__name__
         assert np.isfinite(grad).all() and not grad.any()
-        vector = reg._vectors[W].get_value()  # kept a unit vector
+        vector = reg.power.shared[W].get_value()  # kept a unit vector
         assert np.linalg.norm(vector) == pytest.approx(1.0, rel=1e-5)
 
 
@@ -98,11 +98,11 @@ def test_power_vector_recovers_once_the_weight_is_nonzero():
         value = float(step())
     assert value == pytest.approx(_top_sigma(values) ** 2, rel=1e-5)
     # a vector that is NaN (or zero) is re-seeded in the graph
-    sn._vectors[W].set_value(np.full(4, np.nan))
+    sn.power.shared[W].set_value(np.full(4, np.nan))
     for _ in range(60):
         value = float(step())
     assert value == pytest.approx(_top_sigma(values) ** 2, rel=1e-5)
-    assert np.isfinite(sn._vectors[W].get_value()).all()
+    assert np.isfinite(sn.power.shared[W].get_value()).all()
 
 
 @pytest.mark.parametrize("shape", [(3, 2), (4, 2, 3, 3)])

@@ -31,7 +31,7 @@ STAY_IN_MODULE = {
     init: {"seed_sequence"},
     regularization: {"check_tags", "weighted_sum"},
     constraints: {"default_norm_axes"},
-    regularizers: {"add_clean_suffix"},
+    regularizers: {"add_clean_suffix", "change_weights", "inverted_dropout"},
 }
 
 PACKAGE_DIR = os.path.dirname(regkit.__file__)

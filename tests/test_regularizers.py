@@ -970,3 +970,48 @@ def test_pattern_matching_cost_does_not_grow_with_the_pattern_count():
     assert reg._pattern_matcher() is reg._pattern_matcher()  # built once
     reg.pattern = "hid:out"  # reassigning rebuilds it
     assert reg._pattern_matcher()("hid:out")
+
+
+# --- composition: shared behaviour is held, not inherited ---------------------
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
+
+
+def test_no_regularizer_is_more_than_three_levels_below_regularizer():
+    # the position of Regularizer in the method resolution order counts
+    # every class between, mixins included
+    deep = [(sub.__name__, sub.__mro__.index(Regularizer))
+            for sub in _all_subclasses(Regularizer)
+            if sub.__module__.startswith("regkit.")
+            and sub.__mro__.index(Regularizer) > 3]
+    assert not deep
+
+
+def test_no_method_is_copied_between_classes():
+    # a function object defined in one class and assigned in another
+    owners = {}
+    for sub in [Regularizer] + list(_all_subclasses(Regularizer)):
+        if not sub.__module__.startswith("regkit."):
+            continue
+        for name, value in vars(sub).items():
+            if callable(value) and not isinstance(value, type):
+                owners.setdefault(id(value), set()).add(sub.__qualname__)
+    assert not [names for names in owners.values() if len(names) > 1]
+
+
+def test_match_counts_come_back_from_the_build_not_the_regularizer():
+    l_in = InputLayer((None, 3), name="in")
+    out = DenseLayer(DenseLayer(l_in, 4, name="hid"), 2, name="out")
+    drop = regkit.BernoulliDropout("hid:out", 0.5, rng=0)
+    before = dict(vars(drop))
+    outputs = regkit.get_outputs(out, regularizers=[drop])
+    assert outputs.changed_by(drop) == ["hid:out"]
+    # nothing of the graph is kept (the compiled pattern is a cache of the
+    # pattern, not of a graph)
+    assert set(vars(drop)) - {"_matcher_cache"} == set(before)
+    with pytest.warns(UserWarning, match="matches no output"):
+        regkit.get_outputs(DenseLayer(InputLayer((None, 3)), 2),
+                           regularizers=[drop])

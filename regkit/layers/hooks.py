@@ -95,12 +95,19 @@ class OutputHook(object):
         outputs : LayerOutputs
             The outputs of one layer (keys ``"<layer>:out"``...), with the
             attributes ``layer``, ``name`` and ``role`` of that layer.
+
+        Returns
+        -------
+        None, or the names of what it changed (output or parameter
+        names): :func:`get_outputs` gathers them for
+        :meth:`check_matches` (:meth:`NetworkOutputs.changed_by`).
         """
 
     def check_matches(self, named):
         """Called once the whole graph is built, with the
         :class:`NetworkOutputs`; a hook that should have changed something
-        warns here if it did not.  Nothing by default."""
+        warns here if it did not (``named.changed_by(self)`` gives what
+        its ``modify_graph`` calls returned).  Nothing by default."""
 
 
 def as_hooks(hooks, caller):
@@ -196,6 +203,26 @@ class NetworkOutputs(OrderedDict):
         self.layers = OrderedDict(layers)
         self.roles = OrderedDict(roles)
         self.network = None
+        self._changes = {}  # id(hook) -> (hook, the names it changed)
+
+    def record_changes(self, hook, names):
+        """Note that `hook` changed `names` (what its ``modify_graph``
+        returned) while this graph was built."""
+        entry = self._changes.setdefault(id(hook), (hook, []))
+        entry[1].extend(names)
+
+    def changed_by(self, hook):
+        """The names `hook` changed while this graph was built, in order.
+
+        Examples
+        --------
+        >>> from regkit import NetworkOutputs, OutputHook
+        >>> outs, hook = NetworkOutputs(), OutputHook()
+        >>> outs.record_changes(hook, ["hid:out"])
+        >>> outs.changed_by(hook), outs.changed_by(OutputHook())
+        (['hid:out'], [])
+        """
+        return list(self._changes.get(id(hook), (hook, []))[1])
 
     def add(self, layer_outputs):
         """Add one layer's :class:`LayerOutputs` (its outputs, its name and

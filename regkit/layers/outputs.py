@@ -128,7 +128,9 @@ def _build_outputs(layer_or_layers, inputs=None, regularizers=(),
         outs.built = OrderedDict(outs)
         original = list(outs.items())
         for reg in regularizers:
-            reg.modify_graph(outs)
+            changed = reg.modify_graph(outs)
+            if changed:
+                named.record_changes(reg, changed)
         _propagate_changes(outs, original, values)
         layer_out[layer] = outs["%s:out" % prefix]
         named.add(outs)

@@ -20,7 +20,7 @@
 from ..backend import random_updates
 from .activity import (ConfidencePenalty, HiddenL1, HiddenL2, KLSparsity,
                        RecurrentNorm, RecurrentState)
-from .base import REGISTRY, Regularizer
+from .base import REGISTRY, Regularizer, change_weights
 from .patterns import add_clean_suffix
 from .contractive import Contractive, JacobianProjection, R1Penalty
 from .factory import deserialize, from_kwargs, serialize
@@ -28,7 +28,7 @@ from .depth import StochasticDepth
 from .montecarlo import mc_predict
 from .spectral import SRIP, SpectralNorm
 from .stochastic import (AlphaDropout, BernoulliDropout, GaussianNoise,
-                         dropout_mask)
+                         dropout_mask, inverted_dropout)
 from .training import ParamUpdates, apply_update_hooks, total_penalty
 from .updates import (DecoupledWeightDecay, MaxNorm, MinMaxNorm, NonNeg,
                       UnitNorm)
@@ -45,5 +45,5 @@ __all__ = [
     "StochasticDepth",
     "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
-    "add_clean_suffix",
+    "add_clean_suffix", "change_weights", "inverted_dropout",
 ]

@@ -46,7 +46,7 @@ from ..regularization import check_tags
 from .patterns import (_as_patterns, _is_clean_copy, _matcher, _resolve,
                        _select_outputs, _short_name_hint, _unmatched_globs)
 
-__all__ = ["Regularizer", "REGISTRY"]
+__all__ = ["Regularizer", "REGISTRY", "change_weights"]
 
 logger = logging.getLogger("regkit")
 
@@ -166,6 +166,14 @@ class Regularizer(OutputHook):
                                  if close else ""))
         return REGISTRY[name.lower()](*args, **kwargs)
 
+    #: The random streams of a regularizer that draws (a :class:`_Seeds`
+    #: its ``__init__`` makes from ``rng``); None for one that does not.
+    seeds = None
+
+    #: What a graph change reports it changed, for the warning when that
+    #: is nothing (``"output"``, ``"parameter"``); None: no such check.
+    _matched = None
+
     def __init__(self, pattern=None, weight=0.0):
         patterns = _as_patterns(pattern, "%s: pattern" % type(self).__name__)
         self.pattern = pattern if isinstance(pattern, str) or pattern is None \
@@ -185,12 +193,35 @@ class Regularizer(OutputHook):
         state.pop("_matcher_cache", None)  # a compiled pattern: rebuilt
         return state
 
+    def _hold_seeds(self, rng):
+        """Make this regularizer's :class:`_Seeds` from its seed `rng`
+        (also kept as ``self.rng``, the constructor argument)."""
+        self.seeds = _Seeds(rng, type(self).__name__)
+        self.rng = self.seeds.rng
+
     def get_config(self):
         """The constructor arguments as a plain dict (see :func:`serialize`)."""
         pattern = self.pattern
         if isinstance(pattern, tuple):
             pattern = list(pattern)
-        return {"pattern": pattern, "weight": self.weight}
+        config = {"pattern": pattern, "weight": self.weight}
+        if self.seeds is not None:
+            config["rng"] = self.rng
+        return config
+
+    def check_matches(self, named):
+        """Warn, once the graph is built, if this graph change changed
+        nothing, or for each glob of its pattern that matched none of
+        what it changed; the names come back from the build
+        (:meth:`NetworkOutputs.changed_by`), so nothing is kept on the
+        regularizer between graphs."""
+        if self._matched is None:
+            return
+        hits = named.changed_by(self)
+        if not hits:
+            self._no_match(self._matched)
+        else:
+            self._warn_unmatched_globs(hits, self._matched)
 
     def log(self):
         """Log one line (level INFO, logger ``regkit``) describing this."""
@@ -334,6 +365,12 @@ class _ParamRegularizer(Regularizer):
         """The parameters (shared variables) this regularizer applies to."""
         return [param for _, param in self.named_params(layers)]
 
+    def accepts(self, param):
+        """Whether a graph change on weights (:func:`change_weights`)
+        takes `param`, which the pattern matched: all are, unless a
+        subclass says otherwise."""
+        return True
+
     def _chosen(self, updates):
         """(name, parameter) of the matching parameters for an update hook:
         looked up on the network of a ParamUpdates, else matched by each
@@ -356,83 +393,53 @@ def _check_drop_probability(weight, caller):
     return weight
 
 
-class _Seeded(object):
-    """Mixin of a regularizer that draws: its seed ``rng`` (kept in its
-    config) and one independent child of ``SeedSequence(rng)`` per draw
-    (numpy's ``SeedSequence.spawn``).  Call :meth:`_init_seeds` from
-    ``__init__``."""
+class _Seeds(object):
+    """The random streams of a regularizer that draws, held as its
+    ``seeds``: the seed ``rng`` (kept in its config) and one independent
+    child of ``SeedSequence(rng)`` per draw (numpy's
+    ``SeedSequence.spawn``), so no two draws share a stream.
 
-    draws_random = True
+    Examples
+    --------
+    >>> from regkit.regularizers.base import _Seeds
+    >>> seeds = _Seeds(0, "mine")
+    >>> seeds.spawn().entropy == seeds.spawn().entropy  # same root
+    True
+    """
 
-    def _init_seeds(self, rng):
-        self.rng = check_seed(rng, type(self).__name__)
-        self._seeds = seed_sequence(self.rng)
+    def __init__(self, rng, caller):
+        self.rng = check_seed(rng, caller)
+        self._root = seed_sequence(self.rng)
 
-    def _seed(self):
-        return self._seeds.spawn(1)[0]
-
-    def get_config(self):
-        config = super(_Seeded, self).get_config()
-        config["rng"] = self.rng
-        return config
-
-
-class _MatchCounter(object):
-    """Mixin of a graph hook that records the names it changed while a
-    graph is built (:meth:`_hit`) and warns once per graph, in
-    ``check_matches``, if that was nothing, or for each glob of its
-    pattern that matched none of them; ``_matched`` names what it looks
-    for."""
-
-    _matched = "output"
-
-    def _hit(self, names):
-        self.__dict__.setdefault("_hit_names", []).extend(names)
-
-    def check_matches(self, named):
-        hits = self.__dict__.pop("_hit_names", [])
-        if not hits:
-            self._no_match(self._matched)
-        else:
-            self._warn_unmatched_globs(hits, self._matched)
+    def spawn(self):
+        """The seed sequence of the next draw."""
+        return self._root.spawn(1)[0]
 
 
-class _WeightChange(_MatchCounter, _ParamRegularizer):
-    """A graph change on weights: each matching parameter of a layer is
-    replaced by :meth:`change` of it in every output of that layer (the
-    parameter itself, and so every other layer sharing it, is left
-    alone).  Warns once per graph if nothing matched."""
-
-    _matched = "parameter"
-
-    def change(self, param, name):
-        """The value used in place of `param` (named `name`)."""
-        raise NotImplementedError
-
-    def accepts(self, param):
-        """Whether `param`, matched by the pattern, is changed (all are,
-        unless a subclass says otherwise)."""
-        return True
-
-    def modify_graph(self, outputs):
-        layer = outputs.layer
-        params = getattr(layer, "params", None)
-        if not params:
-            return
-        kept = set(filter_tags(params, self.tags))
-        match = self._pattern_matcher() if self.pattern is not None \
-            else None
-        replace, names = {}, {}
-        for index, param in enumerate(params):
-            if param not in kept:
-                continue
-            name = outputs.param_names.get(param) or param_name(
-                layer, param, index, outputs.name)
-            if (match is None or match(name)) and self.accepts(param):
-                replace[param], names[param] = self.change(param, name), name
-        self._hit([names[param] for param in replace])
-        if not replace:
-            return
+def change_weights(reg, outputs):
+    """The graph change of a regularizer on weights (DropConnect, spectral
+    normalization), for its ``modify_graph``: each parameter of the layer
+    that `reg` selects (its tags and pattern, and ``reg.accepts(param)``)
+    is replaced by ``reg.change(param, name)`` in every output of that
+    layer (the parameter itself, and so every other layer sharing it, is
+    left alone).  Returns the names of the parameters it changed."""
+    layer = outputs.layer
+    params = getattr(layer, "params", None)
+    if not params:
+        return []
+    kept = set(filter_tags(params, reg.tags))
+    match = reg._pattern_matcher() if reg.pattern is not None else None
+    replace, names = {}, []
+    for index, param in enumerate(params):
+        if param not in kept:
+            continue
+        name = outputs.param_names.get(param) or param_name(
+            layer, param, index, outputs.name)
+        if (match is None or match(name)) and reg.accepts(param):
+            replace[param] = reg.change(param, name)
+            names.append(name)
+    if replace:
         for key in list(outputs):
             if not _is_clean_copy(key):
                 outputs[key] = backend.clone_replace(outputs[key], replace)
+    return names

@@ -9,7 +9,6 @@ from ..layers.network import as_network
 from ..layers.hooks import NetworkOutputs
 from ..regularization import sum_terms
 from .activity import _OutputPenalty, _batch_size
-from .base import _Seeded
 from .patterns import _DRAW_SUFFIX, _as_patterns, _resolve, _select_outputs
 
 __all__ = ["Contractive", "R1Penalty", "JacobianProjection"]
@@ -155,7 +154,7 @@ class R1Penalty(Contractive):
         return sum_terms(terms)
 
 
-class JacobianProjection(_Seeded, Contractive):
+class JacobianProjection(Contractive):
     """An unbiased random-projection estimate of the :class:`Contractive`
     term, for any network (Hoffman, Roberts and Yaida, "Robust learning
     with Jacobian regularization", 2019).
@@ -199,12 +198,14 @@ class JacobianProjection(_Seeded, Contractive):
     18.0
     """
 
+    draws_random = True
+
     def __init__(self, pattern=None, weight=0.0, wrt=None, n_proj=1,
                  rng=None):
         super(JacobianProjection, self).__init__(pattern, weight, wrt)
         self.n_proj = check_count(n_proj, "JacobianProjection", "n_proj", 1,
                                    maximum=MAX_PROJECTIONS)
-        self._init_seeds(rng)
+        self._hold_seeds(rng)
 
     def get_config(self):
         config = super(JacobianProjection, self).get_config()
@@ -221,7 +222,7 @@ class JacobianProjection(_Seeded, Contractive):
                 continue
             total = 0
             for _ in range(self.n_proj):
-                v = backend.normal(flat.shape, h.dtype, self._seed())
+                v = backend.normal(flat.shape, h.dtype, self.seeds.spawn())
                 _keep_draw(outputs, name, v)
                 v = v / safe_norm(v, 1, keepdims=True)
                 grad = backend.grad(T.sum(flat * v), x)

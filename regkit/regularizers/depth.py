@@ -5,14 +5,14 @@ from .. import backend
 from .._checks import describe, is_int
 from ..layers.graph import VariableLayer
 from ..layers.merge import ElemwiseSumLayer
-from .base import Regularizer, _MatchCounter, _Seeded, _check_drop_probability
+from .base import Regularizer, _check_drop_probability
 
 __all__ = ["StochasticDepth"]
 
 T = backend.tensor
 
 
-class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
+class StochasticDepth(Regularizer):
     """Stochastic depth for residual sums: the residual branch of an
     :class:`~regkit.layers.ElemwiseSumLayer` is dropped, as a whole, with
     probability ``weight`` on each call while training, and scaled by
@@ -63,6 +63,7 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
     """
 
     _matched = "sum"
+    draws_random = True
 
     def __init__(self, pattern=None, weight=0.0, branch=None, rng=None):
         super(StochasticDepth, self).__init__(pattern, weight)
@@ -72,7 +73,7 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
                             "(the index of the residual input), got %s"
                             % describe(branch))
         self.branch = None if branch is None else int(branch)
-        self._init_seeds(rng)
+        self._hold_seeds(rng)
 
     def _check_weight(self, weight):
         return _check_drop_probability(
@@ -113,8 +114,7 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
 
     def modify_graph(self, outputs):
         if not self._selects(outputs):
-            return
-        self._hit(["%s:out" % outputs.name])
+            return None
         values = outputs.inputs
         if len(values) < 2 or not _is_sum_layer(outputs.layer):
             raise ValueError(
@@ -130,7 +130,7 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
             factor = backend.tensor.cast(keep, branch.dtype)
         else:
             factor = backend.bernoulli((1,), keep, branch.dtype,
-                                       self._seed())[0]
+                                       self.seeds.spawn())[0]
         # the sum computed again on its inputs with the branch scaled (the
         # branch is scaled where it is summed, never inside a summand that
         # reads it), then put where the layer's own sum is in the current
@@ -144,6 +144,7 @@ class StochasticDepth(_Seeded, _MatchCounter, Regularizer):
             else backend.clone_replace(current, {built: rebuilt})
         # a later change of the sum (another StochasticDepth) builds on this
         outputs.inputs, outputs.built[key] = tuple(scaled), rebuilt
+        return [key]
 
 
 def _is_sum_layer(layer):

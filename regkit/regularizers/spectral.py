@@ -17,7 +17,7 @@ from .. import backend
 from .._checks import MAX_POWER_ITERATIONS, as_finite_array, check_count, describe
 from ..penalties import safe_norm
 from ..regularization import sum_terms
-from .base import _ParamRegularizer, _Seeded
+from .base import _ParamRegularizer
 
 __all__ = ["SpectralNorm", "SRIP"]
 
@@ -48,35 +48,120 @@ def _is_usable(vector):
     return T.gt(T.sum(T.sqr(vector)), np.asarray(0, dtype=vector.dtype))
 
 
-class _PowerIteration(_Seeded, _ParamRegularizer):
-    """A penalty on the largest singular value of a matrix built from each
-    matching weight, estimated by power iteration from a vector kept in a
-    shared variable per weight; :meth:`modify_updates` stores the advanced
-    vector, so each training step refines the estimate (one iteration per
-    step is the usual practice, Miyato et al. 2018).
+class _PowerIteration(object):
+    """The power iteration of a matrix term, held as its ``power``: one
+    vector per parameter, kept in a state variable (never a parameter),
+    started from a random unit vector (or a saved one) and advanced by the
+    training updates, so each step refines the estimate of the largest
+    singular value (one iteration per step is the usual practice, Miyato
+    et al. 2018).
 
     Edges: a zero matrix (a zero weight; ``W^T W - I`` at an orthonormal
     ``W``) gives the estimate 0 with a zero gradient; a step that would
     store a zero or non-finite vector keeps the vector it had, and a stored
     vector that is zero or not finite is replaced in the graph by the
     vector drawn at the start (re-seeded), so the estimate recovers as soon
-    as the weight is non-zero again.  The vectors are saved by
-    ``serialize`` and pickling (``vectors``), by parameter name."""
+    as the weight is non-zero again.  The vectors are saved by pickling
+    and by the owner's config (:meth:`values`), by parameter name.
+
+    Attributes
+    ----------
+    n_iter : int
+        Steps in each graph (1 to ``MAX_POWER_ITERATIONS``).
+    shared : dict
+        Parameter -> its shared vector, in this process.
+    """
+
+    def __init__(self, n_iter, vectors, seeds, caller):
+        self.n_iter = check_count(n_iter, caller, "n_iter", 1,
+                                  maximum=MAX_POWER_ITERATIONS)
+        self.saved = _check_vectors(vectors, caller)
+        self.seeds, self.caller = seeds, caller
+        self.shared = {}  # parameter -> shared vector (state)
+        self._starts = {}  # parameter -> (its name, the first draw)
+
+    def values(self):
+        """Parameter name -> the current vector (a numpy array): the saved
+        vectors given, updated by those made since."""
+        values = dict(self.saved or {})
+        for param, vector in self.shared.items():
+            values[self._starts[param][0]] = np.array(vector.get_value())
+        return values
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["saved"] = self.values() or None
+        state["shared"], state["_starts"] = {}, {}  # of this process
+        return state
+
+    def vector(self, param, name, columns):
+        """(the shared vector of `param`, a vector of `columns` entries,
+        the vector the iteration starts from: the stored one, or the
+        first draw where the stored one is zero or not finite)."""
+        vector = self.shared.get(param)
+        if vector is None:
+            rng = np.random.default_rng(self.seeds.spawn())
+            start = rng.standard_normal(columns)
+            start = (start / np.linalg.norm(start)).astype(param.dtype)
+            saved = (self.saved or {}).get(name)
+            if saved is not None and saved.shape != (columns,):
+                raise ValueError(
+                    "%s: the saved vector of %r has shape %r; the parameter "
+                    "needs (%d,)" % (self.caller, name, saved.shape,
+                                     columns))
+            value = start if saved is None else saved.astype(param.dtype)
+            vector = self.shared[param] = backend.state_variable(
+                value, name="%s.power_vector" % (name,))
+            self._starts[param] = (name, start)
+        start = self._starts[param][1]
+        return vector, T.switch(_is_usable(vector), vector, T.constant(start))
+
+    def iterate(self, matrix, u):
+        """(right, left) singular vector estimates after `n_iter` steps
+        from `u`, as constants for the gradient."""
+        for _ in range(self.n_iter):
+            u = _normalized(T.dot(matrix.T, _normalized(T.dot(matrix, u))))
+        v = _normalized(T.dot(matrix, u))
+        return backend.disconnected_grad(u), backend.disconnected_grad(v)
+
+    def sigma_of(self, matrix, vector):
+        """The estimate ``v^T M u`` after `n_iter` steps from `vector`."""
+        u, v = self.iterate(matrix, vector)
+        return T.dot(v, T.dot(matrix, u))
+
+    def advance(self, updates, param, name, matrix, columns):
+        """Add to `updates` the step of the vector of `param` (unless it is
+        there): a zero or non-finite result keeps the vector it had."""
+        vector, start = self.vector(param, name, columns)
+        if vector not in updates:
+            advanced = T.cast(self.iterate(matrix, start)[0], vector.dtype)
+            updates[vector] = T.switch(_is_usable(advanced), advanced, start)
+
+
+class _MatrixTerm(_ParamRegularizer):
+    """A regularizer on the largest singular value of a matrix built from
+    each matching weight (:meth:`matrix`; by default the weight itself,
+    filters first), estimated by its :class:`_PowerIteration` (``power``);
+    :meth:`modify_updates` stores the advanced vectors."""
+
+    draws_random = True  # the starting vectors: seeded by from_kwargs too
 
     def __init__(self, pattern=None, weight=0.0, n_iter=1, tags=None,
                  rng=None, vectors=None):
-        super(_PowerIteration, self).__init__(pattern, weight, tags)
-        self.n_iter = check_count(n_iter, type(self).__name__, "n_iter", 1,
-                                   maximum=MAX_POWER_ITERATIONS)
-        self._init_seeds(rng)
-        self.vectors = _check_vectors(vectors, type(self).__name__)
-        self._vectors = {}  # parameter -> shared vector (state)
-        self._starts = {}  # parameter -> (its name, the first draw)
+        super(_MatrixTerm, self).__init__(pattern, weight, tags)
+        self._hold_seeds(rng)
+        self.power = _PowerIteration(n_iter, vectors, self.seeds,
+                                     type(self).__name__)
+
+    @property
+    def n_iter(self):
+        """Power-iteration steps in each graph."""
+        return self.power.n_iter
 
     def get_config(self):
-        config = super(_PowerIteration, self).get_config()
-        config["n_iter"] = self.n_iter
-        vectors = self.vector_values()
+        config = super(_MatrixTerm, self).get_config()
+        config["n_iter"] = self.power.n_iter
+        vectors = self.power.values()
         config["vectors"] = {name: value.tolist()
                              for name, value in vectors.items()} \
             if vectors else None
@@ -89,20 +174,18 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
         A regularizer used on two networks whose parameters share a name
         keeps the vector of the one it met last under that name: give
         each network its own regularizer if both must be saved."""
-        values = dict(self.vectors or {})
-        for param, vector in self._vectors.items():
-            values[self._starts[param][0]] = np.array(vector.get_value())
-        return values
+        return self.power.values()
 
-    def __getstate__(self):
-        state = super(_PowerIteration, self).__getstate__()
-        state["vectors"] = self.vector_values() or None
-        state["_vectors"], state["_starts"] = {}, {}  # of this process
-        return state
+    def columns(self, param):
+        """The length of the power-iteration vector of `param`: the
+        columns of :meth:`matrix`."""
+        shape = param.get_value(borrow=True).shape
+        return int(np.prod(shape[1:]))
 
     def matrix(self, param, name):
-        """The matrix whose largest singular value is penalized."""
-        raise NotImplementedError
+        """The matrix whose largest singular value is estimated: the
+        weight, filters first."""
+        return self._matrix_of(param, name)
 
     def named_params(self, layers):
         """(name, parameter) pairs this regularizer applies to: with the
@@ -110,16 +193,15 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
         dimensions (weight matrices and filters, not the 1-D scales and
         peepholes of batch normalization or an LSTM); a pattern of your own
         that names a 1-D parameter is an error when the term is built."""
-        named = super(_PowerIteration, self).named_params(layers)
+        named = super(_MatrixTerm, self).named_params(layers)
         if self.pattern is None:
             named = [(name, param) for name, param in named
                      if param.ndim >= 2]
         return named
 
     def accepts(self, param):
-        """Whether the graph change takes `param` (see ``_WeightChange``):
-        the default pattern leaves out parameters of fewer than 2
-        dimensions."""
+        """Whether a graph change takes `param`: the default pattern
+        leaves out parameters of fewer than 2 dimensions."""
         return self.pattern is not None or param.ndim >= 2
 
     def _matrix_of(self, param, name):
@@ -132,63 +214,20 @@ class _PowerIteration(_Seeded, _ParamRegularizer):
         # filters first: one row per filter (Lasagne's layout)
         return param.reshape((param.shape[0], -1))
 
-    def _vector(self, param, name):
-        """(the shared vector of `param`, the vector the iteration starts
-        from: the stored one, or the first draw where the stored one is
-        zero or not finite)."""
-        vector = self._vectors.get(param)
-        if vector is None:
-            columns = self._columns(param)
-            rng = np.random.default_rng(self._seed())
-            start = rng.standard_normal(columns)
-            start = (start / np.linalg.norm(start)).astype(param.dtype)
-            saved = (self.vectors or {}).get(name)
-            if saved is not None and saved.shape != (columns,):
-                raise ValueError(
-                    "%s: the saved vector of %r has shape %r; the parameter "
-                    "needs (%d,)" % (type(self).__name__, name, saved.shape,
-                                     columns))
-            value = start if saved is None else saved.astype(param.dtype)
-            vector = self._vectors[param] = backend.state_variable(
-                value, name="%s.power_vector" % (name,))
-            self._starts[param] = (name, start)
-        start = self._starts[param][1]
-        T = backend.tensor
-        return vector, T.switch(_is_usable(vector), vector,
-                                T.constant(start))
-
-    def _iterate(self, matrix, u):
-        """(right, left) singular vector estimates after `n_iter` steps
-        from `u`, as constants for the gradient."""
-        T = backend.tensor
-        for _ in range(self.n_iter):
-            u = _normalized(T.dot(matrix.T, _normalized(T.dot(matrix, u))))
-        v = _normalized(T.dot(matrix, u))
-        return backend.disconnected_grad(u), backend.disconnected_grad(v)
-
     def _sigma(self, param, name, value=None):
         """The estimate ``v^T M u`` after `n_iter` steps (0 for M = 0), of
         the matrix of `param` or, if given, of `value` (the same weight
         rescaled) with the vector of `param`."""
-        return self._sigma_of(self.matrix(param if value is None else value,
-                                          name), self._vector(param, name)[1])
-
-    def _sigma_of(self, matrix, vector):
-        """The estimate ``v^T M u`` after `n_iter` steps from `vector`."""
-        u, v = self._iterate(matrix, vector)
-        return backend.tensor.dot(v, backend.tensor.dot(matrix, u))
+        vector = self.power.vector(param, name, self.columns(param))[1]
+        return self.power.sigma_of(
+            self.matrix(param if value is None else value, name), vector)
 
     def modify_updates(self, updates):
         for name, param in self._chosen(updates):
             if param.ndim < 2 and self.pattern is None:
                 continue  # biases met in a plain dict of updates
-            vector, start = self._vector(param, name)
-            if vector not in updates:
-                advanced = backend.tensor.cast(self._iterate(
-                    self.matrix(param, name), start)[0], vector.dtype)
-                # a zero or non-finite result keeps the vector it had
-                updates[vector] = backend.tensor.switch(
-                    _is_usable(advanced), advanced, start)
+            self.power.advance(updates, param, name,
+                               self.matrix(param, name), self.columns(param))
 
 
 def _check_vectors(vectors, caller):
@@ -202,7 +241,7 @@ def _check_vectors(vectors, caller):
             for name, value in vectors.items()}
 
 
-class SpectralNorm(_PowerIteration):
+class SpectralNorm(_MatrixTerm):
     """Sum over the matching weights of their squared largest singular
     value, ``sum sigma_max(W) ** 2`` (spectral norm regularization,
     Yoshida and Miyato, "Spectral norm regularization for improving the
@@ -257,19 +296,12 @@ class SpectralNorm(_PowerIteration):
     9.0
     """
 
-    def _columns(self, param):
-        shape = param.get_value(borrow=True).shape
-        return int(np.prod(shape[1:]))
-
-    def matrix(self, param, name):
-        return self._matrix_of(param, name)
-
     def loss(self, layers, outputs):
         return sum_terms(backend.tensor.sqr(self._sigma(param, name))
                          for name, param in self.named_params(layers))
 
 
-class SRIP(_PowerIteration):
+class SRIP(_MatrixTerm):
     """Spectral restricted isometry penalty: the sum over the matching
     weights of ``sigma_max(W^T W - I)`` (Bansal, Chen and Wang, "Can we
     gain more from orthogonality regularizations in training deep
@@ -299,7 +331,7 @@ class SRIP(_PowerIteration):
     3.0
     """
 
-    def _columns(self, param):
+    def columns(self, param):
         shape = param.get_value(borrow=True).shape
         return int(shape[1]) if len(shape) == 2 else int(shape[0])
 

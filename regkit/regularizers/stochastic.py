@@ -9,28 +9,30 @@ draws afresh.  Dropout on weights (:class:`DropConnect`) is in
 :mod:`~regkit.regularizers.depth`, Monte Carlo dropout at inference
 (:func:`mc_predict`) in :mod:`~regkit.regularizers.montecarlo`.
 """
+
 from .. import backend
 from .._checks import (as_float_tensor, check_fraction, check_seed,
                        check_supported_float, describe, is_int,
                        normalize_axes, short_repr)
 from ..init import seed_sequence
-from .base import (Regularizer, _MatchCounter, _Seeded,
-                   _check_drop_probability)
+from .base import Regularizer, _check_drop_probability
 from .patterns import add_clean_suffix
 
 __all__ = ["BernoulliDropout", "GaussianNoise", "AlphaDropout",
-           "dropout_mask"]
+           "dropout_mask", "inverted_dropout"]
 
 # SELU's negative saturation value, -lambda * alpha (Klambauer et al. 2017)
 _SELU_SATURATION = -1.0507009873554805 * 1.6732632423543772
 
 
-class _Stochastic(_Seeded, _MatchCounter, Regularizer):
+class _Stochastic(Regularizer):
     """Replaces matching outputs with a randomly perturbed version and keeps
     the clean value under ``"<name><suffix>"`` (each subclass sets
     ``_suffix``)."""
 
     training_only = True
+    draws_random = True
+    _matched = "output"
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -38,7 +40,7 @@ class _Stochastic(_Seeded, _MatchCounter, Regularizer):
 
     def __init__(self, pattern=None, weight=0.0, rng=None, shared_axes=()):
         super(_Stochastic, self).__init__(pattern, weight)
-        self._init_seeds(rng)
+        self._hold_seeds(rng)
         self.shared_axes = _check_shared_axes(shared_axes,
                                               type(self).__name__)
 
@@ -61,19 +63,19 @@ class _Stochastic(_Seeded, _MatchCounter, Regularizer):
         """``draw(shape, *args, dtype, seed)`` for `value`, broadcastable
         along the shared axes."""
         shape, axes = self._draw_shape(value)
-        drawn = draw(shape, *(args + (value.dtype, self._seed())))
+        drawn = draw(shape, *(args + (value.dtype, self.seeds.spawn())))
         return backend.specify_broadcastable(drawn, axes) if axes else drawn
 
     def modify_graph(self, outputs):
         names = [n for n in outputs if self.matches_output(outputs, n)]
-        self._hit(names)
         if self.weight == 0:
-            return
+            return names
         for name in names:
             value = check_supported_float(outputs[name], type(self).__name__,
                                            "output %r" % name)
             outputs[name + self._suffix] = value
             outputs[name] = self.perturb(value)
+        return names
 
 
 class _Dropout(_Stochastic):
@@ -130,9 +132,8 @@ class BernoulliDropout(_Dropout):
 
     def perturb(self, value):
         keep = 1.0 - self.weight
-        mask = self._draw(backend.bernoulli, value, keep)
-        return value * mask * backend.full_rank_constant(
-            1.0 / keep, value.dtype, value.ndim)
+        return inverted_dropout(self._draw(backend.bernoulli, value, keep),
+                                keep, value)
 
 
 class GaussianNoise(_Stochastic):
@@ -249,8 +250,26 @@ def dropout_mask(reference, p, rng=None):
     keep = 1.0 - p
     mask = backend.bernoulli(reference.shape, keep, reference.dtype,
                              seeds.spawn(1)[0])
-    return mask * backend.full_rank_constant(1.0 / keep, reference.dtype,
-                                             reference.ndim)
+    return inverted_dropout(mask, keep)
+
+
+def inverted_dropout(mask, keep, value=None):
+    """Inverted dropout, the one formula of dropout, DropConnect and
+    :func:`dropout_mask`: ``value * mask / keep`` (the mask alone, scaled,
+    without `value`), so that the expectation is `value` and inference
+    uses the value as it is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit.regularizers.stochastic import inverted_dropout
+    >>> mask = np.array([1.0, 0.0, 1.0])
+    >>> inverted_dropout(mask, 0.5, np.array([1.0, 2.0, 3.0])).eval().tolist()
+    [2.0, 0.0, 6.0]
+    """
+    scale = backend.full_rank_constant(1.0 / keep, mask.dtype,
+                                       mask.ndim)
+    return (mask if value is None else value * mask) * scale
 
 
 def _check_shared_axes(shared_axes, caller):

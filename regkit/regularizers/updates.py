@@ -14,11 +14,7 @@ __all__ = ["MaxNorm", "DecoupledWeightDecay", "NonNeg", "UnitNorm",
            "MinMaxNorm"]
 
 
-class _UpdateHook(_ParamRegularizer):
-    """A regularizer that acts on the parameters' updates only."""
-
-
-class _NormHook(_UpdateHook):
+class _NormHook(_ParamRegularizer):
     """Rescales each unit's (or filter's) weight vector in the update, as
     :class:`MaxNorm` does; subclasses give the new norm from the old."""
 
@@ -180,7 +176,7 @@ class MaxNorm(_NormHook):
         return norm_constraint(value, self.weight, axes, self.epsilon)
 
 
-class DecoupledWeightDecay(_UpdateHook):
+class DecoupledWeightDecay(_ParamRegularizer):
     """Weight decay applied to the updates, after any optimizer
     (Loshchilov and Hutter, 2019: "Decoupled weight decay regularization").
 
@@ -333,7 +329,7 @@ class MinMaxNorm(_NormHook):
         return rate * clipped + (T.cast(1, norms.dtype) - rate) * norms
 
 
-class NonNeg(_UpdateHook):
+class NonNeg(_ParamRegularizer):
     """Negative values of the matching parameters set to 0 after every
     update (Keras' ``NonNeg``).  ``weight`` is not used (keep it 0).
 

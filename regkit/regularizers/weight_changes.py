@@ -9,15 +9,16 @@ value, estimated by the power iteration of
 import numpy as np
 
 from .. import backend
-from .base import _MatchCounter, _Seeded, _WeightChange, _check_drop_probability
-from .spectral import SpectralNorm, _PowerIteration
+from .base import _ParamRegularizer, _check_drop_probability, change_weights
+from .spectral import _MatrixTerm
+from .stochastic import inverted_dropout
 
 __all__ = ["DropConnect", "SpectralNormalization"]
 
 T = backend.tensor
 
 
-class DropConnect(_Seeded, _WeightChange):
+class DropConnect(_ParamRegularizer):
     """Inverted DropConnect: each matching weight is zeroed with
     probability ``weight`` in the layer that uses it, the kept ones scaled
     by ``1 / (1 - p)`` (Wan et al., "Regularization of neural networks
@@ -59,23 +60,28 @@ class DropConnect(_Seeded, _WeightChange):
     """
 
     training_only = True
+    draws_random = True
+    _matched = "parameter"
 
     def __init__(self, pattern=None, weight=0.0, rng=None, tags=None):
         super(DropConnect, self).__init__(pattern, weight, tags)
-        self._init_seeds(rng)
+        self._hold_seeds(rng)
 
     def _check_weight(self, weight):
         return _check_drop_probability(
             super(DropConnect, self)._check_weight(weight), "DropConnect")
 
+    def modify_graph(self, outputs):
+        return change_weights(self, outputs)
+
     def change(self, param, name):
         keep = 1.0 - self.weight
-        mask = backend.bernoulli(param.shape, keep, param.dtype, self._seed())
-        return param * mask * backend.full_rank_constant(
-            1.0 / keep, param.dtype, param.ndim)
+        mask = backend.bernoulli(param.shape, keep, param.dtype,
+                                 self.seeds.spawn())
+        return inverted_dropout(mask, keep, param)
 
 
-class SpectralNormalization(_MatchCounter, _PowerIteration):
+class SpectralNormalization(_MatrixTerm):
     """Spectral normalization: each matching weight is used as
     ``W / sigma_max(W)`` in the layer that uses it, in training and in
     inference (Miyato et al., "Spectral normalization for generative
@@ -114,9 +120,9 @@ class SpectralNormalization(_MatchCounter, _PowerIteration):
     """
 
     _matched = "parameter"
-    _columns = SpectralNorm._columns
-    matrix = SpectralNorm.matrix
-    modify_graph = _WeightChange.modify_graph
+
+    def modify_graph(self, outputs):
+        return change_weights(self, outputs)
 
     def change(self, param, name):
         T = backend.tensor
