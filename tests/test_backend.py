@@ -317,7 +317,7 @@ def test_pickled_function_runs_the_same_in_a_new_process(tmp_path):
 
 
 def test_kernels_defined_late_are_registered_at_once():
-    from regkit.backend import ops
+    from regkit.backend import linking
     calls = []
     backend.sum_of_squares(np.ones(2))  # an Op entered a graph
     try:
@@ -325,7 +325,7 @@ def test_kernels_defined_late_are_registered_at_once():
         # PyTensor registers kernels; Theano's linkers need none
         assert calls == (["defined"] if backend.NAME == "pytensor" else [])
     finally:
-        ops._KERNEL_DEFINITIONS.pop()
+        linking._KERNEL_DEFINITIONS.pop()
 
 
 _LAZY_LIBRARIES = r"""
@@ -362,9 +362,33 @@ def test_a_linker_that_links_defines_its_kernels(mode):
 
 
 def test_a_hook_for_a_linker_this_pytensor_lacks_does_nothing():
-    from regkit.backend import ops
-    ops._wrap_linker("regkit_no_such_module:Linker", lambda *args: None)
-    ops._wrap_linker("regkit.backend.ops:NoSuchLinker", lambda *args: None)
+    from regkit.backend import linking
+    calls = []
+    assert linking._wrap_linker("regkit_no_such_module:Linker",
+                                calls.append) is None
+    assert "regkit_no_such_module" not in sys.modules
+    assert linking._wrap_linker("regkit.backend.ops:NoSuchLinker",
+                                calls.append) is None
+    assert not hasattr(regkit.backend.ops, "NoSuchLinker") and not calls
+
+
+@pytest.mark.skipif(backend.NAME != "pytensor", reason="PyTensor's linkers")
+def test_the_linker_method_regkit_wraps_keeps_its_signature():
+    # before_linking wraps fgraph_convert(self, fgraph, input_storage,
+    # storage_map, **kwargs) of the PyTorch linker (PyTensor has no
+    # documented hook): this fails the day PyTensor changes it
+    import importlib
+    import inspect
+    module, name = backend.PYTORCH_LINKER.split(":")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        pytest.skip("this PyTensor has no PyTorch linker")
+    convert = inspect.unwrap(cls.fgraph_convert)
+    params = list(inspect.signature(convert).parameters.values())
+    assert [p.name for p in params[:4]] == [
+        "self", "fgraph", "input_storage", "storage_map"]
+    assert all(p.kind is not p.VAR_POSITIONAL for p in params[4:])
 
 
 def test_random_updates_refuses_a_scan_step_that_repeats_its_draws():

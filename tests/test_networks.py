@@ -2,6 +2,7 @@
 written from Lasagne's documented behaviour: Lasagne itself is not on the
 package registry) and plain symbolic graphs, on both backends."""
 from collections import OrderedDict
+import sys
 import warnings
 
 import numpy as np
@@ -343,11 +344,31 @@ def test_a_graph_has_its_shared_variables_as_parameters():
         rtol=1e-5)
 
 
-def test_state_that_is_not_trained_is_never_penalized():
+def _untrained_state_class(monkeypatch, shared):
+    """pytensor-ml's NonTrainableParameter, or (where pytensor-ml is not
+    installed) a double of it in a double of its module layout."""
+    try:
+        from pytensor_ml.params import NonTrainableParameter
+        return NonTrainableParameter
+    except ImportError:
+        pass
+    import types
+    package = types.ModuleType("pytensor_ml")
+    params = types.ModuleType("pytensor_ml.params")
+    params.NonTrainableParameter = type("NonTrainableParameter",
+                                        (type(shared),), {})
+    params.StepCounter = type("StepCounter", (type(shared),), {})
+    package.params = params
+    monkeypatch.setitem(sys.modules, "pytensor_ml", package)
+    monkeypatch.setitem(sys.modules, "pytensor_ml.params", params)
+    return params.NonTrainableParameter
+
+
+def test_state_that_is_not_trained_is_never_penalized(monkeypatch):
     g = _graph()
     running = backend.shared(np.ones((5, 5), FLOATX), name="running")
-    # pytensor-ml marks such state by its class
-    running.__class__ = type("NonTrainableParameter", (type(running),), {})
+    # pytensor-ml marks such state by its class (recognised by type)
+    running.__class__ = _untrained_state_class(monkeypatch, running)
     loss = g["loss"] + T.sum(T.dot(g["h"], running))
     assert running not in regkit.get_all_params(loss, trainable=True)
     assert running not in regkit.get_all_params(loss, regularizable=True)

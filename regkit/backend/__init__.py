@@ -12,10 +12,13 @@ in this package:
   every line that differs between Theano and PyTensor;
 * :mod:`~regkit.backend.graph`: the graph walk, static shapes and types,
   shallow sums;
+* :mod:`~regkit.backend.linking`: how regkit's Ops reach each linker
+  (lazy kernels, and the one patch of a PyTensor linker);
 * :mod:`~regkit.backend.ops`: regkit's reduction Ops and their kernels for
   each linker;
-* :mod:`~regkit.backend.random`: generator-backed random draws and the
-  updates that advance them.
+* :mod:`~regkit.backend.random`: generator-backed random draws;
+  :mod:`~regkit.backend.streams`: the generators a graph draws from and
+  the updates that advance them.
 
 Examples
 --------
@@ -34,13 +37,14 @@ from .choice import (JAX_LINKER, NAME, OWN_RANDOM_STREAMS, PYTORCH_LINKER,
                      scan, shared, sigmoid, softmax, specify_broadcastable,
                      tensor, verify_grad)
 from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
-                    is_state_variable, is_sum, is_tensor, shallow_sum,
+                    is_state_variable, is_sum, is_tensor,
+                    is_untrained_state, shallow_sum,
                     state_variable,
                     static_shape, tensor_variable)
-from .ops import (before_linking, linker_kernels, register_kernels,
-                  sum_of_abs, sum_of_squares)
-from .random import (RandomUpdates, bernoulli, is_random_draw, normal,
-                     private_generators, random_updates, uniform)
+from .linking import before_linking, linker_kernels, register_kernels
+from .ops import sum_of_abs, sum_of_squares
+from .random import bernoulli, is_random_draw, normal, uniform
+from .streams import RandomUpdates, private_generators, random_updates
 
 __all__ = [
     "NAME", "tensor", "config", "floatX", "shared", "function", "grad",
@@ -51,7 +55,7 @@ __all__ = [
     "sigmoid", "softmax", "verify_grad", "disconnected_grad", "scan",
     "is_tensor",
     "Elemwise",
-    "full_rank_constant", "state_variable", "is_state_variable", "is_sum", "bernoulli", "normal", "uniform", "random_updates",
+    "full_rank_constant", "is_untrained_state", "state_variable", "is_state_variable", "is_sum", "bernoulli", "normal", "uniform", "random_updates",
     "RandomUpdates", "private_generators", "is_random_draw",
     "write_theanorc", "write_environment_flag",
     "sum_of_squares", "sum_of_abs",

@@ -9,6 +9,8 @@ Examples
 >>> backend.depends_on(backend.tensor.sum(W * 2), W)
 True
 """
+import sys
+
 import numpy as np
 
 from .choice import (Elemwise, TensorConstant, Variable,
@@ -16,7 +18,8 @@ from .choice import (Elemwise, TensorConstant, Variable,
 
 __all__ = ["ancestors", "depends_on", "graph_inputs", "tensor_variable",
            "static_shape", "is_tensor", "shallow_sum", "full_rank_constant",
-           "state_variable", "is_state_variable", "is_sum"]
+           "state_variable", "is_state_variable", "is_sum",
+           "is_untrained_state"]
 
 #: How many terms :func:`shallow_sum` adds in one node.
 _FAN_IN = 32
@@ -230,6 +233,30 @@ def state_variable(value, name):
 def is_state_variable(var):
     """Whether `var` was made by :func:`state_variable`."""
     return bool(getattr(getattr(var, "tag", None), "regkit_state", False))
+
+
+def is_untrained_state(var):
+    """Whether `var` is state a model library keeps out of training:
+    pytensor-ml's ``NonTrainableParameter`` (running statistics) and
+    ``StepCounter``, recognised by type.  pytensor-ml is not imported
+    here: a variable of its types exists only once it was.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> backend.is_untrained_state(backend.shared(np.zeros(2)))
+    False
+    """
+    types = _untrained_types()
+    return bool(types) and isinstance(var, types)
+
+
+def _untrained_types():  # backend: pytensor only (pytensor-ml)
+    if "pytensor_ml" not in sys.modules:
+        return ()
+    from pytensor_ml.params import NonTrainableParameter, StepCounter
+    return (NonTrainableParameter, StepCounter)
 
 
 def is_sum(var):

@@ -51,9 +51,6 @@ from .base import filter_tags, unique, _unwrap
 
 __all__ = ["VariableLayer", "graph_layers"]
 
-# pytensor-ml's classes of state that is not trained (found by class name:
-# regkit does not import pytensor-ml)
-_NOT_TRAINED = ("NonTrainableParameter", "StepCounter")
 # names Theano and PyTensor give variables themselves (x.mean() is named
 # "mean", x.T "x.T"): not the user's names, so not layers
 _LIBRARY_NAMES = frozenset(("mean", "var", "std", "argmax", "median"))
@@ -219,9 +216,8 @@ def _below(var, nodes):
 
 
 def _default_tags(var):
-    kinds = {cls.__name__ for cls in type(var).__mro__}
     dtype = getattr(var, "dtype", "")
-    if kinds & set(_NOT_TRAINED) or not str(dtype).startswith("float"):
+    if backend.is_untrained_state(var) or not str(dtype).startswith("float"):
         return set()
     if var.ndim >= 2:
         return {"trainable", "regularizable"}
