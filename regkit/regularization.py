@@ -362,11 +362,8 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     ----------
     layer : Layer or list of Layer
         The output layer(s) of the network.
-    penalty : callable
-    tags : dict
-        Tag filter, by default ``{'regularizable': True}``.
-    **kwargs
-        Passed on to `penalty`.
+    penalty, tags, **kwargs
+        As for :func:`regularize_layer_params_weighted`.
 
     Returns
     -------
@@ -386,6 +383,6 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     _check_penalty(penalty, caller)
     tags = check_tags(tags, caller)
     network = as_network(layer, caller)
-    params = network.params(True, caller, **tags)
+    params = network.params(caller=caller, **tags)
     _check_penalty_kwargs(penalty, kwargs, network, caller)
     return apply_penalty(params, penalty, **kwargs)

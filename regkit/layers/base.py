@@ -98,9 +98,7 @@ class Layer(object):
         else:
             raise TypeError("%s: incoming must be a Layer or a shape tuple, "
                             "got %r" % (type(self).__name__, incoming))
-        self.name = _check_name(name, type(self).__name__)
-        self.params = OrderedDict()
-        self.param_names = OrderedDict()
+        _start_layer(self, name)
 
     @property
     def name(self):
@@ -276,9 +274,7 @@ class MergeLayer(Layer):
             else:
                 raise TypeError("%s: every item of incomings must be a Layer "
                                 "or a shape tuple, got %r" % (owner, incoming))
-        self.name = _check_name(name, owner)
-        self.params = OrderedDict()
-        self.param_names = OrderedDict()
+        _start_layer(self, name)
 
     @property
     def output_shape(self):
@@ -294,6 +290,15 @@ class MergeLayer(Layer):
         """Symbolic output for a list of inputs; subclasses implement it."""
         raise NotImplementedError(
             "%s must implement get_output_for" % type(self).__name__)
+
+
+def _start_layer(layer, name):
+    """What every layer starts with, whatever its inputs: its checked
+    `name` and no parameters yet (``params``: parameter -> tags,
+    ``param_names``: parameter -> its name in the layer)."""
+    layer.name = _check_name(name, type(layer).__name__)
+    layer.params = OrderedDict()
+    layer.param_names = OrderedDict()
 
 
 def _check_name(name, owner):

@@ -1,8 +1,7 @@
 """The layer that holds a network's symbolic input."""
-from collections import OrderedDict
 
 from .. import backend
-from .base import Layer, _as_shape, _check_name, _check_shape
+from .base import Layer, _as_shape, _check_shape, _start_layer
 
 __all__ = ["InputLayer"]
 
@@ -34,7 +33,7 @@ class InputLayer(Layer):
 
     def __init__(self, shape, input_var=None, name=None):
         self.shape = _as_shape(shape, "shape", "InputLayer")
-        self.name = _check_name(name, "InputLayer")
+        _start_layer(self, name)
         if input_var is None:
             input_var = backend.tensor_variable(
                 backend.floatX, [dim == 1 for dim in self.shape],
@@ -47,8 +46,6 @@ class InputLayer(Layer):
         self.input_var = input_var
         self.input_layer = None
         self.input_shape = self.shape
-        self.params = OrderedDict()
-        self.param_names = OrderedDict()
 
     @property
     def output_shape(self):

@@ -117,7 +117,7 @@ class Network(object):
         from what this record read."""
         if not treat_as_input:
             return self
-        return Network(self.queried, list(treat_as_input), self._inputs)
+        return Network(self.queried, list(treat_as_input), _read=self._inputs)
 
     def names_by_role(self):
         """Role -> the names of the layers with that role, in order (every
@@ -125,7 +125,8 @@ class Network(object):
         return group_by_role((self.names[layer], role)
                              for layer, role in self.roles.items())
 
-    def params(self, unwrap_shared=True, caller="get_all_params", **tags):
+    def params(self, *, unwrap_shared=True, caller="get_all_params",
+               **tags):
         """The parameters with the given tags, each once, in the order of
         :func:`get_all_params` (each layer's ``get_params``)."""
         check_tag_names(self.layers, tags, caller)
@@ -138,7 +139,7 @@ class Network(object):
                     params.append(param)
         return params
 
-    def param_names(self, unwrap_shared=True):
+    def param_names(self, *, unwrap_shared=True):
         """Parameter -> its unique full name (see :func:`named_params`),
         for every parameter whatever its tags; `unwrap_shared` names the
         shared variables inside expression parameters instead of the
@@ -148,7 +149,7 @@ class Network(object):
                 unwrap_shared)
         return self._param_names[unwrap_shared]
 
-    def named_params(self, unwrap_shared=True, caller="named_params",
+    def named_params(self, *, unwrap_shared=True, caller="named_params",
                      **tags):
         """(name, parameter) pairs with the given tags, in the order of
         :meth:`params` (see :func:`named_params`)."""
@@ -157,8 +158,8 @@ class Network(object):
         for layer in self.layers:
             kept.update(_unwrap(filter_tags(layer.params, tags),
                                 unwrap_shared))
-        return [(name, var) for var, name
-                in self.param_names(unwrap_shared).items() if var in kept]
+        names = self.param_names(unwrap_shared=unwrap_shared)
+        return [(name, var) for var, name in names.items() if var in kept]
 
     def training_only_layers(self):
         """See :func:`training_only_layers`."""

@@ -53,7 +53,8 @@ def get_all_params(layer, unwrap_shared=True, **tags):
 
 def _all_params(network, unwrap_shared, tags, caller):
     """:func:`get_all_params` on behalf of `caller` (named in errors)."""
-    return as_network(network, caller).params(unwrap_shared, caller, **tags)
+    return as_network(network, caller).params(
+        unwrap_shared=unwrap_shared, caller=caller, **tags)
 
 
 def count_params(layer, **tags):
@@ -195,4 +196,4 @@ def named_params(layer_or_layers, unwrap_shared=True, **tags):
     ['dense1.W', 'dense1.b']
     """
     return as_network(layer_or_layers, "named_params").named_params(
-        unwrap_shared, "named_params", **tags)
+        unwrap_shared=unwrap_shared, caller="named_params", **tags)

@@ -286,17 +286,8 @@ class Regularizer(OutputHook):
 
     def output_names(self, layers, outputs):
         """Names of the outputs in `outputs` this regularizer applies to
-        (warns if there are none).
-
-        Parameters
-        ----------
-        layers : Layer or list of Layer
-            The network's output layer(s), or all the layers of the model
-            (theanets' convention): roles come from the graph, so both
-            select the same parameters and outputs.
-        outputs : dict
-            Named outputs, from :func:`regkit.layers.get_outputs`.
-        """
+        (warns if there are none); `layers` and `outputs` as for
+        :meth:`loss`."""
         names = _select_outputs(self.patterns(layers, outputs), outputs)
         if not names:
             self._no_match("output")
@@ -347,7 +338,7 @@ class _ParamRegularizer(Regularizer):
         """(name, parameter) pairs this regularizer applies to (warns if
         there are none)."""
         caller = type(self).__name__
-        every = as_network(layers, caller).named_params(True, caller,
+        every = as_network(layers, caller).named_params(caller=caller,
                                                         **self.tags)
         named = every
         if self.pattern is not None:

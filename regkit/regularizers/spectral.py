@@ -257,14 +257,10 @@ class SpectralNorm(_MatrixTerm):
 
     Parameters
     ----------
-    pattern : str, sequence of str or None
-        Globs over parameter names; None: every parameter with the `tags`.
-    weight : float
-        The coefficient.
+    pattern, weight, tags
+        As for :class:`~regkit.regularizers.WeightL2`.
     n_iter : int
         Power-iteration steps in each graph (1 is usual; at most 100).
-    tags : dict or None
-        Tag filter; default ``{"regularizable": True}``.
     rng : int or None
         Seed of the starting vectors.
     vectors : dict or None

@@ -32,6 +32,17 @@ class _NormHook(_ParamRegularizer):
         config["epsilon"] = self.epsilon
         return config
 
+    #: What ``weight`` is, for a class where it must be positive (a norm);
+    #: None: zero is allowed.
+    _positive_weight = None
+
+    def _check_weight(self, weight):
+        weight = super(_NormHook, self)._check_weight(weight)
+        if weight == 0 and self._positive_weight is not None:
+            raise ValueError("%s: weight (%s) must be positive, got 0.0"
+                             % (type(self).__name__, self._positive_weight))
+        return weight
+
     def target_norms(self, norms):
         """The new norm of each vector, given its norm now."""
         raise NotImplementedError
@@ -160,17 +171,12 @@ class MaxNorm(_NormHook):
         super(MaxNorm, self).__init__(pattern, weight, norm_axes, tags,
                                       epsilon)
 
+    _positive_weight = "the maximum norm"
+
     @property
     def max_norm(self):
         """The bound (the same number as ``weight``)."""
         return self.weight
-
-    def _check_weight(self, weight):
-        weight = super(MaxNorm, self)._check_weight(weight)
-        if weight == 0:
-            raise ValueError("MaxNorm: weight (the maximum norm) must be "
-                             "positive, got 0.0")
-        return weight
 
     def constrain(self, value, axes):
         return norm_constraint(value, self.weight, axes, self.epsilon)
@@ -264,12 +270,7 @@ class UnitNorm(_NormHook):
     [0.6, 0.8]
     """
 
-    def _check_weight(self, weight):
-        weight = super(UnitNorm, self)._check_weight(weight)
-        if weight == 0:
-            raise ValueError("UnitNorm: weight (the norm) must be positive, "
-                             "got 0.0")
-        return weight
+    _positive_weight = "the norm"
 
     def target_norms(self, norms):
         return backend.tensor.cast(self.weight, norms.dtype)

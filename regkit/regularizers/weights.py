@@ -31,6 +31,15 @@ class WeightL2(_WeightPenalty):
     not theanets' mean of per-parameter means, so it is the same number as
     ``regularize_network_params(net, l2)``.
 
+    Parameters
+    ----------
+    pattern : str, sequence of str or None
+        Globs over parameter names; None: every parameter with the `tags`.
+    weight : float
+        The coefficient.
+    tags : dict or None
+        Tag filter; default ``{"regularizable": True}``.
+
     Examples
     --------
     >>> import numpy as np
@@ -74,10 +83,8 @@ class L2SP(_ParamRegularizer):
 
     Parameters
     ----------
-    pattern : str, sequence of str or None
-        Globs over parameter names; None: every parameter with the `tags`.
-    weight : float
-        The coefficient.
+    pattern, weight
+        As for :class:`WeightL2`.
     start : dict or None
         Parameter name -> starting value (an array, or nested lists, of
         real finite numbers: strings, complex values, NaN, infinity and
@@ -92,8 +99,8 @@ class L2SP(_ParamRegularizer):
         argument a later call passes.  A value the parameter's dtype
         cannot hold is refused; a start given here with a name the
         pattern matches no parameter of warns (a misspelt name).
-    tags : dict or None
-        Tag filter; default ``{"regularizable": True}``.
+    tags
+        As for :class:`WeightL2`.
 
     Examples
     --------
