@@ -50,3 +50,30 @@ class InputReads(object):
         for layer, cls in self._classes.items():
             layer.__class__ = cls
         return False
+
+
+class RecordBuilds(object):
+    """Counts the network records regkit builds (each one a walk of the
+    network) while it is active: a context manager around the public
+    :class:`regkit.layers.Network` constructor."""
+
+    def __init__(self, monkeypatch):
+        from regkit.layers import Network
+        self.count = 0
+        original = Network.__init__
+        counter = self
+
+        def counting_init(record, *args, **kwargs):
+            counter.count += 1
+            original(record, *args, **kwargs)
+        self._patch = (monkeypatch, Network, counting_init)
+
+    def __enter__(self):
+        monkeypatch, cls, init = self._patch
+        monkeypatch.setattr(cls, "__init__", init)
+        return self
+
+    def __exit__(self, *exc):
+        monkeypatch, cls, _ = self._patch
+        monkeypatch.undo()
+        return False

@@ -7,17 +7,21 @@ Every function that takes a network (:func:`get_outputs`,
 ``loss`` and hooks, the ``get_all_*`` helpers) turns its argument into a
 :class:`Network` with :func:`as_network`.  The walk reads each layer's
 inputs once; names, roles and parameter names are computed from what it
-read, and a record stays in use while anything holds it (the
-:class:`NetworkOutputs` of :func:`get_outputs` holds its record), so a
-training script that calls ``get_outputs``, ``total_penalty`` and
-``apply_update_hooks`` on one network walks it once.  A record is checked
-before it is reused: a layer renamed, or a parameter added or removed,
-since it was built makes a new one.  Tags are read when asked for (so
-``layer.params[W].discard("regularizable")`` counts at once).
+read, and a record of a network of layers stays in use while anything
+holds it (the :class:`NetworkOutputs` of :func:`get_outputs` holds its
+record), so a training script that calls ``get_outputs``,
+``total_penalty`` and ``apply_update_hooks`` on one network walks it
+once.  A record is checked before it is reused, by reading each layer's
+name, inputs and parameters (their names and tags): a layer renamed or
+rewired, a parameter added, renamed or retagged since makes a new record
+(``layer.params[W].discard("regularizable")`` counts at once).  A
+symbolic graph given as the network is read afresh each time.
 """
 from collections import OrderedDict
 import weakref
 
+from .. import backend
+from .._checks import is_collection
 from .base import filter_tags, _unwrap
 from .graph import VariableLayer
 from .tags import check_tag_names
@@ -86,6 +90,7 @@ class Network(object):
         self.names = _names_of(walked)
         self.by_name = {name: layer for layer, name in self.names.items()}
         self._param_names = {}
+        self._parent = None  # the whole network's record, for a part
         self._fingerprint = _fingerprint(walked)
 
     def sources(self, layer):
@@ -114,10 +119,17 @@ class Network(object):
     def below(self, treat_as_input):
         """The record of the same network with the layers in
         `treat_as_input` taken as inputs (their inputs not walked), built
-        from what this record read."""
+        from what this record read; its layers keep the names they have in
+        this record, so a name means one layer whatever inputs
+        :func:`get_outputs` was given."""
         if not treat_as_input:
             return self
-        return Network(self.queried, list(treat_as_input), _read=self._inputs)
+        part = Network(self.queried, list(treat_as_input), _read=self._inputs)
+        part.names = OrderedDict((layer, self.names[layer])
+                                 for layer in part.layers)
+        part.by_name = {name: layer for layer, name in part.names.items()}
+        part._parent = self
+        return part
 
     def names_by_role(self):
         """Role -> the names of the layers with that role, in order (every
@@ -144,6 +156,8 @@ class Network(object):
         for every parameter whatever its tags; `unwrap_shared` names the
         shared variables inside expression parameters instead of the
         expressions."""
+        if self._parent is not None:  # the names of the whole network
+            return self._parent.param_names(unwrap_shared=unwrap_shared)
         if unwrap_shared not in self._param_names:
             self._param_names[unwrap_shared] = self._name_params(
                 unwrap_shared)
@@ -168,8 +182,9 @@ class Network(object):
                 if is_training_only(layer, sources, merges, inputs)]
 
     def is_current(self):
-        """Whether no layer was renamed and no parameter added or removed
-        since the record was built."""
+        """Whether the network is as the record saw it: no layer renamed or
+        rewired, no parameter added, removed, renamed or retagged (each
+        layer's attributes are read, the network is not walked)."""
         return _fingerprint(self.layers) == self._fingerprint
 
     def _name_params(self, unwrap_shared):
@@ -200,8 +215,16 @@ class Network(object):
 
 
 def _fingerprint(layers):
-    return tuple((layer.name, tuple(map(id, layer.params)))
-                 for layer in layers)
+    """What a record's names, roles and walk depend on, per layer: its
+    name, its parameters (identity, name and tags) and its inputs
+    (identity and form)."""
+    result = []
+    for layer in layers:
+        sources, form = read_inputs(layer)
+        result.append((layer.name, form, tuple(map(id, sources)), tuple(
+            (id(param), param.name, frozenset(tags))
+            for param, tags in layer.params.items())))
+    return tuple(result)
 
 
 def as_network(network, caller="as_network", argname="layer",
@@ -239,28 +262,32 @@ def as_network(network, caller="as_network", argname="layer",
     if isinstance(network, Network):
         return network.below(treat_as_input)
     key = _key(network, treat_as_input)
-    record = _RECORDS.get(key)
+    record = _RECORDS.get(key) if key is not None else None
     if record is not None and record.is_current():
         return record
-    if record is None and treat_as_input:
-        full = _RECORDS.get(_key(network, None))
-        if full is not None and full.is_current():
-            record = full.below(treat_as_input)
-    if record is None or not record.is_current():
-        record = Network(network, treat_as_input, _caller=(caller, argname))
-    _RECORDS[key] = record  # the record holds every object whose id is in it
-    if not treat_as_input:  # the same record for its layers as a list
-        _RECORDS[_key(record.queried, None)] = record
+    record = Network(network, treat_as_input, _caller=(caller, argname))
+    if key is not None:  # the record holds every object whose id is in it
+        _RECORDS[key] = record
+        if not treat_as_input:  # the same record for its layers as a list
+            _RECORDS[_key(record.queried, None)] = record
     return record
 
 
 def _key(network, treat_as_input):
-    """The cache key of a network argument: the ids of its items (a list
-    or tuple of layers or expressions, or one of them).  Nothing is
-    checked here: an argument that is not a network never gets a record,
-    so its key finds nothing."""
-    items = tuple(network) if isinstance(network, (list, tuple)) \
-        else (network,)
+    """The cache key of a network argument of layers: the ids of its items
+    (a list or tuple of layers, or one layer), which its record holds; None
+    for anything else.  A symbolic graph is read afresh each time (a name
+    given to a variable since changes its layers), and so is any other
+    container (a dict view or a deque is not held, so its id may be
+    reused by another)."""
+    if isinstance(network, (list, tuple)):
+        items = tuple(network)
+    elif not is_collection(network) and not backend.is_tensor(network):
+        items = (network,)
+    else:
+        return None
+    if not items or any(backend.is_tensor(item) for item in items):
+        return None
     return tuple(map(id, items)), tuple(map(id, treat_as_input or ()))
 
 

@@ -243,9 +243,14 @@ def _same_at_inference(layer, deterministic=True):
     unchanged when called as ``get_output_for(x, deterministic=...)``:
     with True, dropout, noise and identity layers; with False, only an
     identity (so a layer true for the first and false for the second is
-    a dropout or noise layer)."""
+    a dropout or noise layer).  Found once per state of the layer's
+    attributes (``drop.p = 0.0`` later asks again)."""
+    state = tuple((key, id(value)) for key, value in vars(layer).items()) \
+        if hasattr(layer, "__dict__") else None
     try:
-        return _SAME_AT_INFERENCE[layer][deterministic]
+        known_state, known = _SAME_AT_INFERENCE[layer]
+        if known_state == state and deterministic in known:
+            return known[deterministic]
     except (KeyError, TypeError):
         pass
     shape = getattr(layer, "input_shape", None)
@@ -257,7 +262,11 @@ def _same_at_inference(layer, deterministic=True):
     except Exception:  # it cannot be called so: it computes something
         same = False
     try:
-        _SAME_AT_INFERENCE.setdefault(layer, {})[deterministic] = same
+        known_state, known = _SAME_AT_INFERENCE.get(layer, (None, {}))
+        if known_state != state:
+            known = {}
+        known[deterministic] = same
+        _SAME_AT_INFERENCE[layer] = (state, known)
     except TypeError:  # not weakly referable: found again next time
         pass
     return same
