@@ -91,7 +91,8 @@ class Network(object):
         self.by_name = {name: layer for layer, name in self.names.items()}
         self._param_names = {}
         self._parent = None  # the whole network's record, for a part
-        self._fingerprint = _fingerprint(walked)
+        # what the walk read (each layer's inputs read once)
+        self._fingerprint = _fingerprint(walked, self._inputs.__getitem__)
 
     def sources(self, layer):
         """The layers `layer` reads (see :func:`input_layers`), read from
@@ -214,17 +215,20 @@ class Network(object):
         return "<Network of %d layers>" % len(self.layers)
 
 
-def _fingerprint(layers):
+def _fingerprint(layers, read=read_inputs):
     """What a record's names, roles and walk depend on, per layer: its
     name, its parameters (identity, name and tags) and its inputs
-    (identity and form)."""
+    (identity and form, from ``read(layer)``: the layer's attributes, or
+    what a walk already read), kept as one hash per layer (plain ints,
+    which the garbage collector does not track: a record of thousands of
+    layers adds no work to its passes)."""
     result = []
     for layer in layers:
-        sources, form = read_inputs(layer)
-        result.append((layer.name, form, tuple(map(id, sources)), tuple(
+        sources, form = read(layer)
+        result.append(hash((layer.name, form, tuple(map(id, sources)), tuple(
             (id(param), param.name, frozenset(tags))
-            for param, tags in layer.params.items())))
-    return tuple(result)
+            for param, tags in layer.params.items()))))
+    return result
 
 
 def as_network(network, caller="as_network", argname="layer",
