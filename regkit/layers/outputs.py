@@ -129,7 +129,8 @@ def _build_outputs(layer_or_layers, inputs=None, regularizers=(),
         original = list(outs.items())
         for reg in regularizers:
             changed = reg.modify_graph(outs)
-            if changed:
+            if isinstance(changed, (list, tuple)) and changed:
+                # what it changed (a hook of one's own may return nothing)
                 named.record_changes(reg, changed)
         _propagate_changes(outs, original, values)
         layer_out[layer] = outs["%s:out" % prefix]
