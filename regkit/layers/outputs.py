@@ -262,10 +262,14 @@ def get_output(layer_or_layers, inputs=None, regularizers=(),
         layer_or_layers, inputs, regularizers, deterministic, kwargs,
         "get_output")
     outputs = [layer_out[layer] for layer in queried]
-    # one layer or expression, not a list of them (checked by the build;
-    # is_layer would read the layer's inputs again)
-    single = backend.is_tensor(layer_or_layers) or not is_collection(layer_or_layers)
-    return outputs[0] if single else outputs
+    return outputs[0] if _is_single(layer_or_layers) else outputs
+
+
+def _is_single(network):
+    """Whether the network argument is one layer or expression, not a
+    list of them (already checked by the build; ``is_layer`` would read
+    the layer's inputs again)."""
+    return backend.is_tensor(network) or not is_collection(network)
 
 
 def get_outputs(layer_or_layers, inputs=None, regularizers=(),
@@ -381,9 +385,7 @@ def apply_regularizers(outputs, regularizers):
     _, plain, _ = _build_outputs(named.network, regularizers=regularizers,
                                  deterministic=True, caller=caller)
     inference = [plain[layer] for layer in layers]
-    # one layer or expression, not a list of them (checked by the build;
-    # is_layer would read the layer's inputs again)
-    single = backend.is_tensor(outputs) or not is_collection(outputs)
+    single = _is_single(outputs)
     if single:
         train, inference = train[0], inference[0]
     return RegularizedGraph(train, inference, backend.random_updates(train),
