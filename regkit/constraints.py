@@ -23,7 +23,8 @@ from ._checks import (_constant, describe, is_collection, is_int,
                       as_float_tensor, check_positive, normalize_axes)
 from .penalties import safe_norm, safe_sqrt
 
-__all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes"]
+__all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes",
+           "rescale_norms"]
 
 T = backend.tensor
 
@@ -114,6 +115,52 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
     x = as_float_tensor(tensor_var, caller, "tensor_var")
     max_norm = check_positive(max_norm, caller, "max_norm")
     epsilon = check_positive(epsilon, caller, "epsilon", allow_zero=True)
+    return rescale_norms(
+        x, lambda norms: _scale(norms, max_norm, epsilon, x.dtype),
+        norm_axes, caller=caller)
+
+
+def rescale_norms(tensor_var, scale, norm_axes=None,
+                  caller="rescale_norms"):
+    """Multiply each vector of `tensor_var` along `norm_axes` by a factor
+    computed from its Euclidean norm.
+
+    The one place regkit rescales norms: :func:`norm_constraint` and the
+    update hooks :class:`~regkit.MaxNorm`, :class:`~regkit.UnitNorm` and
+    :class:`~regkit.MinMaxNorm` call it with their own `scale`.  The norm
+    is safe at zero (its gradient there is 0, not NaN).
+
+    Parameters
+    ----------
+    tensor_var : tensor
+        A symbolic tensor of a float dtype.
+    scale : callable
+        Maps the norms (a tensor with `tensor_var`'s dimensions, of size 1
+        along `norm_axes`) to the factor of each vector, in the same dtype.
+    norm_axes : int, sequence of int or None
+        As for :func:`norm_constraint`; None: :func:`default_norm_axes`
+        (ValueError for a tensor without a default).
+    caller : str
+        The name errors give.
+
+    Returns
+    -------
+    tensor
+        ``tensor_var * scale(norms)`` in `tensor_var`'s dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit.constraints import rescale_norms
+    >>> W = np.array([[3.0, 0.0], [4.0, 2.0]])
+    >>> rescale_norms(W, lambda norms: 1 / norms).eval()  # unit columns
+    array([[0.6, 0. ],
+           [0.8, 1. ]])
+    """
+    x = as_float_tensor(tensor_var, caller, "tensor_var")
+    if not callable(scale):
+        raise TypeError("%s: scale must be callable (norms -> factors), got "
+                        "%s" % (caller, describe(scale)))
     if norm_axes is None:
         axes = default_norm_axes(x.ndim)
         if axes is None:
@@ -124,7 +171,7 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
     else:
         axes = normalize_axes(norm_axes, x.ndim, caller, "norm_axes")
     norms = safe_norm(x, axes, keepdims=True)
-    return x * _scale(norms, max_norm, epsilon, x.dtype)
+    return T.cast(x * scale(norms), x.dtype)
 
 
 def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7,

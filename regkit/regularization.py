@@ -117,6 +117,12 @@ def _check_penalty(penalty, caller):
                         "%s" % (caller, describe(penalty)))
 
 
+def _checked_tags(penalty, tags, caller):
+    """Refuse a penalty that is not callable; return the checked tags."""
+    _check_penalty(penalty, caller)
+    return check_tags(tags, caller)
+
+
 def _check_penalty_kwargs(penalty, kwargs, layers, caller):
     """Refuse, naming `caller`, a keyword that `penalty` does not take.
 
@@ -246,8 +252,7 @@ def regularize_layer_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     6.0
     """
     caller = "regularize_layer_params"
-    _check_penalty(penalty, caller)
-    tags = check_tags(tags, caller)
+    tags = _checked_tags(penalty, tags, caller)
     layers = as_layer_list(layer, caller)
     check_tag_names(layers, tags, caller)
     _check_penalty_kwargs(penalty, kwargs, layers, caller)
@@ -298,8 +303,7 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
     1.6
     """
     caller = "regularize_layer_params_weighted"
-    _check_penalty(penalty, caller)
-    tags = check_tags(tags, caller)
+    tags = _checked_tags(penalty, tags, caller)
     if not isinstance(layers, Mapping):
         raise TypeError("%s: layers must be a dict {layer: coefficient}, got "
                         "%s" % (caller, describe(layers)))
@@ -380,8 +384,7 @@ def regularize_network_params(layer, penalty, tags=DEFAULT_TAGS, **kwargs):
     8.0
     """
     caller = "regularize_network_params"
-    _check_penalty(penalty, caller)
-    tags = check_tags(tags, caller)
+    tags = _checked_tags(penalty, tags, caller)
     network = as_network(layer, caller)
     params = network.params(caller=caller, **tags)
     _check_penalty_kwargs(penalty, kwargs, network, caller)

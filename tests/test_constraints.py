@@ -3,7 +3,7 @@ import pytest
 
 from regkit import backend
 from regkit.constraints import (default_norm_axes, norm_constraint,
-                                total_norm_constraint)
+                                rescale_norms, total_norm_constraint)
 
 from conftest import evaluate
 
@@ -175,3 +175,51 @@ def test_norm_constraint_gradient_finite_at_zero_norm(linker):
     for value in (np.zeros((3, 2)), np.full((3, 2), 1e-30),
                   np.array([[0.0, 3.0], [0.0, 4.0]])):
         assert np.isfinite(fn(value.astype(backend.floatX))).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_rescale_norms_matches_numpy_and_keeps_dtype(dtype, rng):
+    data = rng.normal(size=(4, 3, 2)).astype(dtype)
+    data[1] = 0  # a zero filter: its factor sees a norm of exactly 0
+    x = T.tensor3("x", dtype=dtype)
+    seen = []
+
+    def scale(norms):
+        seen.append(norms.ndim)
+        return T.cast(2, dtype) / (norms + T.cast(1, dtype))
+
+    value = evaluate(rescale_norms(x, scale), {x: data})
+    assert seen == [3] and value.dtype == dtype
+    norms = np.sqrt((data.astype("float64") ** 2).sum(axis=(1, 2),
+                                                      keepdims=True))
+    np.testing.assert_allclose(value, data * (2 / (norms + 1)),
+                               rtol=1e-6 if dtype == "float32" else 1e-12)
+    assert (value[1] == 0).all()
+
+
+def test_rescale_norms_is_what_the_norm_hooks_use(rng):
+    """MaxNorm, UnitNorm and MinMaxNorm rescale as rescale_norms does with
+    their own factor (one implementation of norm rescaling)."""
+    import regkit
+    data = rng.normal(size=(3, 2))
+    net = regkit.DenseLayer(regkit.InputLayer((None, 3)), 2, W=data,
+                            name="out")
+    hooks = {regkit.MaxNorm(weight=0.5): lambda n: np.minimum(
+        1, 0.5 / (n + 1e-7)),
+        regkit.UnitNorm(): lambda n: 1 / (n + 1e-7),
+        regkit.MinMaxNorm(min_value=0.1, max_value=0.2, weight=1.0):
+            lambda n: np.clip(n, 0.1, 0.2) / (n + 1e-7)}
+    norms = np.sqrt((data ** 2).sum(axis=0, keepdims=True))
+    for hook, factor in hooks.items():
+        new = regkit.apply_update_hooks([hook], net, {net.W: net.W * 1})
+        np.testing.assert_allclose(evaluate(new[net.W]),
+                                   data * factor(norms), rtol=1e-12)
+
+
+def test_rescale_norms_bad_input():
+    with pytest.raises(TypeError, match="scale must be callable"):
+        rescale_norms(T.matrix("W"), 2.0)
+    with pytest.raises(ValueError, match="no default norm_axes for a 1-d"):
+        rescale_norms(T.vector("b"), lambda n: n)
+    with pytest.raises(ValueError, match="norm_axes"):
+        rescale_norms(T.matrix("W"), lambda n: n, norm_axes=2)

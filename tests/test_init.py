@@ -30,7 +30,7 @@ STAY_IN_MODULE = {
     penalties: {"is_tensor_like", "as_float_tensor", "safe_sqrt", "safe_norm"},
     init: {"seed_sequence"},
     regularization: {"check_tags", "weighted_sum"},
-    constraints: {"default_norm_axes"},
+    constraints: {"default_norm_axes", "rescale_norms"},
     regularizers: {"add_clean_suffix", "change_weights", "inverted_dropout"},
 }
 

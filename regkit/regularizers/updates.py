@@ -7,7 +7,7 @@ training script built.
 from .. import backend
 from .._checks import (check_fraction, check_positive, describe, is_int,
                        normalize_axes, short_repr)
-from ..constraints import default_norm_axes, norm_constraint
+from ..constraints import default_norm_axes, norm_constraint, rescale_norms
 from .base import _ParamRegularizer
 
 __all__ = ["MaxNorm", "DecoupledWeightDecay", "NonNeg", "UnitNorm",
@@ -49,12 +49,10 @@ class _NormHook(_ParamRegularizer):
 
     def constrain(self, value, axes):
         """`value` with each vector along `axes` rescaled."""
-        T = backend.tensor
-        dtype = value.dtype
-        norms = T.sqrt(T.sum(T.sqr(value), axis=axes, keepdims=True))
-        scale = self.target_norms(norms) / (T.cast(self.epsilon, dtype)
-                                            + norms)
-        return T.cast(value * scale, dtype)
+        epsilon = backend.tensor.cast(self.epsilon, value.dtype)
+        return rescale_norms(
+            value, lambda norms: self.target_norms(norms) / (epsilon + norms),
+            axes, caller=type(self).__name__)
 
     def modify_updates(self, updates):
         for name, param in self._chosen(updates):
