@@ -17,7 +17,7 @@ Examples
 >>> float(regkit.regularize_network_params(l_out, regkit.l2).eval())
 6.0
 """
-from . import backend, regularizers
+from . import backend
 from . import apply  # noqa: F401  (the old name of regkit.regularization)
 from .penalties import (l1, l2, elastic_net, group_lasso, orthogonality,
                         total_variation, kl_sparsity)
@@ -69,9 +69,15 @@ __all__ = [
     "get_output", "get_outputs", "VariableLayer", "graph_layers",
     "Network", "as_network",
     "apply_regularizers", "RegularizedGraph",
-    "gradient_penalty", "smooth_labels", "categorical_crossentropy",
+    "Regularizer", "WeightL2", "WeightL1", "HiddenL1", "HiddenL2",
+    "KLSparsity", "Contractive", "RecurrentNorm", "RecurrentState",
+    "BernoulliDropout", "GaussianNoise", "MaxNorm", "DecoupledWeightDecay",
+    "L2SP", "ConfidencePenalty", "NonNeg", "UnitNorm", "MinMaxNorm",
+    "AlphaDropout", "mc_predict", "R1Penalty", "JacobianProjection",
+    "SpectralNorm", "SRIP", "SpectralNormalization", "DropConnect",
+    "StochasticDepth", "gradient_penalty",
+    "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
+    "from_kwargs", "total_penalty", "apply_update_hooks",
+    "serialize", "deserialize", "random_updates", "dropout_mask",
     "__version__",
-] + [name for name in regularizers.__all__
-     # building blocks for one's own regularizers stay in regkit.regularizers
-     if name not in ("add_clean_suffix", "change_weights", "inverted_dropout")]
-
+]
