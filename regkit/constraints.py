@@ -127,8 +127,10 @@ def rescale_norms(tensor_var, scale, norm_axes=None,
 
     The one place regkit rescales norms: :func:`norm_constraint` and the
     update hooks :class:`~regkit.MaxNorm`, :class:`~regkit.UnitNorm` and
-    :class:`~regkit.MinMaxNorm` call it with their own `scale`.  The norm
-    is safe at zero (its gradient there is 0, not NaN).
+    :class:`~regkit.MinMaxNorm` call it with their own `scale`.  The norm's
+    gradient at a zero vector is 0, not NaN; the factor is `scale`'s own
+    (add an epsilon to a norm you divide by, as the examples do).  A vector
+    holding a NaN has a NaN norm.
 
     Parameters
     ----------
@@ -152,10 +154,11 @@ def rescale_norms(tensor_var, scale, norm_axes=None,
     --------
     >>> import numpy as np
     >>> from regkit.constraints import rescale_norms
-    >>> W = np.array([[3.0, 0.0], [4.0, 2.0]])
-    >>> rescale_norms(W, lambda norms: 1 / norms).eval()  # unit columns
+    >>> W = np.array([[3.0, 0.0], [4.0, 0.0]])
+    >>> unit = rescale_norms(W, lambda norms: 1 / (norms + 1e-7))
+    >>> np.round(unit.eval(), 6)  # unit columns; a zero column stays zero
     array([[0.6, 0. ],
-           [0.8, 1. ]])
+           [0.8, 0. ]])
     """
     x = as_float_tensor(tensor_var, caller, "tensor_var")
     if not callable(scale):

@@ -320,8 +320,9 @@ def total_variation(x):
 def safe_sqrt(squares):
     """``sqrt(squares)`` for a non-negative tensor, with the subgradient 0
     where `squares` is 0: sqrt's slope is infinite there, and a norm of
-    zero must not turn a gradient into NaN.  The one safe square root of
-    regkit (group norms, recurrent state norms, norm constraints).
+    zero must not turn a gradient into NaN.  NaN stays NaN (a NaN weight
+    must not pass for a zero one).  The one safe square root of regkit
+    (group norms, recurrent state norms, norm constraints).
 
     Examples
     --------
@@ -331,9 +332,9 @@ def safe_sqrt(squares):
     >>> backend.grad(safe_sqrt(x).sum(), x).eval({x: [0.0, 4.0]}).tolist()
     [0.0, 0.25]
     """
-    positive = T.gt(squares, _constant(0, squares.dtype))
-    safe = T.switch(positive, squares, _constant(1, squares.dtype))
-    return T.switch(positive, T.sqrt(safe), _constant(0, squares.dtype))
+    zero = T.le(squares, _constant(0, squares.dtype))  # NaN: not zero
+    safe = T.switch(zero, _constant(1, squares.dtype), squares)
+    return T.switch(zero, _constant(0, squares.dtype), T.sqrt(safe))
 
 
 def safe_norm(x, axis, keepdims=False, scaled=False):

@@ -223,3 +223,19 @@ def test_rescale_norms_bad_input():
         rescale_norms(T.vector("b"), lambda n: n)
     with pytest.raises(ValueError, match="norm_axes"):
         rescale_norms(T.matrix("W"), lambda n: n, norm_axes=2)
+
+
+def test_a_nan_column_stays_nan_under_every_norm_hook():
+    """A NaN weight has a NaN norm: its column becomes NaN, never a finite
+    value scaled by 1 / epsilon, and the other columns are untouched."""
+    import regkit
+    data = np.array([[3.0, 1.0], [4.0, np.nan], [0.0, 2.0]])
+    x = T.matrix("W")
+    for hook in (regkit.UnitNorm(), regkit.MaxNorm(weight=1.0),
+                 regkit.MinMaxNorm(min_value=1.0, max_value=2.0,
+                                   weight=0.7)):
+        value = evaluate(hook.constrain(x, (0,)), {x: data})
+        assert np.isnan(value[:, 1]).all(), type(hook).__name__
+        assert np.isfinite(value[:, 0]).all(), type(hook).__name__
+    value = evaluate(norm_constraint(x, 1.0), {x: data})
+    assert np.isnan(value[:, 1]).all()

@@ -49,10 +49,10 @@ class _NormHook(_ParamRegularizer):
 
     def constrain(self, value, axes):
         """`value` with each vector along `axes` rescaled."""
-        epsilon = backend.tensor.cast(self.epsilon, value.dtype)
-        return rescale_norms(
-            value, lambda norms: self.target_norms(norms) / (epsilon + norms),
-            axes, caller=type(self).__name__)
+        def scale(norms):
+            epsilon = backend.tensor.cast(self.epsilon, norms.dtype)
+            return self.target_norms(norms) / (epsilon + norms)
+        return rescale_norms(value, scale, axes, caller=type(self).__name__)
 
     def modify_updates(self, updates):
         for name, param in self._chosen(updates):
