@@ -30,6 +30,7 @@ Examples
 >>> choice.NAME in ("theano", "pytensor")
 True
 """
+import contextlib
 import importlib.util
 import logging
 import os
@@ -46,6 +47,7 @@ __all__ = [
     "TensorConstant", "Constant", "SharedVariable", "sigmoid", "softmax",
     "verify_grad",
     "Elemwise", "disconnected_grad", "scan", "c_linker_mode", "linker_modes",
+    "quick_compile",
     "OWN_RANDOM_STREAMS", "JAX_LINKER", "PYTORCH_LINKER",
     "specify_broadcastable",
 ]
@@ -334,13 +336,53 @@ def linker_modes():
     if NAME == "theano":  # backend: theano only
         modes["py"] = _lib.compile.mode.Mode(linker="py")
     else:  # backend: pytensor only
-        modes = dict(numba=None, **modes)
+        modes = dict(numba="NUMBA", **modes)
     modes["FAST_COMPILE"] = "FAST_COMPILE"
     if NAME == "pytensor":  # backend: pytensor only
         for mode, module in (("JAX", "jax"), ("PYTORCH", "torch")):
             if _importable(module):
                 modes[mode] = mode
     return modes
+
+
+#: The settings of ``config`` that :func:`quick_compile` changes.
+_QUICK_SETTINGS = (
+    {"mode": "Mode", "linker": "py", "optimizer": "fast_compile"}
+    if NAME == "theano"  # backend: theano only
+    else {"mode": "FAST_COMPILE"})  # backend: pytensor only
+
+
+@contextlib.contextmanager
+def quick_compile():
+    """Within the block, ``function`` without a `mode` compiles the quickest
+    way: the Python implementation of every Op and the fewest graph
+    rewrites, so no C compiler and no Numba JIT run.
+
+    For test suites and short experiments on small tensors, where
+    compiling costs more than running: regkit's own test suite runs inside
+    it (its linker tests name every linker explicitly and check that each
+    gives the same numbers).  A function compiled with an explicit `mode`
+    is not affected.  The previous defaults come back when the block
+    ends.  Theano: its ``py`` linker with the ``fast_compile`` rewrites;
+    PyTensor: its ``FAST_COMPILE`` mode.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x = backend.tensor.vector()
+    >>> with backend.quick_compile():
+    ...     f = backend.function([x], (x ** 2).sum())
+    >>> float(f([1.0, 2.0]))
+    5.0
+    """
+    before = {name: getattr(config, name) for name in _QUICK_SETTINGS}
+    try:
+        for name, value in _QUICK_SETTINGS.items():
+            setattr(config, name, value)
+        yield
+    finally:
+        for name, value in before.items():
+            setattr(config, name, value)
 
 
 def c_linker_mode():
