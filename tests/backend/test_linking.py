@@ -97,12 +97,26 @@ def test_building_and_compiling_imports_neither_jax_nor_torch():
     assert result.stdout.strip() == ""
 
 
+# where each linker looks up the conversion of an Op: regkit's kernels are
+# registered there
+FUNCIFY = {"JAX": ("pytensor.link.jax.dispatch", "jax_funcify"),
+           "PYTORCH": ("pytensor.link.pytorch.dispatch", "pytorch_funcify")}
+
+
 @pytest.mark.parametrize("mode", [m for m in ("JAX", "PYTORCH")
                                   if m in backend.linker_modes()])
 def test_a_linker_that_links_defines_its_kernels(mode):
+    from regkit.backend import ops
     x = backend.tensor.vector("x")
     fn = backend.function([x], regkit.l2(x), mode=mode)
     assert float(fn(np.array([3.0, 4.0]))) == 25.0
+    # the graph it linked holds regkit's reduction Op, whose kernel for
+    # this linker is now defined (the linker's generic one refuses the Op)
+    assert any(isinstance(node.op, ops._BlasReduction)
+               for node in fn.maker.fgraph.toposort())
+    module, name = FUNCIFY[mode]
+    funcify = getattr(importlib.import_module(module), name)
+    assert funcify.dispatch(ops._BlasReduction).__module__ == ops.__name__
 
 
 def test_a_hook_for_a_linker_this_pytensor_lacks_does_nothing():
