@@ -12,7 +12,8 @@ import pytest
 
 import regkit
 from regkit import backend
-from regkit.layers import DenseLayer, InputLayer, Layer, MergeLayer
+from regkit.layers import (DenseLayer, ElemwiseSumLayer, InputLayer, Layer,
+                           MergeLayer)
 from regkit.nonlinearities import sigmoid
 
 T = backend.tensor
@@ -116,11 +117,11 @@ def expression_network():
 def residual(order=("x", "f"), gain=1.0):
     """regkit's residual block ``res = x + f(x)`` (summands in `order`),
     f linear with the weight ``gain * I``: ``(x, f, res)``."""
-    x = regkit.InputLayer((None, 2), name="x")
-    f = regkit.DenseLayer(x, 2, W=gain * np.eye(2), b=None, nonlinearity=None,
-                          name="f")
+    x = InputLayer((None, 2), name="x")
+    f = DenseLayer(x, 2, W=gain * np.eye(2), b=None, nonlinearity=None,
+                   name="f")
     parts = {"x": x, "f": f}
-    res = regkit.ElemwiseSumLayer([parts[k] for k in order], name="res")
+    res = ElemwiseSumLayer([parts[k] for k in order], name="res")
     return x, f, res
 
 

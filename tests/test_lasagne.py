@@ -188,7 +188,7 @@ def test_lasagne_layers_walk_tags_names_and_roles():
                                                 "sum", None]
     assert list(regkit.layer_names(layers).values())[-1] == "dense1"
     roles = regkit.layer_roles(out)
-    # Lasagne's roles (issue 25): the units are hid and side; the network's
+    # Lasagne's roles: the units are hid and side; the network's
     # own dropout layer and the sum compute no units
     assert [roles[layer] for layer in layers] == [
         "input", "hidden", "internal", "hidden", "internal", "output"]
@@ -799,6 +799,11 @@ def test_a_dropout_layer_turned_off_is_no_longer_training_only():
     drop.p = 0.0
     assert regkit.training_only_layers(out) == []
 
+
+# --- minimal protocol doubles ------------------------------------------------
+# Only what regkit reads of a layer (no add_param, no tags but the default
+# ones): Lasagne's way of tying weights, and a merge layer whose training
+# output differs from its inference output.
 
 class _ProtocolDense(object):
     """Lasagne's DenseLayer as far as regkit reads it; given a shared

@@ -12,7 +12,7 @@ from conftest import Concat, Passthrough
 T = backend.tensor
 
 
-# ------------------------------------------------------------- add_param --
+# --- add_param ---------------------------------------------------------------
 
 def test_add_param_from_array_copies_and_keeps_dtype():
     layer = Layer((None, 3), name="hid")
@@ -101,7 +101,7 @@ def test_initializer_failures_and_complex_values_are_named():
         L.set_rng(-1)
 
 
-# ------------------------------------------------------------ get_params --
+# --- get_params --------------------------------------------------------------
 
 def _tagged_layer():
     layer = Layer((None, 3))
@@ -137,7 +137,7 @@ def test_get_params_unwraps_expressions():
     assert layer.get_params(regularizable=False) == []
 
 
-# ------------------------------------------------- Layer and MergeLayer --
+# --- Layer and MergeLayer ----------------------------------------------------
 
 def test_layer_incoming_validation():
     with pytest.raises(TypeError, match="incoming"):

@@ -105,6 +105,8 @@ def test_a_layer_cycle_is_a_value_error_naming_a_layer():
         get_output(b)
 
 
+# --- get_outputs, and the hooks that change them -----------------------------
+
 def test_get_outputs_names_and_values(rng):
     l_in, hid, out = constant_net()
     outputs = get_outputs(out)
@@ -216,6 +218,8 @@ def test_noise_on_the_activation_reaches_the_output(rng):
             out, regularizers=regs, deterministic=True),
             {l_in.input_var: data}), clean)
 
+
+# --- apply_regularizers, and the inference graph from every route ------------
 
 def test_apply_regularizers_rewrites_a_graph_and_leaves_it_untouched():
     g = graph_mlp()

@@ -155,7 +155,7 @@ def test_float32_parameter_refuses_values_beyond_float32():
         L.set_all_param_values(layer, [np.array([1e300, 0.0])])
 
 
-# ---------------------------------------------------------- named_params --
+# --- named_params ------------------------------------------------------------
 
 def test_named_params_full_names_tags_and_unwrapping():
     l_in = InputLayer((None, 3))

@@ -175,6 +175,10 @@ def test_a_default_pattern_that_cannot_apply_is_a_clear_error(reg):
         regkit.total_penalty([reg], loss, regkit.get_outputs(loss))
 
 
+# --- every output term at its edges ------------------------------------------
+# One table of the terms on outputs (the Jacobian penalties too), so that a
+# new one gets a row, not a new test.
+
 def _dense_contractive(x, W1):
     h = np.tanh(x @ W1)
     return ((1 - h ** 2) ** 2 * (W1 ** 2).sum(axis=0)).sum() / len(x)

@@ -45,7 +45,7 @@ def test_bad_arguments():
         WeightL2(tags=["regularizable"])
 
 
-# ---------------------------------------------------------------- registry --
+# --- the registry ------------------------------------------------------------
 
 def test_registry_names():
     expected = {
@@ -107,6 +107,8 @@ def test_log_names_class_weight_and_pattern(caplog):
     assert "WeightL2" in caplog.text and "0.0001" in caplog.text
     assert "hid.*" in caplog.text
 
+
+# --- what every regularizer shares -------------------------------------------
 
 @pytest.mark.parametrize("make", [
     WeightL2, WeightL1, HiddenL1, HiddenL2, KLSparsity, Contractive,

@@ -108,6 +108,8 @@ def test_r1_penalty_gradient_by_finite_differences():
                         rng=np.random.RandomState(2))
 
 
+# --- JacobianProjection ------------------------------------------------------
+
 def _estimates(term, l_in, x, calls):
     fn = backend.function([l_in.input_var], term,
                           updates=regkit.random_updates(term))

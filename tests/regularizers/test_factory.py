@@ -147,7 +147,7 @@ def test_every_new_regularizer_has_its_registry_key_and_keyword(key):
     assert type(regkit.deserialize(regkit.serialize(built))) is type(built)
 
 
-# ---------------------------------------------------------- serialization --
+# --- serialization -----------------------------------------------------------
 
 ALL = [WeightL2("hid.*", 1e-4, tags={"trainable": True}),
        WeightL1(weight=0.1), HiddenL1(["a:out", "b:out"], 0.2),

@@ -87,6 +87,8 @@ def test_power_iteration_hooks_on_a_plain_dict_skip_biases():
     assert len(updates) == 3 and updates[b] is not None
 
 
+# --- at their edges: zero, optimum, float32 underflow ------------------------
+
 def _orthonormal(shape):
     """A weight whose columns (2-D) or filters (N-D) are exactly
     orthonormal (the identity, cut to the shape): ``W^T W - I`` is 0."""
@@ -97,8 +99,6 @@ def _orthonormal(shape):
 
 SHAPES = [(3, 2), (2, 3, 2), (4, 2, 3, 3)]
 
-
-# --- at zero, at their optimum, in float32 underflow -------------------------
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", SHAPES)

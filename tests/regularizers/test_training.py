@@ -29,8 +29,6 @@ def test_total_penalty_takes_all_the_layers():
         float(evaluate(total_penalty(regs, out, outputs), givens)))
 
 
-# ------------------------------------------------------- update hooks --
-
 def test_total_penalty_checks_its_arguments():
     _, _, out = fixed_net()
     outputs = get_outputs(out)
@@ -62,6 +60,8 @@ def test_total_penalty_weights_and_dtype():
     with pytest.raises(TypeError, match="Regularizer"):
         total_penalty(["weight_l2"], out, outputs)
 
+
+# --- update hooks and ParamUpdates -------------------------------------------
 
 def test_default_update_hook_changes_nothing():
     _, hid, out = fixed_net()
@@ -113,7 +113,7 @@ def test_apply_update_hooks_keeps_a_network_given_as_a_list():
         assert (norms <= 1.0 + 1e-6).all()
 
 
-# -------------------------------------------------------------- training --
+# --- training ----------------------------------------------------------------
 
 def _train_autoencoder(**regularizers):
     rng = np.random.default_rng(0)

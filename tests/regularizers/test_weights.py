@@ -181,15 +181,11 @@ def test_l2sp_start_must_fit_the_parameter_dtype_and_name_a_parameter():
             W.sum(), {})
 
 
-# =============================================================================
-# The sweep: every class and function of the catalogue at its edges.  One
-# table per kind (weight terms, output terms, graph changes, draws, saved
-# models, counts), so that a new regularizer gets a row, not a new test.
-# =============================================================================
+# --- every weight term at its edges ------------------------------------------
+# One table of the terms on weights, regularizers and penalties alike, so
+# that a new one gets a row, not a new test.
 
 _rng = np.random.default_rng(20261204)
-
-
 _NORMAL = {shape: _rng.normal(size=shape) for shape in
            [(3, 2), (2, 3, 2), (4, 2, 3, 3)]}
 
