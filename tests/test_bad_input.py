@@ -8,11 +8,10 @@ import pytest
 import regkit
 from regkit import backend
 
+from conftest import mlp
+
 T = backend.tensor
-regkit.layers.set_rng(0)
-L_IN = regkit.InputLayer((None, 3), name="in")
-HID = regkit.DenseLayer(L_IN, 2, name="hid")
-OUT = regkit.DenseLayer(HID, 2, name="out")
+L_IN, HID, OUT = mlp((3, 2, 2), seed=0)
 OBJ = np.array([object()])
 
 # (call, exception, text the message must contain)
@@ -434,63 +433,6 @@ def test_every_count_bound_is_a_documented_constant():
     assert regkit._checks.check_count(100, "f", "n", 1, maximum=100) == 100
 
 
-def _mc_setup():
-    l_in = regkit.InputLayer((None, 50), name="in")
-    drop = regkit.BernoulliDropout("in:out", 0.5, rng=1)
-    prediction = regkit.get_output(l_in, regularizers=[drop])
-    return l_in, prediction, np.ones((4, 50), backend.floatX)
-
-
-def test_mc_predict_compiles_once_and_draws_fresh_masks(monkeypatch):
-    stochastic = regkit.regularizers.stochastic
-    l_in, prediction, x = _mc_setup()
-    compiled = []
-    function = stochastic.backend.function
-
-    def counting(*args, **kwargs):
-        compiled.append(args)
-        return function(*args, **kwargs)
-    monkeypatch.setattr(stochastic.backend, "function", counting)
-    first = regkit.mc_predict(prediction, {l_in.input_var: x}, n=2)
-    second = regkit.mc_predict(prediction, {l_in.input_var: x}, n=2)
-    assert len(compiled) == 1
-    assert not np.array_equal(first[0], second[0])  # fresh masks
-    for mean, var in (first, second):
-        # two passes of values 0 or 2: mean 0, 1 or 2, variance 1 at 1
-        assert set(np.unique(mean)) <= {0.0, 1.0, 2.0}
-        np.testing.assert_array_equal(var, (mean == 1.0).astype(var.dtype))
-    # another mode is another function, kept too; a mode object by identity
-    for _ in range(2):
-        regkit.mc_predict(prediction, {l_in.input_var: x}, n=2,
-                          mode="FAST_COMPILE")
-    assert len(compiled) == 2
-    mode = backend.c_linker_mode()
-    for _ in range(2):
-        regkit.mc_predict(prediction, {l_in.input_var: x}, n=2, mode=mode)
-    assert len(compiled) == 3
-
-
-def test_mc_predict_keeps_a_bounded_number_of_functions():
-    montecarlo = regkit.regularizers.montecarlo
-    for _ in range(montecarlo.MC_CACHE_SIZE + 2):
-        l_in, prediction, x = _mc_setup()
-        regkit.mc_predict(prediction, {l_in.input_var: x}, n=2,
-                          mode="FAST_COMPILE")
-    assert len(montecarlo._MC_FUNCTIONS) == montecarlo.MC_CACHE_SIZE
-
-
-def test_mc_predict_takes_a_value_for_any_variable_of_the_graph():
-    # the inputs below a given variable need no value
-    l_in = regkit.InputLayer((None, 3), name="in")
-    hid = regkit.DenseLayer(l_in, 2, W=np.ones((3, 2)), nonlinearity=None,
-                            name="hid")
-    h = regkit.get_output(hid)
-    prediction = 2 * h
-    mean, var = regkit.mc_predict(prediction, {h: np.ones((1, 2))}, n=2)
-    np.testing.assert_array_equal(mean, 2.0)
-    np.testing.assert_array_equal(var, 0.0)
-
-
 def _nested(depth):
     value = []
     for _ in range(depth):
@@ -535,3 +477,25 @@ def test_bad_top_level_data_for_deserialize(bad):
     assert len(str(info.value)) < 400
     with pytest.raises((TypeError, ValueError)):
         regkit.deserialize({"name": bad})
+
+
+# --- every count bounded -----------------------------------------------------
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: regkit.SpectralNorm(n_iter=101), "n_iter must be at most 100"),
+    (lambda: regkit.SRIP(n_iter=10 ** 9), "n_iter must be at most 100"),
+    (lambda: regkit.SpectralNormalization(n_iter=10 ** 400),
+     "n_iter must be at most 100"),
+    (lambda: regkit.JacobianProjection(n_proj=101),
+     "n_proj must be at most 100"),
+    (lambda: regkit.smooth_labels(np.array([0]), 10 ** 400, 0.1),
+     "num_classes must be at most"),
+    (lambda: regkit.mc_predict(T.matrix("x") * 1,
+                               {T.matrix("y"): np.ones((1, 1))}, n=10 ** 12),
+     "n must be at most 100000"),
+    (lambda: regkit.StochasticDepth(weight=10 ** 400), "weight"),
+    (lambda: regkit.UnitNorm(norm_axes=10 ** 400), "norm_axes"),
+])
+def test_every_count_is_bounded(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -12,16 +12,10 @@ import regkit
 from regkit import backend
 from regkit.layers import get_outputs
 
+from conftest import mlp
+
 T = backend.tensor
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _net(seed=0, dtype=None):
-    regkit.layers.set_rng(seed)
-    l_in = regkit.InputLayer((None, 5), name="in")
-    hid = regkit.DenseLayer(l_in, 6, name="hid")
-    out = regkit.DenseLayer(hid, 3, nonlinearity=None, name="out")
-    return l_in, hid, out
 
 
 # -------------------------------------------------------------- dtypes --
@@ -61,7 +55,7 @@ def test_float32_graphs_stay_float32():
         assert result.returncode == 0, result.stdout[-3000:]
         assert "1 passed" in result.stdout
         return
-    l_in, hid, out = _net()
+    l_in, hid, out = mlp((5, 6, 3), seed=0, out={"nonlinearity": None})
     x = l_in.input_var
     regs = regkit.from_kwargs(
         out, weight_l2=np.float64(1e-4), weight_l1=1e-5, hidden_l1=0.1,
@@ -107,7 +101,7 @@ def test_integer_inputs_to_penalties_are_rejected():
 # ------------------------------------------------------- no mutation --
 
 def test_regkit_never_mutates_callers_objects():
-    l_in, hid, out = _net()
+    l_in, hid, out = mlp((5, 6, 3), seed=0, out={"nonlinearity": None})
     before_values = [p.get_value().copy() for p in regkit.get_all_params(out)]
     before_tags = {layer: [(p, set(tags)) for p, tags in layer.params.items()]
                    for layer in regkit.get_all_layers(out)}
@@ -181,7 +175,7 @@ def test_same_seeds_give_bitwise_identical_results_across_processes():
 # ---------------------------------------------------------- pickling --
 
 def test_network_and_regularizers_pickle_round_trip():
-    l_in, hid, out = _net(seed=3)
+    l_in, hid, out = mlp((5, 6, 3), seed=3, out={"nonlinearity": None})
     regs = regkit.from_kwargs(out, weight_l2=1e-3, hidden_l1=0.1,
                               max_norm=2.0,
                               kl_sparsity={"weight": 0.1, "target": 0.2})

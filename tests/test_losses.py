@@ -19,7 +19,7 @@ def _smoothed(labels, num_classes, eps):
     return one_hot * (1 - eps) + eps / num_classes
 
 
-# --- smooth_labels ---------------------------------------------------------
+# --- smooth_labels -----------------------------------------------------------
 
 def test_smooth_labels_num_classes_has_an_upper_bound():
     for bad in (MAX_CLASSES + 1, 10 ** 400):
@@ -77,7 +77,7 @@ def test_smooth_labels_symbolic_labels_are_checked_only_by_type():
     assert regkit.smooth_labels(matrix, 3, 0.3).ndim == 2
 
 
-# --- categorical_crossentropy -----------------------------------------------
+# --- categorical_crossentropy ------------------------------------------------
 
 def test_crossentropy_refuses_widths_that_differ():
     p = np.full((2, 3), 1 / 3.0)
@@ -109,6 +109,26 @@ def test_crossentropy_of_symbolic_matrices_matches_numpy():
     np.testing.assert_allclose(
         backend.function([p, t], loss)(probs, targets),
         -(targets * np.log(probs)).sum(axis=1).mean(), rtol=1e-6)
+
+
+def test_smooth_labels_and_the_crossentropy():
+    y = np.array([0, 2, 1], "int32")
+    smoothed = regkit.smooth_labels(y, 3, 0.3).eval()
+    want = np.full((3, 3), 0.1)
+    want[np.arange(3), y] = 0.8
+    np.testing.assert_allclose(smoothed, want, rtol=1e-6)
+    np.testing.assert_allclose(
+        regkit.smooth_labels(np.eye(3)[y].astype(FLOATX), 3, 0.3).eval(),
+        want, rtol=1e-6)
+    assert regkit.smooth_labels(T.ivector(), 3, 0.1).ndim == 2
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]])
+    ce = regkit.categorical_crossentropy(p, want).eval()
+    np.testing.assert_allclose(ce, -(want * np.log(p)).sum(axis=1).mean(),
+                               rtol=1e-6)
+    backend.verify_grad(
+        lambda z: regkit.categorical_crossentropy(backend.softmax(z), want),
+        [np.random.default_rng(2).normal(size=(3, 3))],
+        rng=np.random.RandomState(3))
 
 
 # --- gradient_penalty --------------------------------------------------------
@@ -162,3 +182,40 @@ def test_gradient_penalty_refuses_a_critic_that_averages_the_batch():
                                          "0-d"):
         regkit.gradient_penalty(lambda x: T.dot(x, w).mean(),
                                 np.ones((4, 2)), np.zeros((4, 2)), rng=0)
+
+
+def test_gradient_penalty_is_wgan_gp():
+    w = backend.shared(np.array([[1.0], [2.0], [2.0]], FLOATX), name="w")
+
+    def linear(x):
+        return T.dot(x, w)
+    real = np.random.default_rng(10).normal(size=(6, 3)).astype(FLOATX)
+    fake = np.zeros((6, 3), FLOATX)
+    penalty = regkit.gradient_penalty(linear, real, fake, rng=3)
+    # the gradient of a linear critic is w at every interpolate
+    assert float(backend.function([], penalty)()) == pytest.approx(4.0)
+
+    def tanh_critic(x):
+        return T.tanh(T.dot(x, w))
+    # real == fake: the interpolate is real itself, whatever the draw
+    same = regkit.gradient_penalty(tanh_critic, real, real, rng=4)
+    slope = 1 - np.tanh(real @ w.get_value()) ** 2
+    norms = np.sqrt(((slope * w.get_value().T) ** 2).sum(axis=1))
+    np.testing.assert_allclose(float(backend.function([], same)()),
+                               ((norms - 1) ** 2).mean(), rtol=1e-5)
+    # with random updates the interpolates change on every call
+    moving = regkit.gradient_penalty(tanh_critic, real, fake, rng=5)
+    updates = regkit.random_updates(moving)
+    assert len(updates) == 1
+    fn = backend.function([], moving, updates=updates)
+    assert fn() != fn()
+
+
+def test_gradient_penalty_gradient_by_finite_differences():
+    real = np.random.default_rng(11).normal(size=(3, 2))
+
+    def penalty(W):
+        return regkit.gradient_penalty(lambda x: T.tanh(T.dot(x, W)), real,
+                                       real, rng=0)
+    backend.verify_grad(penalty, [np.random.default_rng(12).normal(
+        size=(2, 2))], rng=np.random.RandomState(4))

@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
 
+import regkit
 from regkit import backend
+from regkit.nonlinearities import softmax
 from regkit.penalties import (as_float_tensor, is_tensor_like, kl_sparsity,
                               l1, l2)
 
-from conftest import evaluate
+from conftest import evaluate, mlp
 
 T = backend.tensor
 
@@ -240,6 +242,27 @@ def test_orthogonality_of_orthonormal_filters(rng):
     filters = q.T.reshape(4, 3, 2, 2)  # 4 orthonormal filters
     assert abs(float(evaluate(orthogonality(filters)))) < 1e-12
     assert abs(float(evaluate(orthogonality(q)))) < 1e-12
+
+
+def test_off_diagonal_orthogonality_against_numpy_and_its_gradient():
+    W = np.random.default_rng(20).normal(size=(5, 3))
+    gram = W.T @ W
+    want = (gram ** 2).sum() - (np.diag(gram) ** 2).sum()
+    np.testing.assert_allclose(
+        float(regkit.orthogonality(W, off_diagonal=True).eval()), want,
+        rtol=1e-10)
+    # norms are free: scaling orthogonal columns costs nothing
+    Q = np.linalg.qr(np.random.default_rng(21).normal(size=(5, 3)))[0]
+    assert float(regkit.orthogonality(3 * Q, off_diagonal=True).eval()) \
+        == pytest.approx(0.0, abs=1e-9)
+    assert float(regkit.orthogonality(3 * Q).eval()) > 1
+    backend.verify_grad(lambda w: regkit.orthogonality(w, off_diagonal=True),
+                        [W], rng=np.random.RandomState(8))
+    # through the helpers, as every penalty
+    _, hid, out = mlp(seed=0, out={"nonlinearity": softmax})
+    term = regkit.regularize_network_params(out, regkit.orthogonality,
+                                            off_diagonal=True)
+    assert float(term.eval()) > 0
 
 
 @pytest.mark.parametrize("call, error, message", [

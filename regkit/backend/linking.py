@@ -64,9 +64,10 @@ def before_linking(linker):
 # PyTensor offers no documented hook that runs before a linker turns a
 # graph into code, so this is the one place regkit patches PyTensor: the
 # linker class's fgraph_convert(self, fgraph, input_storage, storage_map,
-# **kwargs) is wrapped to call `prepare` first.  tests/test_backend.py
-# checks that signature on every linker regkit patches, so the day
-# PyTensor changes it a test fails instead of a silent wrong draw.
+# **kwargs) is wrapped to call `prepare` first.
+# tests/backend/test_linking.py checks that signature on every linker regkit
+# patches, so the day PyTensor changes it a test fails instead of a silent
+# wrong draw.
 def _wrap_linker(linker, prepare):
     module, name = linker.split(":")
     try:

@@ -1,8 +1,8 @@
-"""Networks regkit did not build: Lasagne layers (faithful protocol doubles,
-written from Lasagne's documented behaviour: Lasagne itself is not on the
-package registry) and plain symbolic graphs, on both backends."""
+"""Networks of Lasagne layers: faithful doubles of Lasagne's layer protocol
+(written from Lasagne's documented behaviour: Lasagne itself is not on the
+package registry), their names, roles and parameters, regularizers on them,
+and the network record as Lasagne users change a network, on both backends."""
 from collections import OrderedDict
-import sys
 import warnings
 
 import numpy as np
@@ -10,7 +10,9 @@ import pytest
 
 import regkit
 from regkit import backend
-from conftest import InputReads, RecordBuilds
+
+from conftest import (InputReads, RecordBuilds, compile_fast, graph_mlp,
+                      mlp, sample_x)
 
 T = backend.tensor
 FLOATX = backend.floatX
@@ -179,10 +181,6 @@ def _lasagne_net():
     return l_in, hid, side, out
 
 
-def _x():
-    return np.random.default_rng(1).normal(size=(6, 4)).astype(FLOATX)
-
-
 def test_lasagne_layers_walk_tags_names_and_roles():
     l_in, hid, side, out = _lasagne_net()
     layers = regkit.get_all_layers(out)
@@ -190,7 +188,7 @@ def test_lasagne_layers_walk_tags_names_and_roles():
                                                 "sum", None]
     assert list(regkit.layer_names(layers).values())[-1] == "dense1"
     roles = regkit.layer_roles(out)
-    # Lasagne's roles (issue 25): the units are hid and side; the network's
+    # Lasagne's roles: the units are hid and side; the network's
     # own dropout layer and the sum compute no units
     assert [roles[layer] for layer in layers] == [
         "input", "hidden", "internal", "hidden", "internal", "output"]
@@ -228,10 +226,10 @@ def test_lasagne_layers_with_regularizers_by_pattern_and_role():
     assert "drop:out" in outputs and "dense1:out" in outputs
     fn = backend.function([l_in.input_var],
                           [r.loss(out, outputs) for r in regs])
-    l2_term, l1_term = fn(_x())
+    l2_term, l1_term = fn(sample_x())
     np.testing.assert_allclose(l2_term, (hid.W.get_value() ** 2).sum(),
                                rtol=1e-5)
-    h = np.tanh(_x() @ hid.W.get_value() + hid.b.get_value())
+    h = np.tanh(sample_x() @ hid.W.get_value() + hid.b.get_value())
     np.testing.assert_allclose(l1_term, np.abs(h).sum(axis=1).mean(),
                                rtol=1e-5)
 
@@ -248,7 +246,7 @@ def test_lasagne_layers_get_dropout_and_noise_by_graph_modification():
     fresh = backend.function([l_in.input_var], train, updates=updates)
     frozen = backend.function([l_in.input_var], train)
     clean = backend.function([l_in.input_var], test)
-    x = _x()
+    x = sample_x()
     assert not np.array_equal(fresh(x), fresh(x))
     np.testing.assert_array_equal(frozen(x), frozen(x))
     np.testing.assert_array_equal(clean(x), clean(x))
@@ -279,10 +277,11 @@ def test_a_lasagne_merge_layer_in_dict_form():
     diff = DictMergeLayer([("a", hid), ("b", side)], name="diff")
     assert regkit.get_all_layers(diff)[-1] is diff
     assert set(regkit.get_all_layers(diff)) == {l_in, hid, side, diff}
-    value = backend.function([l_in.input_var], regkit.get_output(diff))(_x())
+    value = backend.function([l_in.input_var],
+                             regkit.get_output(diff))(sample_x())
     np.testing.assert_allclose(
-        value, np.tanh(_x() @ hid.W.get_value() + hid.b.get_value())
-        - np.tanh(_x() @ side.W.get_value() + side.b.get_value()),
+        value, np.tanh(sample_x() @ hid.W.get_value() + hid.b.get_value())
+        - np.tanh(sample_x() @ side.W.get_value() + side.b.get_value()),
         rtol=1e-5)
 
 
@@ -290,140 +289,14 @@ def test_a_lasagne_input_layer_takes_an_input_expression():
     l_in, hid, _, out = _lasagne_net()
     given = T.matrix("given")
     expr = regkit.get_output(hid, given)
-    value = backend.function([given], expr)(_x())
+    value = backend.function([given], expr)(sample_x())
     np.testing.assert_allclose(
-        value, np.tanh(_x() @ hid.W.get_value() + hid.b.get_value()),
+        value, np.tanh(sample_x() @ hid.W.get_value() + hid.b.get_value()),
         rtol=1e-5)
-
-
-# --- plain graphs ------------------------------------------------------------
-
-def _graph():
-    """A two-layer MLP written by hand, its inputs and parameters."""
-    rng = np.random.default_rng(2)
-    x, y = T.matrix("x"), T.matrix("y")
-    W1 = backend.shared(rng.normal(size=(4, 5)).astype(FLOATX), name="W1")
-    b1 = backend.shared(np.zeros(5, FLOATX), name="b1")
-    W2 = backend.shared(rng.normal(size=(5, 2)).astype(FLOATX), name="W2")
-    steps = backend.shared(np.int64(0), name="steps")
-    h = T.tanh(T.dot(x, W1) + b1)
-    h.name = "h"
-    pred = T.dot(h, W2)
-    pred.name = "pred"
-    loss = T.mean((pred - y) ** 2) + 0 * steps
-    return dict(x=x, y=y, W1=W1, b1=b1, W2=W2, steps=steps, h=h, pred=pred,
-                loss=loss)
-
-
-def _y():
-    return np.random.default_rng(3).normal(size=(6, 2)).astype(FLOATX)
-
-
-def test_a_graph_has_its_shared_variables_as_parameters():
-    g = _graph()
-    # every shared variable, as Lasagne lists every parameter when no tag
-    # is given
-    assert regkit.get_all_params(g["loss"]) == [g["W1"], g["b1"], g["W2"],
-                                                g["steps"]]
-    # weights (2 or more dimensions) are regularizable, vectors are not;
-    # integer state has no tag: neither trained nor penalized
-    assert regkit.get_all_params(g["loss"], regularizable=True) == [
-        g["W1"], g["W2"]]
-    assert regkit.get_all_params(g["loss"], trainable=True) == [
-        g["W1"], g["b1"], g["W2"]]
-    assert [name for name, _ in regkit.named_params(g["loss"])] == [
-        "W1", "b1", "W2", "steps"]
-    roles = regkit.layer_roles(g["loss"])
-    assert [(layer.name, role) for layer, role in roles.items()] == [
-        ("x", "input"), ("h", "hidden"), ("pred", "hidden"),
-        ("y", "input"), (None, "output")]
-    total = regkit.regularize_network_params(g["loss"], regkit.l2)
-    np.testing.assert_allclose(
-        float(total.eval()),
-        (g["W1"].get_value() ** 2).sum() + (g["W2"].get_value() ** 2).sum(),
-        rtol=1e-5)
-
-
-def _untrained_state_class(monkeypatch, shared):
-    """pytensor-ml's NonTrainableParameter, or (where pytensor-ml is not
-    installed) a double of it in a double of its module layout."""
-    try:
-        from pytensor_ml.params import NonTrainableParameter
-        return NonTrainableParameter
-    except ImportError:
-        pass
-    import types
-    package = types.ModuleType("pytensor_ml")
-    params = types.ModuleType("pytensor_ml.params")
-    params.NonTrainableParameter = type("NonTrainableParameter",
-                                        (type(shared),), {})
-    params.StepCounter = type("StepCounter", (type(shared),), {})
-    package.params = params
-    monkeypatch.setitem(sys.modules, "pytensor_ml", package)
-    monkeypatch.setitem(sys.modules, "pytensor_ml.params", params)
-    return params.NonTrainableParameter
-
-
-def test_state_that_is_not_trained_is_never_penalized(monkeypatch):
-    g = _graph()
-    running = backend.shared(np.ones((5, 5), FLOATX), name="running")
-    # pytensor-ml marks such state by its class (recognised by type)
-    running.__class__ = _untrained_state_class(monkeypatch, running)
-    loss = g["loss"] + T.sum(T.dot(g["h"], running))
-    assert running not in regkit.get_all_params(loss, trainable=True)
-    assert running not in regkit.get_all_params(loss, regularizable=True)
-    assert regkit.WeightL2(weight=1.0).params(loss) == [g["W1"], g["W2"]]
-
-
-def test_output_regularizers_select_a_graphs_named_variables():
-    g = _graph()
-    regs = [regkit.HiddenL1("h:out", 1.0), regkit.WeightL2("W*", 1e-3)]
-    outputs = regkit.get_outputs(g["loss"], regularizers=regs)
-    fn = backend.function([g["x"]], regs[0].loss(g["loss"], outputs))
-    h = np.tanh(_x() @ g["W1"].get_value())
-    np.testing.assert_allclose(fn(_x()), np.abs(h).sum(axis=1).mean(),
-                               rtol=1e-5)
-    # the default pattern of an activity term: the hidden variables
-    names = regkit.HiddenL2(weight=1.0).output_names(g["loss"], outputs)
-    assert names == ["h:out", "pred:out"]
-
-
-def test_a_pattern_or_graph_that_matches_nothing_warns_and_adds_zero():
-    g = _graph()
-    with pytest.warns(UserWarning, match="matches no parameter"):
-        total = regkit.total_penalty([regkit.WeightL2("nothing*", 1.0)],
-                                     g["loss"], {})
-    assert total == 0  # exactly 0, not a symbolic term
-    x = T.matrix("x")
-    with pytest.warns(UserWarning):
-        assert regkit.WeightL2(weight=1.0).params(2 * x) == []
-
-
-def test_apply_regularizers_rewrites_a_graph_and_leaves_it_untouched():
-    g = _graph()
-    regs = [regkit.BernoulliDropout("h:out", 0.5, rng=0),
-            regkit.GaussianNoise("x:out", 0.1, rng=1)]
-    before = backend.function([g["x"], g["y"]], g["loss"])(_x(), _y())
-    graph = regkit.apply_regularizers(g["loss"], regs)
-    assert graph.inference is g["loss"]
-    assert len(graph.updates) == 2
-    train = backend.function([g["x"], g["y"]], graph.train,
-                             updates=graph.updates)
-    frozen = backend.function([g["x"], g["y"]], graph.train)
-    losses = [float(train(_x(), _y())) for _ in range(3)]
-    assert len(set(losses)) == 3  # fresh masks and noise on every call
-    assert float(frozen(_x(), _y())) == float(frozen(_x(), _y()))
-    after = backend.function([g["x"], g["y"]], graph.inference)(_x(), _y())
-    assert float(after) == float(before)
-    # the dropped hidden units: zeros in the rebuilt h, none in the original
-    h_train = backend.function([g["x"]], graph.outputs["h:out"],
-                               updates=graph.updates)(_x())
-    assert (h_train == 0).any()
-    assert "h:out-predrop" in graph.outputs
 
 
 def test_apply_regularizers_on_layers_and_lists():
-    g = _graph()
+    g = graph_mlp()
     graph = regkit.apply_regularizers(
         [g["pred"], g["h"]], [regkit.BernoulliDropout("h:out", 0.5, rng=2)])
     assert isinstance(graph.train, list) and len(graph.train) == 2
@@ -431,81 +304,13 @@ def test_apply_regularizers_on_layers_and_lists():
     l_in, hid, side, out = _lasagne_net()
     graph = regkit.apply_regularizers(out, [regkit.GaussianNoise(
         "hid:out", 0.5, rng=3)])
-    clean = backend.function([l_in.input_var], graph.inference)(_x())
+    clean = backend.function([l_in.input_var], graph.inference)(sample_x())
     plain = backend.function([l_in.input_var], regkit.get_output(
-        out, deterministic=True))(_x())
+        out, deterministic=True))(sample_x())
     np.testing.assert_array_equal(clean, plain)
 
 
-# --- decoupled weight decay --------------------------------------------------
-
-def _train(g, loss, rule, hooks, steps=4, lr=0.05):
-    params = [g["W1"], g["b1"], g["W2"]]
-    grads = backend.grad(loss, params)
-    updates = rule(params, grads, lr)
-    updates = regkit.apply_update_hooks(hooks, g["loss"], updates)
-    fn = backend.function([g["x"], g["y"]], loss, updates=updates)
-    for _ in range(steps):
-        fn(_x(), _y())
-    return [p.get_value() for p in params]
-
-
-def _sgd(params, grads, lr):
-    return [(p, p - lr * grad) for p, grad in zip(params, grads)]
-
-
-def _adam(params, grads, lr, b1=0.9, b2=0.999, eps=1e-8):
-    updates = []
-    t = backend.shared(np.asarray(0.0, FLOATX))
-    t_new = t + 1
-    for p, grad in zip(params, grads):
-        m = backend.shared(np.zeros_like(p.get_value()))
-        v = backend.shared(np.zeros_like(p.get_value()))
-        m_new = b1 * m + (1 - b1) * grad
-        v_new = b2 * v + (1 - b2) * grad ** 2
-        step = lr * (m_new / (1 - b1 ** t_new)) / (
-            T.sqrt(v_new / (1 - b2 ** t_new)) + eps)
-        updates += [(m, m_new), (v, v_new), (p, p - step)]
-    updates.append((t, t_new))
-    return updates
-
-
-def test_decoupled_weight_decay_is_l2_under_sgd_and_not_under_adam():
-    lr, c = 0.05, 0.1
-    weight = 2 * c * lr  # regkit's l2 is sum(w ** 2): its gradient is 2 c w
-
-    def run(rule, decoupled):
-        g = _graph()
-        l2 = regkit.WeightL2(weight=c)
-        if decoupled:
-            return _train(g, g["loss"], rule,
-                          [regkit.DecoupledWeightDecay(weight=weight)], lr=lr)
-        loss = g["loss"] + c * l2.loss(g["loss"], {})
-        return _train(g, loss, rule, [], lr=lr)
-
-    for a, b in zip(run(_sgd, True), run(_sgd, False)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    adam = [np.abs(a - b).max()
-            for a, b in zip(run(_adam, True), run(_adam, False))]
-    assert max(adam) > 1e-3
-
-
-def test_decoupled_weight_decay_spares_biases_and_round_trips():
-    g = _graph()
-    decay = regkit.from_kwargs(g["loss"], decoupled_weight_decay=0.1)[0]
-    assert isinstance(decay, regkit.DecoupledWeightDecay)
-    assert regkit.deserialize(regkit.serialize(decay)).weight == 0.1
-    updates = regkit.apply_update_hooks([decay], g["loss"], {
-        g["W1"]: g["W1"] * 1, g["b1"]: g["b1"] + 1})
-    np.testing.assert_allclose(updates[g["W1"]].eval(),
-                               0.9 * g["W1"].get_value(), rtol=1e-6)
-    np.testing.assert_allclose(updates[g["b1"]].eval(), 1.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        regkit.DecoupledWeightDecay(weight=0.0)
-
-
-# --- what Lasagne allows and regkit refused (issue 25, first items) -----------
+# --- what Lasagne allows and regkit refused ----------------------------------
 
 def test_layers_named_alike_in_a_loop_get_unique_names_with_one_warning():
     # mnist.py style: name="hidden" for every hidden layer
@@ -614,8 +419,7 @@ def test_a_misspelt_get_output_keyword_warns_with_the_closest_name():
                                2 * np.tanh(x))
 
 
-
-# --- roles on Lasagne networks: what a Lasagne user means (issue 25) ------------
+# --- roles on Lasagne networks: what a Lasagne user means --------------------
 # More of Lasagne's layer kinds, written from lasagne/layers/*.py: the
 # parameter-free ones keep or change the shape, and those that change
 # nothing at inference (dropout, noise) return their input there.
@@ -892,7 +696,7 @@ def test_a_name_the_user_chose_is_never_taken_by_the_numbering():
         "hidden", "hidden#3", "hidden#2"]
 
 
-# --- one network record: a training script walks the network once ---------
+# --- one network record, on Lasagne networks too -----------------------------
 
 def _script(out, regs):
     """What a training script does with a network: outputs, the penalty,
@@ -910,9 +714,7 @@ def _script(out, regs):
 @pytest.mark.parametrize("kind", ["regkit", "lasagne"])
 def test_a_training_script_walks_the_network_once(kind, monkeypatch):
     if kind == "regkit":
-        l_in = regkit.InputLayer((None, 4), name="in")
-        hid = regkit.DenseLayer(l_in, 5, name="hid")
-        out = regkit.DenseLayer(hid, 3, name="out")
+        _, _, out = mlp((4, 5, 3))
     else:
         out = _mnist_mlp(np.random.default_rng(0))[1]
     regs = [regkit.WeightL2(weight=1e-3), regkit.WeightL1(weight=1e-4),
@@ -955,42 +757,6 @@ def test_a_changed_network_gets_a_new_record():
     assert regkit.named_params(out)[-1] == ("top.scale", extra)
 
 
-def test_a_record_is_not_kept_alive_by_the_cache():
-    import gc
-    import weakref
-    out = regkit.DenseLayer(regkit.InputLayer((None, 4)), 3)
-    record = weakref.ref(regkit.as_network(out))
-    layer = weakref.ref(out)
-    del out
-    gc.collect()
-    assert record() is None and layer() is None
-
-
-# --- the record after a hostile review: never another network's, never stale
-
-def _two_nets(values):
-    def net(prefix, value):
-        layer = regkit.InputLayer((None, 2), name=prefix + "in")
-        layer = regkit.DenseLayer(layer, 2, W=np.full((2, 2), value),
-                                  name=prefix + "h")
-        return {"in": layer.input_layer, "h": layer}
-    return [net(p, v) for p, v in values]
-
-
-def test_a_container_that_is_not_held_never_finds_another_networks_record():
-    import collections
-    # each container is freed at once (reference counting), so the next
-    # one often gets its id: its record must not be found by that id
-    for form in (lambda d: d.values(), lambda d: collections.deque(
-            d.values()), lambda d: set(d.values())):
-        kept = []
-        for round_ in range(12):
-            (net,) = _two_nets([("n%d_" % round_, 1.0 + round_)])
-            kept.append(regkit.as_network(form(net)))  # records stay alive
-            names = [n for n, _ in regkit.named_params(form(net))]
-            assert names == ["n%d_h.W" % round_, "n%d_h.b" % round_]
-
-
 def test_renamed_and_retagged_parameters_make_a_new_record():
     rng = np.random.default_rng(0)
     l_in = InputLayer((None, 4), name="in")
@@ -1023,36 +789,6 @@ def test_a_rewired_layer_makes_a_new_record():
     del outputs
 
 
-def test_a_graph_is_read_afresh_after_a_variable_is_named():
-    x = T.matrix("x")
-    W1 = backend.shared(np.ones((2, 2), FLOATX), name="W")
-    W2 = backend.shared(np.full((2, 2), 3.0, FLOATX), name="W")
-    h = T.tanh(T.dot(x, W1))
-    loss = T.dot(h, W2).sum()
-    outputs = regkit.get_outputs(loss)
-    W1.name = "enc.W"
-    h.name = "h"
-    assert [n for n, _ in regkit.named_params(loss)] == ["enc.W", "W"]
-    assert "h:out" in regkit.get_outputs(loss)
-    del outputs
-
-
-def test_names_are_the_same_with_inputs_given_at_an_inner_layer():
-    rng = np.random.default_rng(0)
-    l_in = regkit.InputLayer((None, 2))
-    low = regkit.DenseLayer(l_in, 2, W=rng.normal(size=(2, 2)))
-    mid = regkit.DenseLayer(low, 2, W=rng.normal(size=(2, 2)))
-    top = regkit.DenseLayer(mid, 2, W=rng.normal(size=(2, 2)))
-    outputs = regkit.get_outputs(top, inputs={mid: T.matrix("m")})
-    names = regkit.layer_names(regkit.get_all_layers(top))
-    assert outputs.layers[names[mid]] is mid
-    assert outputs.layers[names[top]] is top
-    drop = regkit.DropConnect(names[mid] + ".W", 0.5, rng=0)
-    changed = regkit.get_outputs(top, inputs={mid: T.matrix("m")},
-                                 regularizers=[drop])
-    assert changed.changed_by(drop) == [names[mid] + ".W"]
-
-
 def test_a_dropout_layer_turned_off_is_no_longer_training_only():
     l_in = InputLayer((None, 4), name="in")
     drop = DropoutLayer(DenseLayer(l_in, 4, np.ones((4, 4)), name="hid"),
@@ -1062,3 +798,83 @@ def test_a_dropout_layer_turned_off_is_no_longer_training_only():
         ["drop"]
     drop.p = 0.0
     assert regkit.training_only_layers(out) == []
+
+
+# --- minimal protocol doubles ------------------------------------------------
+# Only what regkit reads of a layer (no add_param, no tags but the default
+# ones): Lasagne's way of tying weights, and a merge layer whose training
+# output differs from its inference output.
+
+class _ProtocolDense(object):
+    """Lasagne's DenseLayer as far as regkit reads it; given a shared
+    variable as W it keeps it (and its name), as Lasagne's add_param
+    does, which is how Lasagne ties weights."""
+
+    def __init__(self, incoming, W, name):
+        self.input_layer, self.name = incoming, name
+        if not isinstance(W, backend.SharedVariable):
+            W = backend.shared(np.asarray(W, FLOATX), name=name + ".W")
+        self.W = W
+        self.params = OrderedDict([(W, {"trainable", "regularizable"})])
+
+    @property
+    def output_shape(self):
+        return (None, self.W.get_value().shape[1])
+
+    def get_params(self, unwrap_shared=True, **tags):
+        return list(self.params)
+
+    def get_output_for(self, input, **kwargs):
+        return T.dot(input, self.W)
+
+
+class _ProtocolInput(object):
+    def __init__(self, name):
+        self.input_var, self.name = T.matrix(name), name
+        self.params = OrderedDict()
+        self.output_shape = (None, 2)
+
+    def get_params(self, unwrap_shared=True, **tags):
+        return []
+
+
+def test_a_tied_weight_has_one_name_for_every_consumer():
+    l_in = _ProtocolInput("in")
+    d1 = _ProtocolDense(l_in, 2 * np.eye(2), "d1")
+    d2 = _ProtocolDense(d1, d1.W, "d2")  # tied
+    assert [n for n, _ in regkit.named_params(d2)] == ["d1.W"]
+    sn = regkit.SpectralNormalization("d1.W", n_iter=10, rng=0)
+    y = regkit.get_output(d2, regularizers=[sn])  # no warning
+    np.testing.assert_allclose(compile_fast([l_in.input_var], y)(
+        np.eye(2, dtype=l_in.input_var.dtype)), np.eye(2), rtol=1e-6)
+    with pytest.warns(UserWarning, match="matches no parameter"):
+        regkit.get_output(d2, regularizers=[regkit.DropConnect("d2.W", 0.5)])
+
+
+class _SumThatNormalizes(object):
+    """A Lasagne-style merge layer whose training output differs from its
+    inference output (as a sum followed by batch normalization would)."""
+
+    def __init__(self, incomings, name):
+        self.input_layers, self.name = list(incomings), name
+        self.params = OrderedDict()
+        self.output_shape = incomings[0].output_shape
+
+    def get_params(self, unwrap_shared=True, **tags):
+        return []
+
+    def get_output_for(self, inputs, deterministic=False, **kwargs):
+        total = inputs[0] + inputs[1]
+        return total if deterministic else \
+            total - total.mean(axis=0, keepdims=True)
+
+
+def test_stochastic_depth_rebuilds_the_sum_in_the_graph_s_mode():
+    l_in = _ProtocolInput("in")
+    d = _ProtocolDense(l_in, np.eye(2), "d")
+    s = _SumThatNormalizes([l_in, d], "s")
+    test = regkit.get_output(s, regularizers=[regkit.StochasticDepth(
+        "s:out", 0.5, rng=0)], deterministic=True)
+    data = np.array([[1.0, 1.0], [3.0, 3.0]], l_in.input_var.dtype)
+    np.testing.assert_allclose(compile_fast([l_in.input_var], test)(data),
+                               1.5 * data)  # x + 0.5 x, not centred

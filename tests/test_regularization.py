@@ -1,12 +1,15 @@
+"""The penalty helpers (regkit/regularization.py): apply_penalty,
+sum_terms, regularize_layer_params, regularize_layer_params_weighted and
+regularize_network_params."""
 import numpy as np
 import pytest
 
 from regkit import backend
-from regkit.apply import (apply_penalty, regularize_layer_params,
-                          regularize_layer_params_weighted,
-                          regularize_network_params, sum_terms)
 from regkit.layers import DenseLayer, InputLayer, Layer
 from regkit.penalties import l1, l2
+from regkit.regularization import (apply_penalty, regularize_layer_params,
+                                   regularize_layer_params_weighted,
+                                   regularize_network_params, sum_terms)
 
 from conftest import evaluate
 
@@ -190,7 +193,8 @@ def test_sum_terms_plain_numbers():
 
 # --------------------------------------------------------------- layers --
 
-def _net():
+def _tied_net():
+    """Three dense layers, the second with the first's weight (tied)."""
     l_in = InputLayer((None, 4))
     h1 = DenseLayer(l_in, 4, W=np.full((4, 4), 1.0), b=np.full(4, 5.0),
                     name="h1")
@@ -200,7 +204,7 @@ def _net():
 
 
 def test_regularize_layer_params_single_and_list():
-    _, h1, h2, out = _net()
+    _, h1, h2, out = _tied_net()
     assert float(evaluate(regularize_layer_params(h1, l2))) == 16.0
     assert float(evaluate(regularize_layer_params([h1, out], l2))) == 16 + 32
     assert float(evaluate(regularize_layer_params((out,), l1))) == 16.0
@@ -208,12 +212,12 @@ def test_regularize_layer_params_single_and_list():
 
 def test_regularize_layer_params_shared_parameter_counts_once():
     # Lasagne would give 32 here: h1.W counted for h1 and again for h2
-    _, h1, h2, _ = _net()
+    _, h1, h2, _ = _tied_net()
     assert float(evaluate(regularize_layer_params([h1, h2], l2))) == 16.0
 
 
 def test_regularize_layer_params_tags_and_kwargs():
-    _, h1, _, _ = _net()
+    _, h1, _, _ = _tied_net()
     biases = regularize_layer_params(h1, l2, tags={"regularizable": False})
     assert float(evaluate(biases)) == 4 * 25.0
     everything = regularize_layer_params(h1, l1, tags={})
@@ -229,7 +233,7 @@ def test_regularize_layer_params_tags_and_kwargs():
 
 
 def test_unknown_tag_names_are_rejected_not_summed_to_zero():
-    _, h1, h2, out = _net()
+    _, h1, h2, out = _tied_net()
     special = out.add_param(np.full(3, 3.0), (3,), name="s", special=True)
     for call in (
             lambda: regularize_layer_params(h1, l2, tags={"missing": True}),
@@ -257,7 +261,7 @@ def test_unknown_tag_names_are_rejected_not_summed_to_zero():
 
 
 def test_regularize_layer_params_errors():
-    _, h1, _, _ = _net()
+    _, h1, _, _ = _tied_net()
     with pytest.raises(TypeError, match="layer must be a layer"):
         regularize_layer_params(np.ones(2), l2)
     with pytest.raises(TypeError, match="the list holds"):
@@ -269,7 +273,7 @@ def test_regularize_layer_params_errors():
 
 
 def test_weighted_values():
-    _, h1, h2, out = _net()
+    _, h1, h2, out = _tied_net()
     term = regularize_layer_params_weighted({h1: 0.1, out: 0.5}, l2)
     assert np.isclose(evaluate(term), 0.1 * 16 + 0.5 * 32)
     # each layer on its own: the tied W gets both coefficients
@@ -288,7 +292,7 @@ def test_weighted_keeps_float32():
 
 
 def test_weighted_symbolic_coefficient():
-    _, h1, _, _ = _net()
+    _, h1, _, _ = _tied_net()
     c = T.scalar("c")
     term = regularize_layer_params_weighted({h1: c}, l2)
     assert np.isclose(evaluate(term, {c: 0.25}), 4.0)
@@ -300,13 +304,13 @@ def test_weighted_symbolic_coefficient():
     (-0.1, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
     ("0.1", TypeError), (None, TypeError), (True, TypeError)])
 def test_weighted_bad_coefficients(coeff, error):
-    _, h1, _, _ = _net()
+    _, h1, _, _ = _tied_net()
     with pytest.raises(error, match="coefficient of"):
         regularize_layer_params_weighted({h1: coeff}, l2)
 
 
 def test_weighted_bad_layers():
-    _, h1, _, _ = _net()
+    _, h1, _, _ = _tied_net()
     with pytest.raises(TypeError, match="layers must be a dict"):
         regularize_layer_params_weighted([h1], l2)
     with pytest.raises(TypeError, match="keys of layers must be layers"):
@@ -314,7 +318,7 @@ def test_weighted_bad_layers():
 
 
 def test_regularize_network_params():
-    _, h1, h2, out = _net()
+    _, h1, h2, out = _tied_net()
     assert float(evaluate(regularize_network_params(out, l2))) == 16 + 32
     assert float(evaluate(regularize_network_params(
         out, l1, tags={"trainable": True}))) == 16 + 20 + 28 + 16
@@ -326,7 +330,7 @@ def test_regularize_network_params():
 
 
 def test_gradient_of_network_penalty(rng):
-    _, h1, _, out = _net()
+    _, h1, _, out = _tied_net()
     penalty = regularize_network_params(out, l2)
     g = evaluate(backend.grad(penalty, h1.W))
     np.testing.assert_allclose(g, 2 * h1.W.get_value())

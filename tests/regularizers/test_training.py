@@ -1,0 +1,149 @@
+"""What a training script calls: total_penalty, apply_update_hooks and
+ParamUpdates (regkit/regularizers/training.py)."""
+import pickle
+
+import numpy as np
+import pytest
+
+import regkit
+from regkit import backend
+from regkit.layers import DenseLayer, InputLayer, get_outputs
+from regkit.regularizers import (GaussianNoise, HiddenL1, MaxNorm,
+                                 ParamUpdates, Regularizer, WeightL2,
+                                 apply_update_hooks, from_kwargs,
+                                 random_updates, total_penalty)
+
+from conftest import W_HID, W_OUT, X, evaluate, fixed_net, hidden_values, mlp
+
+T = backend.tensor
+
+
+def test_total_penalty_takes_all_the_layers():
+    l_in, hid, out = fixed_net()
+    regs = from_kwargs(out, weight_l2=1e-3, hidden_l1=0.1, hidden_l2=0.2,
+                       kl_sparsity=0.1, contractive=0.01)
+    outputs = get_outputs(out, regularizers=regs)
+    givens = {l_in.input_var: X}
+    assert float(evaluate(total_penalty(regs, [l_in, hid, out], outputs),
+                          givens)) == pytest.approx(
+        float(evaluate(total_penalty(regs, out, outputs), givens)))
+
+
+def test_total_penalty_checks_its_arguments():
+    _, _, out = fixed_net()
+    outputs = get_outputs(out)
+    with pytest.raises(TypeError, match="total_penalty: outputs must be the "
+                       "dict"):
+        total_penalty([HiddenL1()], out, None)
+    with pytest.raises(TypeError, match="total_penalty: network must be a "
+                       "layer"):
+        total_penalty([WeightL2()], "out", outputs)
+    assert total_penalty([], [out], outputs) == 0
+
+
+def test_total_penalty_weights_and_dtype():
+    l_in, _, out = fixed_net()
+    regs = [WeightL2(weight=0.5), HiddenL1(weight=0.25), GaussianNoise()]
+    outputs = get_outputs(out, regularizers=regs)
+    value = evaluate(total_penalty(regs, out, outputs), {l_in.input_var: X})
+    expected = 0.5 * ((W_HID ** 2).sum() + (W_OUT ** 2).sum()) \
+        + 0.25 * np.abs(hidden_values()).sum(1).mean()
+    assert np.isclose(value, expected)
+    assert total_penalty([], out, outputs) == 0
+
+    l32 = InputLayer((None, 2), input_var=T.fmatrix(), name="in")
+    net32 = DenseLayer(l32, 2, W=np.ones((2, 2), "float32"),
+                       b=np.zeros(2, "float32"), name="out")
+    term = total_penalty(from_kwargs(net32, weight_l2=np.float64(0.1)),
+                         net32, get_outputs(net32))
+    assert term.dtype == "float32"
+    with pytest.raises(TypeError, match="Regularizer"):
+        total_penalty(["weight_l2"], out, outputs)
+
+
+# --- update hooks and ParamUpdates -------------------------------------------
+
+def test_default_update_hook_changes_nothing():
+    _, hid, out = fixed_net()
+    updates = [(hid.W, hid.W * 2), (out.W, out.W + 1)]
+    result = apply_update_hooks([WeightL2(weight=1.0)], out, updates)
+    assert isinstance(result, ParamUpdates) and result.network is out
+    assert list(result.items()) == updates
+    assert Regularizer().modify_updates(dict(updates)) is None
+
+
+def test_param_updates_pickle_and_order():
+    W = backend.shared(np.ones(2), name="W")
+    b = backend.shared(np.zeros(2), name="b")
+    updates = ParamUpdates([(b, b + 1), (W, W * 2)])
+    assert list(updates) == [b, W] and updates.network is None
+    copy = pickle.loads(pickle.dumps(updates))
+    assert [p.name for p in copy] == ["b", "W"]
+    with pytest.raises(ValueError, match=r"new value of W \(item 1\) has 0 "
+                       "dimensions, expected 1"):
+        ParamUpdates([(b, b + 1), (W, W.sum())])
+    assert ParamUpdates({W: np.zeros(2)})[W].shape == (2,)
+    with pytest.raises(TypeError, match="ParamUpdates: network must be a "
+                       "layer"):
+        ParamUpdates([(W, W * 2)], network="out")
+
+
+def test_an_update_given_twice_is_refused():
+    _, hid, out = mlp()
+    for call in (lambda: regkit.ParamUpdates([(out.W, out.W),
+                                              (out.W, out.W * 2)]),
+                 lambda: regkit.apply_update_hooks(
+                     [MaxNorm()], out, [(out.W, out.W), (hid.W, hid.W),
+                                        (out.W, out.W * 2)])):
+        with pytest.raises(ValueError, match="out.W is updated twice"):
+            call()
+    for bad in (None, "W", [object()]):
+        with pytest.raises(TypeError, match="must be a tensor or a number"):
+            regkit.ParamUpdates([(out.b, bad)])
+
+
+def test_apply_update_hooks_keeps_a_network_given_as_a_list():
+    _, hid, out = mlp()
+    updates = regkit.apply_update_hooks([MaxNorm(weight=1.0)], [out],
+                                        {out.W: out.W * 100,
+                                         hid.W: hid.W * 100})
+    assert updates.network == [out]
+    for W in (out.W, hid.W):
+        norms = np.sqrt((evaluate(updates[W]) ** 2).sum(axis=0))
+        assert (norms <= 1.0 + 1e-6).all()
+
+
+# --- training ----------------------------------------------------------------
+
+def _train_autoencoder(**regularizers):
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(256, 4))
+    data = np.tanh(codes @ rng.normal(size=(4, 16))).astype(backend.floatX)
+    l_in, _, out = mlp((16, 32, 16), seed=1, out={"nonlinearity": None})
+    regs = from_kwargs(out, **regularizers)
+    outputs = get_outputs(out, regularizers=regs)
+    recon = T.mean(T.sum(T.sqr(outputs["out:out"] - l_in.input_var), axis=1))
+    loss = recon + total_penalty(regs, out, outputs)
+    params = regkit.get_all_params(out, trainable=True)
+    updates = [(p, p - np.asarray(0.02, p.dtype) * g)
+               for p, g in zip(params, backend.grad(loss, params))]
+    train = backend.function([l_in.input_var], loss,
+                             updates=updates + random_updates(outputs))
+    clean = get_outputs(out, deterministic=True)
+    measure = backend.function([l_in.input_var],
+                               [clean["hid:out"], T.mean(T.sum(T.sqr(
+                                   clean["out:out"] - l_in.input_var), 1))])
+    losses = [float(train(data)) for _ in range(300)]
+    hidden, error = measure(data)
+    return losses, hidden, float(error)
+
+
+def test_training_with_regularizers_reduces_loss_and_sparsifies():
+    losses, hidden, error = _train_autoencoder(
+        weight_l2=1e-4, hidden_l1=0.1, hidden_dropout=0.1)
+    assert np.mean(losses[-20:]) < 0.5 * np.mean(losses[:5])
+    _, plain_hidden, _ = _train_autoencoder(weight_l2=1e-4,
+                                            hidden_dropout=0.1)
+    # mean activation and share of exact zeros (rectified units)
+    assert np.abs(hidden).mean() < 0.8 * np.abs(plain_hidden).mean()
+    assert (hidden == 0).mean() > (plain_hidden == 0).mean() + 0.02
