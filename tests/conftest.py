@@ -1,7 +1,16 @@
 """Shared helpers for the regkit test suite (run once per backend): the
 small networks that tests in several files build, and the helpers those
 tests share.  Tests import them by name (``from conftest import mlp``);
-``tests/`` is on the import path however deep the test file is."""
+``tests/`` is on the import path however deep the test file is.
+
+The compile mode: functions compiled without an explicit ``mode`` use
+:func:`regkit.backend.quick_compile` (Python implementations, no C
+compiler, no Numba JIT) in every test of a run that includes ``tests/``,
+the docstring and docs examples too; ``tests/test_linkers.py`` names every
+linker explicitly.  ``REGKIT_TEST_LINKER=default`` runs everything on the
+backend's default linker instead (slower: Numba compiles every function
+on PyTensor, the C compiler every new Op on a cold Theano cache).
+"""
 import json
 import os
 import subprocess
@@ -18,6 +27,37 @@ from regkit.nonlinearities import sigmoid
 
 T = backend.tensor
 FLOATX = backend.floatX
+
+_QUICK = []
+
+#: The mode for graphs that PyTensor's Python implementations (the quick
+#: mode) run badly: they evaluate a product of three or more tensors
+#: element by element in Python (a 300-step training loop of a 16-32-16
+#: autoencoder: 60 s instead of 1 s) and cannot add 32 or more terms in
+#: one node.  Numba on PyTensor; Theano's Python implementations manage
+#: both, so None (the suite's mode) there.
+COMPILED = "NUMBA" if backend.NAME == "pytensor" else None
+
+
+def pytest_configure(config):
+    choice = os.environ.get("REGKIT_TEST_LINKER", "quick")
+    if choice not in ("quick", "default"):
+        raise pytest.UsageError("REGKIT_TEST_LINKER must be 'quick' or "
+                                "'default', got %r" % (choice,))
+    if choice == "quick":
+        _QUICK.append(backend.quick_compile())
+        _QUICK[0].__enter__()
+
+
+def pytest_unconfigure(config):
+    while _QUICK:
+        _QUICK.pop().__exit__(None, None, None)
+
+
+def pytest_report_header(config):
+    return "regkit on %s, compiling with %s" % (
+        backend.NAME, "quick_compile() unless a test names a linker"
+        if _QUICK else "the backend's default linker")
 #: The mode edge and sweep tests compile with: the cheapest linker that
 #: runs the same Ops (tests/test_linkers.py covers every linker).
 FAST = "FAST_COMPILE"

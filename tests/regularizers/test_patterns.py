@@ -1,6 +1,5 @@
 """Pattern matching of parameter and output names
 (regkit/regularizers/patterns.py)."""
-import timeit
 
 import pytest
 
@@ -19,27 +18,16 @@ def test_pattern_is_case_sensitive_and_no_match_warns_and_adds_zero():
         assert HiddenL1("nothing:out").loss(out, get_outputs(out)) == 0
 
 
-def test_pattern_matching_cost_does_not_grow_with_the_pattern_count():
+def test_a_pattern_of_thousands_of_names_matches_exactly_and_is_built_once():
     # a pattern list of 5,000 literal names (what role keywords build on a
-    # deep network) is matched with a set lookup and one regex
+    # deep network) mixed with globs; its speed is measured by
+    # benchmarks/bench_build.py (the depth table), not here
     from regkit.regularizers.patterns import _matcher
     names = ["dense%d:out" % i for i in range(5000)]
     match = _matcher(tuple(names) + ("hid*:pre", "x[12]:out"))
     assert match("dense4999:out") and match("hid7:pre") and match("x2:out")
     assert not match("dense5000:out") and not match("x3:out")
     assert not match("Dense1:out")  # case-sensitive, like fnmatchcase
-    # its cost: a match against the 5,000 names takes no longer than one
-    # against 5 (trying the names one by one would take ~1,000 times as
-    # long); the best of five timings, so that a busy machine does not
-    # decide
-    few = _matcher(tuple(names[:5]) + ("hid*:pre", "x[12]:out"))
-    queries = ["dense4999:out", "dense3:out", "dense5000:out", "hid7:pre",
-               "x2:out", "x3:out", "Dense1:out"] * 50
-
-    def cost(matcher):
-        return min(timeit.repeat(lambda: [matcher(q) for q in queries],
-                                 number=10, repeat=5))
-    assert cost(match) < 5 * cost(few)
     reg = regkit.HiddenL1(names)
     assert reg._pattern_matcher() is reg._pattern_matcher()  # built once
     reg.pattern = "hid:out"  # reassigning rebuilds it

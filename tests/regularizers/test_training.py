@@ -13,7 +13,8 @@ from regkit.regularizers import (GaussianNoise, HiddenL1, MaxNorm,
                                  apply_update_hooks, from_kwargs,
                                  random_updates, total_penalty)
 
-from conftest import W_HID, W_OUT, X, evaluate, fixed_net, hidden_values, mlp
+from conftest import (COMPILED, W_HID, W_OUT, X, evaluate, fixed_net,
+                      hidden_values, mlp)
 
 T = backend.tensor
 
@@ -127,12 +128,13 @@ def _train_autoencoder(**regularizers):
     params = regkit.get_all_params(out, trainable=True)
     updates = [(p, p - np.asarray(0.02, p.dtype) * g)
                for p, g in zip(params, backend.grad(loss, params))]
-    train = backend.function([l_in.input_var], loss,
+    train = backend.function([l_in.input_var], loss, mode=COMPILED,
                              updates=updates + random_updates(outputs))
     clean = get_outputs(out, deterministic=True)
     measure = backend.function([l_in.input_var],
                                [clean["hid:out"], T.mean(T.sum(T.sqr(
-                                   clean["out:out"] - l_in.input_var), 1))])
+                                   clean["out:out"] - l_in.input_var), 1))],
+                               mode=COMPILED)
     losses = [float(train(data)) for _ in range(300)]
     hidden, error = measure(data)
     return losses, hidden, float(error)
