@@ -18,7 +18,7 @@ VENV := .venv
 BACKENDS := theano pytensor
 PYTEST_ARGS ?=
 
-.PHONY: test $(addprefix test-,$(BACKENDS)) test-pytensor-newest bench-pytensor-newest package $(addprefix wheel-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
+.PHONY: test test-fast $(addprefix test-,$(BACKENDS)) test-pytensor-newest bench-pytensor-newest package $(addprefix wheel-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
 
 # Run the suite on every backend and check the package, then fail if any
 # of them failed.
@@ -49,10 +49,20 @@ $(VENV)/%/.installed: setup.py requirements/%.txt
 	$(SETUP_$*)
 	touch $@
 
+# pytest-xdist runs the tests on every core (WORKERS=1 for one process).
+WORKERS ?= auto
+
 $(addprefix test-,$(BACKENDS)): test-%: $(VENV)/%/.installed
 	@echo "=== regkit tests on $*"
 	REGKIT_BACKEND=$* $(VENV)/$*/bin/python -m pytest -p no:cacheprovider \
-		--cov --cov-config=.coveragerc-$* --cov-branch $(PYTEST_ARGS)
+		-n $(WORKERS) --cov --cov-config=.coveragerc-$* --cov-branch \
+		$(PYTEST_ARGS)
+
+# The inner loop: one environment (PyTensor 3.0.7 on Python 3.11), the
+# tests not marked slow, no coverage.  `make test` is the full check.
+test-fast: $(VENV)/pytensor/.installed
+	REGKIT_BACKEND=pytensor $(VENV)/pytensor/bin/python -m pytest \
+		-p no:cacheprovider -q -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 # The newest PyTensor on the newest Python, with jax (CPU) for the JAX
 # linker, PyMC 6 and pytensor-ml (which need Python >= 3.12); pinned in
@@ -72,8 +82,9 @@ test-pytensor-newest: $(VENV)/pytensor-newest/.installed
 	@echo "=== regkit tests on the newest PyTensor (Python, PyTensor:" \
 		"$$($(VENV)/pytensor-newest/bin/python -c 'import sys, pytensor; print(sys.version.split()[0], pytensor.__version__)'))"
 	REGKIT_BACKEND=pytensor $(VENV)/pytensor-newest/bin/python -m pytest \
-		-p no:cacheprovider --cov --cov-config=.coveragerc-pytensor-newest \
-		--cov-branch $(PYTEST_ARGS)
+		-p no:cacheprovider -n $(WORKERS) \
+		--cov --cov-config=.coveragerc-pytensor-newest --cov-branch \
+		$(PYTEST_ARGS)
 
 # Build the sdist and the wheel and check their metadata (once per change
 # of the sources, however many targets need them).

@@ -49,6 +49,20 @@ def pytest_configure(config):
         _QUICK[0].__enter__()
 
 
+#: Linkers whose every compile goes through a heavy library (torch, jax):
+#: their parametrizations are marked slow.
+SLOW_LINKERS = ("PYTORCH", "JAX")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec is not None and any(value in SLOW_LINKERS for value in
+                                    spec.params.values()
+                                    if isinstance(value, str)):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_unconfigure(config):
     while _QUICK:
         _QUICK.pop().__exit__(None, None, None)

@@ -82,6 +82,7 @@ def _digits():
     return runpy.run_path(os.path.join(EXAMPLES, "digits.py"))
 
 
+@pytest.mark.slow
 def test_digits_demo_table_figure_and_determinism(tmp_path, capsys):
     module = _digits()
     png = tmp_path / "figure.png"
@@ -127,6 +128,7 @@ def test_digits_prints_one_progress_line_per_setup_off_a_terminal(
         assert "test loss %.3f" % results[name]["curves"]["test"][-1] in line
 
 
+@pytest.mark.slow
 def test_digits_extra_setups_run_on_request(tmp_path):
     # the newer regularizers are not in the default run, but run when asked
     module = _digits()

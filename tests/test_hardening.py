@@ -162,6 +162,7 @@ sys.stdout.write("".join(np.ascontiguousarray(v).tobytes().hex()
 """
 
 
+@pytest.mark.slow
 def test_same_seeds_give_bitwise_identical_results_across_processes():
     env = dict(os.environ, REGKIT_BACKEND=backend.NAME,
                PYTHONHASHSEED="random")

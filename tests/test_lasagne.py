@@ -614,6 +614,7 @@ def _mnist_cnn(rng):
     return l_in, NonlinearityLayer(logits, backend.softmax, name="prob")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("builder", ["mlp", "cnn"])
 def test_mnist_style_builders_train_with_hidden_dropout(builder):
     (x, y), (x_test, y_test) = _digits()

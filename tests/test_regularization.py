@@ -148,6 +148,7 @@ def test_sum_terms_accepts_numbers_and_refuses_the_rest():
             sum_terms(bad)
 
 
+@pytest.mark.slow
 def test_sum_terms_is_shallow_and_narrow_for_thousands_of_terms():
     terms = [l2(backend.shared(np.ones(2))) for _ in range(10000)]
     total = sum_terms(terms)

@@ -45,6 +45,7 @@ print(" ".join(repr(float(fn(np.ones((5, 4))))) for _ in range(3)))
 """
 
 
+@pytest.mark.slow
 def test_pickled_function_runs_the_same_in_a_new_process(tmp_path):
     # the loading process imports nothing of regkit itself: unpickling the
     # Ops must bring their kernels (Numba: no fallback to object mode)

@@ -314,6 +314,7 @@ _SAVED_SWEEP = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_every_class_predicts_the_same_after_reload_in_a_fresh_process(
         tmp_path):
     own = {cls.registry_name for cls in regkit.REGISTRY.values()

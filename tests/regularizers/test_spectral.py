@@ -234,6 +234,7 @@ _SAVED_MODEL = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_power_vectors_survive_save_and_reload_in_a_fresh_process(tmp_path):
     script = tmp_path / "model.py"
     script.write_text(_SAVED_MODEL)
