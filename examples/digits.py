@@ -15,7 +15,7 @@ distribution of the weights' magnitudes.  Progress is a bar per setup on a
 terminal, one line per setup otherwise (in logs).
 
 Run it with ``make demo``, or inside an environment with regkit, a backend
-and the ``demo`` extra (``pip install "regkit-nn[pytensor,demo]"``)::
+and the ``demo`` extra (``pip install ".[pytensor,demo]"`` in a clone)::
 
     python examples/digits.py [--epochs 100] [--train-size 200] [--seed 0]
 """

@@ -78,7 +78,7 @@ def _digits():
     # the demo's own dependencies (the "demo" extra) are optional
     for module in ("sklearn", "matplotlib", "tqdm"):
         pytest.importorskip(module, reason="the digits demo needs %s (pip "
-                            "install regkit-nn[demo])" % module)
+                            "install \".[pytensor,demo]\" in the clone)" % module)
     return runpy.run_path(os.path.join(EXAMPLES, "digits.py"))
 
 

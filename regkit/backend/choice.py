@@ -53,11 +53,13 @@ __all__ = [
 ]
 
 _CHOICES = ("theano", "pytensor")
-#: The distribution's name on the package registry ("regkit" there is an
-#: unrelated project); the import name is regkit.
-_DISTRIBUTION = "regkit-nn"
-_INSTALL_HINT = ('install one: pip install "%s[theano]" or '
-                 'pip install "%s[pytensor]"' % (_DISTRIBUTION, _DISTRIBUTION))
+#: What to install: the backends themselves (regkit's distribution name,
+#: regkit-nn, is not on the package registry until the first release; in a
+#: clone, its extras install the same).
+_INSTALL_HINT = ('install one: pip install "pytensor>=3.0.7", or on Python '
+                 '3.11 pip install "Theano==1.0.5" "numpy<1.24" "scipy<1.11" '
+                 '(in a clone of regkit: pip install ".[pytensor]" or '
+                 '".[theano]")')
 
 
 def _user_set_theano_ldflags(environ=os.environ):
