@@ -21,11 +21,17 @@ PYTEST_ARGS ?=
 .PHONY: test test-fast $(addprefix test-,$(BACKENDS)) test-pytensor-newest bench-pytensor-newest package $(addprefix wheel-,$(BACKENDS)) bench $(addprefix bench-,$(BACKENDS)) demo docs clean
 
 # Run the suite on every backend and check the package, then fail if any
-# of them failed.
+# of them failed.  The three environments are built and tested at the same
+# time (a cold Theano stage mostly waits on its C compiler and the compile
+# lock, and pip mostly on the disk), each target's output printed whole
+# when it ends; then the wheels.
+ENVIRONMENT_TESTS := $(addprefix test-,$(BACKENDS)) test-pytensor-newest
+
 test:
 	@status=0; \
-	for target in $(addprefix test-,$(BACKENDS)) test-pytensor-newest \
-			$(addprefix wheel-,$(BACKENDS)); do \
+	$(MAKE) --no-print-directory -k -j $(words $(ENVIRONMENT_TESTS)) \
+		--output-sync=target $(ENVIRONMENT_TESTS) || status=1; \
+	for target in $(addprefix wheel-,$(BACKENDS)); do \
 		$(MAKE) --no-print-directory $$target || status=1; \
 	done; \
 	exit $$status

@@ -277,7 +277,7 @@ _SAVED_SWEEP = textwrap.dedent("""
         hooks = regkit.apply_update_hooks(
             [reg], net, {p: p * 0.9 for p in shared.values()})
         fn = backend.function([x], [outputs["z:out"], infer, term]
-                              + list(hooks.values()), mode="FAST_COMPILE",
+                              + list(hooks.values()),
                               on_unused_input="ignore")
         data = np.random.default_rng(1).normal(size=(2, 3))
         return [np.asarray(v).tolist() for v in fn(data)]
@@ -294,8 +294,7 @@ _SAVED_SWEEP = textwrap.dedent("""
             regkit.total_penalty([reg], net, regkit.get_outputs(
                 net, regularizers=[reg]))
             updates = regkit.apply_update_hooks([reg], net, {})
-            step = backend.function([], [], updates=list(updates.items()),
-                                    mode="FAST_COMPILE")
+            step = backend.function([], [], updates=list(updates.items()))
             for _ in range(2):
                 step()
             before.append(results(reg, built))

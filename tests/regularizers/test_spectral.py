@@ -198,8 +198,7 @@ _SAVED_MODEL = textwrap.dedent("""
         sn, norm, srip = regs
         y = regkit.get_output(out, regularizers=[sn], deterministic=True)
         terms = [norm.loss(out, {}), srip.loss(out, {})]
-        fn = backend.function([l_in.input_var], [y] + terms,
-                              mode="FAST_COMPILE")
+        fn = backend.function([l_in.input_var], [y] + terms)
         value = fn(np.ones((2, 3), l_in.input_var.dtype))
         return [np.asarray(v).tolist() for v in value]
 
@@ -215,8 +214,7 @@ _SAVED_MODEL = textwrap.dedent("""
         for reg in regs[1:]:
             reg.loss(out, {})
         updates = regkit.apply_update_hooks(regs, out, {})
-        step = backend.function([], [], updates=list(updates.items()),
-                                mode="FAST_COMPILE")
+        step = backend.function([], [], updates=list(updates.items()))
         for _ in range(2):  # vectors part-way: not yet converged
             step()
         with open(path + ".pickle", "wb") as f:
