@@ -366,7 +366,11 @@ def quick_compile():
     gives the same numbers).  A function compiled with an explicit `mode`
     is not affected.  The previous defaults come back when the block
     ends.  Theano: its ``py`` linker with the ``fast_compile`` rewrites;
-    PyTensor: its ``FAST_COMPILE`` mode.
+    PyTensor: its ``FAST_COMPILE`` mode, whose Python implementations
+    cannot add 32 or more terms in one node (a ``sum_terms`` of 32+
+    penalties fails at the first call) and multiply three or more tensors
+    element by element (slow beyond small tensors): compile such graphs
+    with an explicit `mode`, e.g. ``mode="NUMBA"``.
 
     Examples
     --------
