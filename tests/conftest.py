@@ -74,8 +74,8 @@ def pytest_report_header(config):
         if _QUICK else "the backend's default linker")
 #: The mode edge and sweep tests compile with: the suite's own (None:
 #: quick_compile(), or the default linker with REGKIT_TEST_LINKER=default;
-#: tests/test_linkers.py covers every linker).  Not "FAST_COMPILE": on
-#: Theano that still compiles C code for every Op that has it.
+#: tests/test_linkers.py covers every linker).  Not "FAST_COMPILE", which
+#: would ignore REGKIT_TEST_LINKER=default.
 FAST = None
 
 
@@ -289,8 +289,10 @@ def run_fresh(script, *args):
     command = [sys.executable, str(script)]
     if _QUICK:
         command = [sys.executable, "-c", (
+            # the block object is kept: collecting it would end the block
             "import runpy, sys; from regkit import backend; "
-            "backend.quick_compile().__enter__(); sys.argv = sys.argv[1:]; "
+            "quick = backend.quick_compile(); quick.__enter__(); "
+            "sys.argv = sys.argv[1:]; "
             "runpy.run_path(sys.argv[0], run_name='__main__')"), str(script)]
     done = subprocess.run(command + list(args),
                           capture_output=True, text=True, env=env)

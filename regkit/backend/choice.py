@@ -382,6 +382,10 @@ def quick_compile():
     5.0
     """
     before = {name: getattr(config, name) for name in _QUICK_SETTINGS}
+    # Theano caches the default mode once built and returns it while
+    # config.mode names the same class, whatever the linker says: forget
+    # it on the way in and put it back on the way out
+    cached = _forget_default_mode()
     try:
         for name, value in _QUICK_SETTINGS.items():
             setattr(config, name, value)
@@ -389,6 +393,19 @@ def quick_compile():
     finally:
         for name, value in before.items():
             setattr(config, name, value)
+        _forget_default_mode(cached)
+
+
+def _forget_default_mode(cached=None):
+    """Replace Theano's cached default compilation mode with `cached`
+    (None: built afresh from ``config`` at the next compile) and return
+    the one it had; PyTensor has no such cache."""
+    modes = _lib.compile.mode
+    if not hasattr(modes, "instantiated_default_mode"):  # backend: pytensor
+        return None
+    before = modes.instantiated_default_mode  # backend: theano only
+    modes.instantiated_default_mode = cached
+    return before
 
 
 def c_linker_mode():

@@ -1,5 +1,6 @@
 """The choice of backend and the library names it hands on
 (regkit/backend/choice.py)."""
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,40 @@ def test_import_is_silent_in_a_fresh_process():
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [backend.NAME, regkit.__version__]
     assert result.stderr == ""
+
+
+_QUICK_AFTER_DEFAULT = """
+import json
+import numpy as np
+from regkit import backend
+
+def compiled(fn):  # True when the function runs C code or Numba
+    linker = fn.maker.linker
+    return (type(linker).__name__ != "PerformLinker"
+            and getattr(linker, "c_thunks", True) is not False)
+
+x = backend.tensor.vector("x")
+before = backend.function([x], (x ** 2).sum())
+with backend.quick_compile():
+    inside = backend.function([x], (x ** 2).sum())
+after = backend.function([x], (x ** 2).sum())
+print(json.dumps([compiled(before), compiled(inside), compiled(after),
+                  float(inside(np.array([3.0, 4.0])))]))
+"""
+
+
+@pytest.mark.slow
+def test_quick_compile_holds_after_a_default_compile_and_ends_with_the_block(
+        tmp_path):
+    # Theano caches the default mode at the first compile: a quick block
+    # entered later must still compile without C, and the default must
+    # come back after it
+    script = tmp_path / "quick.py"
+    script.write_text(_QUICK_AFTER_DEFAULT)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(
+        os.path.abspath(regkit.__file__))))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True,
+                          text=True, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == [True, False, True,
+                                                         25.0]
