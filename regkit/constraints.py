@@ -21,7 +21,7 @@ import numpy as np
 from . import backend
 from ._checks import (_constant, describe, is_collection, is_int,
                       as_float_tensor, check_positive, normalize_axes)
-from .penalties import safe_norm, safe_sqrt
+from .penalties import fused_sum, l2, safe_norm, safe_sqrt
 
 __all__ = ["norm_constraint", "total_norm_constraint", "default_norm_axes",
            "rescale_norms"]
@@ -226,8 +226,7 @@ def total_norm_constraint(tensor_vars, max_norm, epsilon=1e-7,
         raise ValueError("%s: tensor_vars must not be empty" % caller)
     max_norm = check_positive(max_norm, caller, "max_norm")
     epsilon = check_positive(epsilon, caller, "epsilon", allow_zero=True)
-    norm = safe_sqrt(backend.shallow_sum(
-        [backend.sum_of_squares(x) for x in tensors]))
+    norm = safe_sqrt(fused_sum(l2, tensors))
     scale = _scale(norm, max_norm, epsilon, norm.dtype)
     scaled = [x * T.cast(scale, x.dtype) for x in tensors]
     return (scaled, norm) if return_norm else scaled

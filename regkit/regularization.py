@@ -29,6 +29,7 @@ from .layers.base import Layer, unique
 from .layers.network import as_network
 from .layers.tags import check_tag_names, tags_in_use
 from .layers.walk import as_layer_list, is_layer
+from .penalties import fused_sum, l1, l2
 # apply_regularizers lives beside get_outputs now; handed on from here,
 # its old home
 from .layers.outputs import RegularizedGraph, apply_regularizers
@@ -222,6 +223,8 @@ def apply_penalty(tensor_or_tensors, penalty, **kwargs):
         return penalty(tensor_or_tensors, **kwargs)
     tensors = _as_tensor_list(tensor_or_tensors, "apply_penalty",
                               "tensor_or_tensors")
+    if not kwargs and penalty in (l1, l2):  # one node per dtype
+        return fused_sum(penalty, tensors)
     return sum_terms(penalty(tensor, **kwargs) for tensor in tensors)
 
 

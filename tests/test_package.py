@@ -27,7 +27,8 @@ LAYERS_PLUMBING = {
 
 STAY_IN_MODULE = {
     layers: set(nonlinearities.__all__) | LAYERS_PLUMBING,
-    penalties: {"is_tensor_like", "as_float_tensor", "safe_sqrt", "safe_norm"},
+    penalties: {"is_tensor_like", "as_float_tensor", "safe_sqrt", "safe_norm",
+                "fused_sum"},
     init: {"seed_sequence"},
     regularization: {"check_tags", "weighted_sum"},
     constraints: {"default_norm_axes", "rescale_norms"},
@@ -107,6 +108,7 @@ RANKS = {
     "regkit.backend.linking": 1,
     "regkit.backend.ops": 2,
     "regkit.backend.random": 2,
+    "regkit.backend.fused": 3,
     "regkit.backend.streams": 3,
     "regkit.backend": 4,
     "regkit._checks": 5,

@@ -4,6 +4,8 @@ regularize_network_params."""
 import numpy as np
 import pytest
 
+import regkit
+
 from regkit import backend
 from regkit.layers import DenseLayer, InputLayer, Layer
 from regkit.penalties import l1, l2
@@ -419,3 +421,28 @@ def test_tag_like_keywords_name_the_helper_and_point_to_tags():
         with pytest.raises(TypeError, match="%s: the penalty l2\\(\\) takes "
                            "no keyword 'l1_ratio'" % helper):
             call(l1_ratio=0.5)
+
+
+@pytest.mark.parametrize("penalty", [regkit.l1, regkit.l2])
+def test_l1_and_l2_over_a_list_are_fused_per_dtype_with_the_plain_value(
+        penalty):
+    # float32 and float64 items: one fused node each
+    from regkit.backend import fused
+    arrays = [np.full(3, -0.5, dtype="float32"), np.full((2, 2), 2.0),
+              np.full(3, -0.5, dtype="float32")]
+    total = regkit.apply_penalty(arrays, penalty)
+    assert total.dtype == "float64"
+    nodes = {v.owner for v in backend.ancestors([total])
+             if v.owner is not None
+             and isinstance(v.owner.op, fused._FusedReduction)}
+    assert sorted(node.inputs[0].dtype for node in nodes) == [
+        "float32", "float64"]
+    want = sum(float(penalty(a).eval()) for a in arrays)
+    assert float(total.eval()) == pytest.approx(want, rel=1e-12)
+    # keywords, or another penalty, keep one term per tensor
+    assert float(regkit.apply_penalty(arrays, regkit.elastic_net,
+                                      l1_ratio=1.0).eval()) == pytest.approx(
+        float(regkit.apply_penalty(arrays, regkit.l1).eval()), rel=1e-6)
+    with pytest.raises(TypeError, match="item 1 of tensors|float16"):
+        regkit.apply_penalty([arrays[0], np.ones(2, dtype="float16")],
+                             penalty)

@@ -43,6 +43,7 @@ from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     state_variable,
                     static_shape, tensor_variable)
 from .linking import before_linking, linker_kernels, register_kernels
+from .fused import MAX_FUSED_INPUTS, total_sum_of_abs, total_sum_of_squares
 from .ops import sum_of_abs, sum_of_squares
 from .random import bernoulli, is_random_draw, normal, uniform
 from .streams import RandomUpdates, private_generators, random_updates
@@ -59,7 +60,8 @@ __all__ = [
     "full_rank_constant", "is_untrained_state", "state_variable", "is_state_variable", "is_sum", "bernoulli", "normal", "uniform", "random_updates",
     "RandomUpdates", "private_generators", "is_random_draw",
     "write_theanorc", "write_environment_flag", "quick_compile",
-    "sum_of_squares", "sum_of_abs",
+    "sum_of_squares", "sum_of_abs", "total_sum_of_squares",
+    "total_sum_of_abs", "MAX_FUSED_INPUTS",
     "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "JAX_LINKER",
     "PYTORCH_LINKER", "specify_broadcastable", "linker_kernels", "before_linking", "register_kernels",
 ]

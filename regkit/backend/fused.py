@@ -1,0 +1,263 @@
+"""One graph node for a reduction over many tensors: the sum of squares
+(or of absolute values) of a whole list of weights.
+
+A penalty over N weight tensors built from one node per tensor is N
+reductions, a tree of additions to join them, and (in its gradient) the
+indexing that takes each term back out of that tree: graph size and
+compile time grow several nodes per tensor.  The Op here takes the N
+tensors as the inputs of one node and returns one scalar, accumulated in
+float64 over every element of every tensor (the result has the tensors'
+dtype); its gradient is one elementwise term per tensor (``2 * x * gz``
+or ``sign(x) * gz``), which the optimizer fuses into that tensor's update.
+
+Kernels: ``perform`` in Python (Theano's linkers and PyTensor's C and
+Python linkers run it: generating C for thousands of inputs would cost
+more to compile than the loop costs to run), Numba (one small kernel per
+input type, compiled once and called for each input), JAX and PyTorch.
+
+Examples
+--------
+>>> import numpy as np
+>>> from regkit import backend
+>>> float(backend.total_sum_of_squares([np.array([3.0]),
+...                                     np.array([4.0, 0.0])]).eval())
+25.0
+"""
+import numpy as np
+
+from .choice import (JAX_LINKER, PYTORCH_LINKER, _Apply, _sign,
+                     as_tensor_variable, tensor)
+from .graph import is_tensor
+from .linking import _RegkitOp, linker_kernels, register_kernels
+from .ops import _float64_reduction
+
+__all__ = ["total_sum_of_squares", "total_sum_of_abs", "MAX_FUSED_INPUTS"]
+
+#: The most tensors one fused node takes; longer lists are split into
+#: several nodes (each input is an argument of the node's kernel).
+MAX_FUSED_INPUTS = 100000
+
+#: Elements gathered into one float64 buffer at a time in ``perform``.
+_CHUNK = 1 << 18
+
+
+class _FusedReduction(_RegkitOp):
+    """``sum over tensors of sum(x ** 2)`` (kind ``"sqr"``) or of
+    ``sum(abs(x))`` (``"abs"``) over `count` tensors of one float dtype,
+    accumulated in float64."""
+
+    __props__ = ("kind", "count")
+
+    def __init__(self, kind, count):
+        if kind not in ("sqr", "abs"):
+            raise ValueError("kind must be 'sqr' or 'abs', got %r" % (kind,))
+        self.kind = kind
+        self.count = int(count)
+
+    def make_node(self, *xs):
+        register_kernels()
+        xs = [as_tensor_variable(x) for x in xs]
+        if len(xs) != self.count:
+            raise ValueError("this reduction takes %d tensors, got %d"
+                             % (self.count, len(xs)))
+        dtypes = sorted({x.dtype for x in xs})
+        if len(dtypes) != 1 or dtypes[0] not in ("float32", "float64"):
+            raise TypeError("a fused reduction takes tensors of one float "
+                            "dtype, got %s" % ", ".join(dtypes))
+        return _Apply(self, xs, [tensor.TensorType(dtypes[0], ())()])
+
+    def perform(self, node, inputs, output_storage):
+        total = 0.0
+        batch, size = [], 0
+        for x in inputs:
+            flat = np.ravel(x)
+            if flat.size >= _CHUNK:  # large: reduced on its own, by blocks
+                total += _float64_reduction(self.kind, flat)
+                continue
+            batch.append(flat)
+            size += flat.size
+            if size >= _CHUNK:
+                total += _reduce_batch(self.kind, batch)
+                batch, size = [], 0
+        if batch:
+            total += _reduce_batch(self.kind, batch)
+        output_storage[0][0] = np.asarray(total,
+                                          dtype=node.outputs[0].dtype)
+
+    def infer_shape(self, *args):
+        return [()]
+
+    def grad(self, inputs, output_grads):
+        (gz,) = output_grads
+        if self.kind == "sqr":
+            return [x * np.asarray(2, dtype=x.dtype) * gz for x in inputs]
+        return [_sign(x) * gz for x in inputs]
+
+
+def _reduce_batch(kind, flats):
+    """The reduction of small 1-D arrays: gathered into one float64 buffer
+    (one copy, widening as it goes) and reduced with one BLAS call."""
+    wide = np.concatenate(flats, dtype=np.float64) if len(flats) > 1 \
+        else flats[0].astype(np.float64)
+    return _float64_reduction(kind, wide)
+
+
+def _total(kind, tensors, name):
+    """The fused reduction over `tensors`, one node per dtype (float32
+    and float64 tensors are reduced apart and the totals added)."""
+    if isinstance(tensors, (str, bytes, np.ndarray)) or is_tensor(tensors) \
+            or not hasattr(tensors, "__iter__"):
+        raise TypeError("%s: tensors must be a list of tensors, got %s"
+                        % (name, type(tensors).__name__))
+    items = []
+    for index, x in enumerate(tensors):
+        if not (is_tensor(x) or isinstance(x, np.ndarray)):
+            raise TypeError("%s: item %d of tensors must be a tensor or a "
+                            "numpy array, got %s"
+                            % (name, index, type(x).__name__))
+        items.append(as_tensor_variable(x))
+    if not items:
+        raise ValueError("%s: tensors is empty" % name)
+    groups = {}
+    for x in items:
+        if x.dtype not in ("float32", "float64"):
+            raise TypeError("%s: every tensor must be float32 or float64, "
+                            "got %s" % (name, x.dtype))
+        groups.setdefault(x.dtype, []).append(x)
+    totals = []
+    for dtype in sorted(groups):  # float32 first: the sum upcasts once
+        group = groups[dtype]
+        for start in range(0, len(group), MAX_FUSED_INPUTS):
+            part = group[start:start + MAX_FUSED_INPUTS]
+            totals.append(_FusedReduction(kind, len(part))(*part))
+    result = totals[0]
+    for other in totals[1:]:
+        result = result + other
+    return result
+
+
+def total_sum_of_squares(tensors):
+    """``sum(sum(x ** 2) for x in tensors)`` as one graph node per dtype,
+    accumulated in float64, its dtype the tensors' (float64 if they mix
+    float32 and float64).
+
+    Parameters
+    ----------
+    tensors : list of float32 or float64 tensors
+        Symbolic variables, shared variables or arrays; a tensor listed
+        twice counts twice.
+
+    Raises
+    ------
+    ValueError
+        If `tensors` is empty.
+    TypeError
+        If it is not a list, or an item is not a float32 or float64
+        tensor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> float(backend.total_sum_of_squares(
+    ...     [np.ones((2, 2)), np.full(3, 2.0)]).eval())
+    16.0
+    """
+    return _total("sqr", tensors, "total_sum_of_squares")
+
+
+def total_sum_of_abs(tensors):
+    """``sum(sum(abs(x)) for x in tensors)`` as one graph node per dtype,
+    as :func:`total_sum_of_squares` does for squares; the gradient is
+    ``sign(x)`` (0 at 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> float(backend.total_sum_of_abs(
+    ...     [-np.ones((2, 2)), np.full(3, 2.0)]).eval())
+    10.0
+    """
+    return _total("abs", tensors, "total_sum_of_abs")
+
+
+@linker_kernels
+def _numba_fused_kernel():  # backend: pytensor only
+    from pytensor.link.numba.dispatch.basic import (
+        numba_njit as _numba_njit, register_funcify_default_op_cache_key)
+    from pytensor.link.utils import compile_function_src
+
+    # one kernel per tensor, compiled by Numba once per input type and
+    # called for every input of that type
+    @_numba_njit(fastmath=True)
+    def squares(x):  # compiled by Numba
+        flat = np.ascontiguousarray(x).ravel()
+        total = 0.0
+        for i in range(flat.size):
+            value = np.float64(flat[i])
+            total += value * value
+        return total
+
+    @_numba_njit(fastmath=True)
+    def absolutes(x):  # compiled by Numba
+        flat = np.ascontiguousarray(x).ravel()
+        total = 0.0
+        for i in range(flat.size):
+            total += abs(np.float64(flat[i]))
+        return total
+
+    @register_funcify_default_op_cache_key(_FusedReduction)
+    def _numba_fused_reduction(op, node, **kwargs):
+        # the count of inputs is one of the Op's props, so it is in the
+        # cache key of the generated function
+        names = ["x%d" % i for i in range(op.count)]
+        source = "def fused(%s):\n    total = 0.0\n%s    return " \
+            "np.asarray(out_dtype(total))\n" % (
+                ", ".join(names),
+                "".join("    total += one(%s)\n" % n for n in names))
+        fused = compile_function_src(source, "fused", {
+            "np": np, "out_dtype": np.dtype(node.outputs[0].dtype).type,
+            "one": squares if op.kind == "sqr" else absolutes})
+        return _numba_njit(fused), 1
+
+
+@linker_kernels(linker=JAX_LINKER)
+def _jax_fused_kernel():  # backend: pytensor only; linker: jax
+    import jax
+    import jax.numpy as jnp
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    @jax_funcify.register(_FusedReduction)
+    def _jax_fused_reduction(op, node, **kwargs):
+        # float64 accumulation when JAX has 64-bit types enabled
+        out_dtype = node.outputs[0].dtype
+        square = op.kind == "sqr"
+
+        def fused(*xs):
+            total = 0.0
+            for x in xs:
+                wide = x.astype(jnp.float64) if jax.config.jax_enable_x64 \
+                    else x
+                total = total + jnp.sum(wide * wide if square
+                                        else jnp.abs(wide))
+            return jnp.asarray(total).astype(out_dtype)
+        return fused
+
+
+@linker_kernels(linker=PYTORCH_LINKER)
+def _torch_fused_kernel():  # backend: pytensor only; linker: pytorch
+    import torch
+    from pytensor.link.pytorch.dispatch import pytorch_funcify
+
+    @pytorch_funcify.register(_FusedReduction)
+    def _torch_fused_reduction(op, node, **kwargs):
+        out_dtype = getattr(torch, node.outputs[0].dtype)
+        square = op.kind == "sqr"
+
+        def fused(*xs):
+            wide = [x.to(torch.float64).reshape(-1) for x in xs]
+            flat = torch.cat(wide)
+            return (flat * flat if square else flat.abs()).sum().to(
+                out_dtype)
+        return fused
