@@ -25,9 +25,9 @@ Examples
 """
 import numpy as np
 
-from .choice import (JAX_LINKER, PYTORCH_LINKER, _Apply, _sign,
+from .choice import (JAX_LINKER, PYTORCH_LINKER, _Apply, _lib, _sign,
                      as_tensor_variable, tensor)
-from .graph import is_tensor
+from .graph import is_tensor, shallow_sum
 from .linking import _RegkitOp, linker_kernels, register_kernels
 from .ops import _float64_reduction
 
@@ -36,6 +36,8 @@ __all__ = ["total_sum_of_squares", "total_sum_of_abs", "MAX_FUSED_INPUTS"]
 #: The most tensors one fused node takes; longer lists are split into
 #: several nodes (each input is an argument of the node's kernel).
 MAX_FUSED_INPUTS = 100000
+
+_DisconnectedType = _lib.gradient.DisconnectedType
 
 #: Elements gathered into one float64 buffer at a time in ``perform``.
 _CHUNK = 1 << 18
@@ -88,10 +90,73 @@ class _FusedReduction(_RegkitOp):
         return [()]
 
     def grad(self, inputs, output_grads):
+        # every tensor's gradient from one node per _GRAD_CHUNK tensors
         (gz,) = output_grads
+        grads = []
+        for start in range(0, len(inputs), _GRAD_CHUNK):
+            part = inputs[start:start + _GRAD_CHUNK]
+            out = _FusedGradient(self.kind, len(part))(gz, *part)
+            grads += out if isinstance(out, (list, tuple)) else [out]
+        return grads
+
+
+#: The most gradients one node of :class:`_FusedGradient` returns (Numba
+#: refuses tuples of 1,000 items or more).
+_GRAD_CHUNK = 500
+
+
+class _FusedGradient(_RegkitOp):
+    """The gradients of a fused reduction as the outputs of one node:
+    given the scalar ``gz`` and tensors ``x_1 .. x_count``, ``2 * gz * x_i``
+    (kind ``"sqr"``) or ``sign(x_i) * gz`` (``"abs"``), each of the dtype
+    and shape of its tensor."""
+
+    __props__ = ("kind", "count")
+
+    def __init__(self, kind, count):
+        if kind not in ("sqr", "abs"):
+            raise ValueError("kind must be 'sqr' or 'abs', got %r" % (kind,))
+        self.kind = kind
+        self.count = int(count)
+
+    def make_node(self, gz, *xs):
+        register_kernels()
+        gz = as_tensor_variable(gz)
+        xs = [as_tensor_variable(x) for x in xs]
+        if gz.ndim != 0 or len(xs) != self.count:
+            raise ValueError("this gradient takes a scalar and %d tensors, "
+                             "got a %d-d tensor and %d"
+                             % (self.count, gz.ndim, len(xs)))
+        return _Apply(self, [gz] + xs, [x.type() for x in xs])
+
+    def perform(self, node, inputs, output_storage):
+        gz = float(inputs[0])
+        for x, out in zip(inputs[1:], output_storage):
+            if self.kind == "sqr":
+                grad = x * x.dtype.type(2 * gz)
+            else:
+                grad = np.sign(x) * x.dtype.type(gz)
+            out[0] = np.asarray(grad, dtype=x.dtype)
+
+    def infer_shape(self, *args):
+        return list(args[-1][1:])
+
+    def grad(self, inputs, output_grads):
+        # second derivatives: linear in gz, and in x for squares
+        gz, xs = inputs[0], inputs[1:]
+        used = [(x, g) for x, g in zip(xs, output_grads)
+                if not isinstance(g.type, _DisconnectedType)]
         if self.kind == "sqr":
-            return [x * np.asarray(2, dtype=x.dtype) * gz for x in inputs]
-        return [_sign(x) * gz for x in inputs]
+            d_gz = shallow_sum([tensor.sum(x * g) * 2 for x, g in used])
+            d_xs = [tensor.zeros_like(x) if isinstance(g.type,
+                                                       _DisconnectedType)
+                    else g * tensor.cast(gz * 2, x.dtype)
+                    for x, g in zip(xs, output_grads)]
+        else:
+            d_gz = shallow_sum([tensor.sum(_sign(x) * g) for x, g in used])
+            d_xs = [tensor.zeros_like(x) for x in xs]
+        d_gz = tensor.cast(d_gz, gz.dtype) if used else tensor.zeros_like(gz)
+        return [d_gz] + d_xs
 
 
 def _reduce_batch(kind, flats):
@@ -219,7 +284,41 @@ def _numba_fused_kernel():  # backend: pytensor only
         fused = compile_function_src(source, "fused", {
             "np": np, "out_dtype": np.dtype(node.outputs[0].dtype).type,
             "one": squares if op.kind == "sqr" else absolutes})
+        # the version number joins PyTensor's on-disk cache key: bump it
+        # whenever these kernels change
         return _numba_njit(fused), 1
+
+    @_numba_njit
+    def scaled(x, factor):  # compiled by Numba
+        out = np.empty_like(x)  # x's shape, 0-d included, C order
+        flat = np.ascontiguousarray(x).reshape(-1)
+        target = out.reshape(-1)
+        for i in range(flat.size):
+            target[i] = flat[i] * factor  # cast to the tensor's dtype
+        return out
+
+    @_numba_njit
+    def signs(x, factor):  # compiled by Numba
+        out = np.empty_like(x)  # x's shape, 0-d included, C order
+        flat = np.ascontiguousarray(x).reshape(-1)
+        target = out.reshape(-1)
+        for i in range(flat.size):
+            target[i] = np.sign(flat[i]) * factor
+        return out
+
+    @register_funcify_default_op_cache_key(_FusedGradient)
+    def _numba_fused_gradient(op, node, **kwargs):
+        names = ["x%d" % i for i in range(op.count)]
+        factor = "2.0 * gz.item()" if op.kind == "sqr" else "gz.item()"
+        source = ("def fused_gradient(gz, %s):\n    factor = %s\n"
+                  "    return (%s,)\n" % (
+                      ", ".join(names), factor,
+                      ", ".join("one(%s, factor)" % n for n in names)))
+        fused_gradient = compile_function_src(source, "fused_gradient", {
+            "one": scaled if op.kind == "sqr" else signs})
+        # the version number joins PyTensor's on-disk cache key: bump it
+        # whenever these kernels change
+        return _numba_njit(fused_gradient), 2
 
 
 @linker_kernels(linker=JAX_LINKER)
@@ -244,6 +343,16 @@ def _jax_fused_kernel():  # backend: pytensor only; linker: jax
             return jnp.asarray(total).astype(out_dtype)
         return fused
 
+    @jax_funcify.register(_FusedGradient)
+    def _jax_fused_gradient(op, node, **kwargs):
+        square = op.kind == "sqr"
+
+        def fused_gradient(gz, *xs):
+            return tuple(
+                (x * (2 * gz) if square else jnp.sign(x) * gz).astype(x.dtype)
+                for x in xs)
+        return fused_gradient
+
 
 @linker_kernels(linker=PYTORCH_LINKER)
 def _torch_fused_kernel():  # backend: pytensor only; linker: pytorch
@@ -261,3 +370,13 @@ def _torch_fused_kernel():  # backend: pytensor only; linker: pytorch
             return (flat * flat if square else flat.abs()).sum().to(
                 out_dtype)
         return fused
+
+    @pytorch_funcify.register(_FusedGradient)
+    def _torch_fused_gradient(op, node, **kwargs):
+        square = op.kind == "sqr"
+
+        def fused_gradient(gz, *xs):
+            return tuple(
+                (x * (2 * gz) if square else torch.sign(x) * gz).to(x.dtype)
+                for x in xs)
+        return fused_gradient
