@@ -112,18 +112,18 @@ def test_gradients_by_finite_differences(kind):
 
 
 def test_one_node_however_many_tensors():
-    # the fused penalty is one node whatever the count, its gradients one
-    # node per 500 tensors (before: per tensor a reduction, its place in
-    # the tree of additions and, in the gradient, the indexing that takes
-    # its term back out of that tree and an elementwise product)
+    # the fused penalty and its gradients are one node per 500 tensors
+    # (before: per tensor a reduction, its place in the tree of additions
+    # and, in the gradient, the indexing that takes its term back out of
+    # that tree and an elementwise product)
     def sizes(count, fused_form):
         params = [backend.shared(np.ones(3)) for _ in range(count)]
         total = regkit.apply_penalty(params, regkit.l2) if fused_form \
             else backend.shallow_sum([regkit.l2(p) for p in params])
         return _node_count([total]), _node_count(backend.grad(total, params))
     small, large = sizes(10, True), sizes(1000, True)
-    assert small[0] == large[0] == 1
-    assert large[1] - small[1] == 1  # two gradient nodes instead of one
+    assert small[0] == 1 and large[0] <= 2 + 2  # and their sum
+    assert large[1] - small[1] <= 10  # not 1,000s
     before = sizes(1000, False)
     assert before[0] > 1000 and before[1] > large[1]
 
