@@ -8,7 +8,11 @@ built two ways:
 
 * ``per tensor``: one ``l2`` node per tensor added by a shallow tree
   (what ``apply_penalty`` built before the fused Op);
-* ``fused``: ``apply_penalty(params, l2)``, one fused node per dtype.
+* ``fused``: ``apply_penalty(params, l2)``, one fused node per dtype
+  and 500 tensors;
+* ``outputs only``: the floor of any such function, no penalty at all:
+  ``function([], [2 * p for p in params])`` (as many outputs as the
+  gradient has).
 
 Each measurement runs in a fresh process with a time limit (default
 120 s; a compile that does not finish in time shows as "> limit"), so a
@@ -55,8 +59,18 @@ def _measure(count, form, linker):
     start = time.perf_counter()
     if form == "fused":
         penalty = regkit.apply_penalty(params, regkit.l2)
-    else:
+    elif form == "per tensor":
         penalty = backend.shallow_sum([regkit.l2(p) for p in params])
+    else:  # the floor: as many outputs, no reduction, no gradient
+        penalty = regkit.apply_penalty(params[:1], regkit.l2)
+        outputs = [p * np.float32(2) for p in params]
+        start = time.perf_counter()
+        fn = backend.function([], outputs, mode=mode)
+        compiled = time.perf_counter() - start
+        start = time.perf_counter()
+        fn()
+        return {"compile": compiled, "first": time.perf_counter() - start,
+                "eval": None}
     grads = backend.grad(penalty, params)
     fn = backend.function([], [penalty] + grads, mode=mode)
     compiled = time.perf_counter() - start
@@ -124,8 +138,9 @@ def main(argv=None):
                         default=[100, 1000, 10000])
     parser.add_argument("--linkers", nargs="+",
                         default=sorted(backend.linker_modes()))
-    parser.add_argument("--forms", nargs="+", default=["per tensor",
-                                                       "fused"])
+    parser.add_argument("--forms", nargs="+",
+                        choices=["per tensor", "fused", "outputs only"],
+                        default=["per tensor", "fused", "outputs only"])
     parser.add_argument("--limit", type=int, default=120,
                         help="seconds allowed to one row (at most 3600)")
     parser.add_argument("--sgd", action="store_true")
@@ -164,8 +179,10 @@ def main(argv=None):
             for form in args.forms:
                 got, why = _run_child(["penalty", count, form, linker],
                                       args.limit)
-                if got is None:
-                    rows.append([count, linker, form, why, "", "", "", ""])
+                if got is None or got["eval"] is None:
+                    rows.append([count, linker, form,
+                                 got["compile"] if got else why,
+                                 got["first"] if got else "", "", "", ""])
                     continue
                 rows.append([count, linker, form, got["compile"],
                              got["first"], 1e3 * got["eval"],
