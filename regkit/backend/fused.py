@@ -49,7 +49,7 @@ _CHUNK = 1 << 18
 class _FusedReduction(_RegkitOp):
     """``sum over tensors of sum(x ** 2)`` (kind ``"sqr"``) or of
     ``sum(abs(x))`` (``"abs"``) over `count` tensors of one float dtype,
-    accumulated and returned in float64."""
+    accumulated in float64, returned in their dtype."""
 
     __props__ = ("kind", "count")
 
@@ -69,9 +69,9 @@ class _FusedReduction(_RegkitOp):
         if len(dtypes) != 1 or dtypes[0] not in ("float32", "float64"):
             raise TypeError("a fused reduction takes tensors of one float "
                             "dtype, got %s" % ", ".join(dtypes))
-        # float64 out: the totals of several nodes are added in float64
-        # and rounded to the tensors' dtype once, by total_sum_of_squares
-        return _Apply(self, xs, [tensor.TensorType("float64", ())()])
+        # the tensors' dtype out, so that a float32 graph stays float32
+        # (each node accumulates in float64 and rounds once)
+        return _Apply(self, xs, [tensor.TensorType(dtypes[0], ())()])
 
     def perform(self, node, inputs, output_storage):
         total = 0.0
