@@ -78,12 +78,12 @@ def l2(x):
 def fused_sum(penalty, tensors):
     """The sum of ``penalty(x)`` over `tensors`, with :func:`l1` and
     :func:`l2` fused: their float32 and float64 tensors are reduced by one
-    graph node per dtype (:func:`regkit.backend.total_sum_of_squares`),
-    accumulated in float64.
+    graph node per dtype and 500 tensors
+    (:func:`regkit.backend.total_sum_of_squares`), accumulated in float64.
 
     Any other penalty is one term per tensor, added by a shallow tree.
-    The value is the plain sum up to float rounding (the fused sum rounds
-    once, at the end).
+    The value is the plain sum up to float rounding (each fused node
+    rounds once, at its end).
 
     Parameters
     ----------
