@@ -46,10 +46,9 @@ _DisconnectedType = _lib.gradient.DisconnectedType
 _CHUNK = 1 << 18
 
 
-class _FusedReduction(_RegkitOp):
-    """``sum over tensors of sum(x ** 2)`` (kind ``"sqr"``) or of
-    ``sum(abs(x))`` (``"abs"``) over `count` tensors of one float dtype,
-    accumulated in float64, returned in their dtype."""
+class _FusedOp(_RegkitOp):
+    """An Op over `count` tensors for the squares (kind ``"sqr"``) or the
+    absolute values (``"abs"``) of their elements."""
 
     __props__ = ("kind", "count")
 
@@ -58,6 +57,12 @@ class _FusedReduction(_RegkitOp):
             raise ValueError("kind must be 'sqr' or 'abs', got %r" % (kind,))
         self.kind = kind
         self.count = int(count)
+
+
+class _FusedReduction(_FusedOp):
+    """``sum over tensors of sum(x ** 2)`` (kind ``"sqr"``) or of
+    ``sum(abs(x))`` (``"abs"``) over `count` tensors of one float dtype,
+    accumulated in float64, returned in their dtype."""
 
     def make_node(self, *xs):
         register_kernels()
@@ -110,19 +115,11 @@ class _FusedReduction(_RegkitOp):
 _GRAD_CHUNK = 500
 
 
-class _FusedGradient(_RegkitOp):
+class _FusedGradient(_FusedOp):
     """The gradients of a fused reduction as the outputs of one node:
     given the scalar ``gz`` and tensors ``x_1 .. x_count``, ``2 * gz * x_i``
     (kind ``"sqr"``) or ``sign(x_i) * gz`` (``"abs"``), each of the dtype
     and shape of its tensor."""
-
-    __props__ = ("kind", "count")
-
-    def __init__(self, kind, count):
-        if kind not in ("sqr", "abs"):
-            raise ValueError("kind must be 'sqr' or 'abs', got %r" % (kind,))
-        self.kind = kind
-        self.count = int(count)
 
     def make_node(self, gz, *xs):
         register_kernels()
@@ -166,10 +163,11 @@ class _FusedGradient(_RegkitOp):
 
 def _reduce_batch(kind, flats):
     """The reduction of small 1-D arrays: gathered into one float64 buffer
-    (one copy, widening as it goes) and reduced with one BLAS call."""
-    wide = np.concatenate(flats, dtype=np.float64) if len(flats) > 1 \
-        else flats[0].astype(np.float64)
-    return _float64_reduction(kind, wide)
+    (one copy, widening as it goes) and reduced with one BLAS call (a
+    single array is widened by _float64_reduction itself)."""
+    if len(flats) == 1:
+        return _float64_reduction(kind, flats[0])
+    return _float64_reduction(kind, np.concatenate(flats, dtype=np.float64))
 
 
 def _total(kind, tensors, name):
@@ -256,24 +254,20 @@ def _numba_fused_kernel():  # backend: pytensor only
         numba_njit as _numba_njit, register_funcify_default_op_cache_key)
     from pytensor.link.utils import compile_function_src
 
-    # one kernel per tensor, compiled by Numba once per input type and
-    # called for every input of that type
-    @_numba_njit(fastmath=True)
-    def squares(x):  # compiled by Numba
-        flat = np.ascontiguousarray(x).ravel()
-        total = 0.0
-        for i in range(flat.size):
-            value = np.float64(flat[i])
-            total += value * value
+    # one kernel per tensor and kind, compiled by Numba once per input type
+    # and called for every input of that type
+    def per_tensor_total(square):
+        @_numba_njit(fastmath=True)
+        def total(x):  # compiled by Numba
+            flat = np.ascontiguousarray(x).ravel()
+            result = 0.0
+            for i in range(flat.size):
+                value = np.float64(flat[i])
+                result += value * value if square else abs(value)
+            return result
         return total
 
-    @_numba_njit(fastmath=True)
-    def absolutes(x):  # compiled by Numba
-        flat = np.ascontiguousarray(x).ravel()
-        total = 0.0
-        for i in range(flat.size):
-            total += abs(np.float64(flat[i]))
-        return total
+    totals = {"sqr": per_tensor_total(True), "abs": per_tensor_total(False)}
 
     @register_funcify_default_op_cache_key(_FusedReduction)
     def _numba_fused_reduction(op, node, **kwargs):
@@ -286,28 +280,25 @@ def _numba_fused_kernel():  # backend: pytensor only
                 "".join("    total += one(%s)\n" % n for n in names))
         fused = compile_function_src(source, "fused", {
             "np": np, "out_dtype": np.dtype(node.outputs[0].dtype).type,
-            "one": squares if op.kind == "sqr" else absolutes})
+            "one": totals[op.kind]})
         # the version number joins PyTensor's on-disk cache key: bump it
         # whenever these kernels change
-        return _numba_njit(fused), 1
+        return _numba_njit(fused), 2
 
-    @_numba_njit
-    def scaled(x, factor):  # compiled by Numba
-        out = np.empty_like(x)  # x's shape, 0-d included, C order
-        flat = np.ascontiguousarray(x).reshape(-1)
-        target = out.reshape(-1)
-        for i in range(flat.size):
-            target[i] = flat[i] * factor  # cast to the tensor's dtype
-        return out
+    def per_tensor_gradient(square):
+        @_numba_njit
+        def gradient(x, factor):  # compiled by Numba
+            out = np.empty_like(x)  # x's shape, 0-d included, C order
+            flat = np.ascontiguousarray(x).reshape(-1)
+            target = out.reshape(-1)
+            for i in range(flat.size):  # cast to the tensor's dtype
+                target[i] = (flat[i] if square else np.sign(flat[i])) \
+                    * factor
+            return out
+        return gradient
 
-    @_numba_njit
-    def signs(x, factor):  # compiled by Numba
-        out = np.empty_like(x)  # x's shape, 0-d included, C order
-        flat = np.ascontiguousarray(x).reshape(-1)
-        target = out.reshape(-1)
-        for i in range(flat.size):
-            target[i] = np.sign(flat[i]) * factor
-        return out
+    gradients = {"sqr": per_tensor_gradient(True),
+                 "abs": per_tensor_gradient(False)}
 
     @register_funcify_default_op_cache_key(_FusedGradient)
     def _numba_fused_gradient(op, node, **kwargs):
@@ -318,10 +309,10 @@ def _numba_fused_kernel():  # backend: pytensor only
                       ", ".join(names), factor,
                       ", ".join("one(%s, factor)" % n for n in names)))
         fused_gradient = compile_function_src(source, "fused_gradient", {
-            "one": scaled if op.kind == "sqr" else signs})
+            "one": gradients[op.kind]})
         # the version number joins PyTensor's on-disk cache key: bump it
         # whenever these kernels change
-        return _numba_njit(fused_gradient), 2
+        return _numba_njit(fused_gradient), 3
 
 
 @linker_kernels(linker=JAX_LINKER)
