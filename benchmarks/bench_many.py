@@ -26,14 +26,19 @@ one ``np.dot`` per tensor.
 error of a linear model per tensor) with and without an L2 penalty and a
 max-norm hook, on the default linker.
 
+``--cold`` gives every row empty compile caches (a temporary
+``base_compiledir``): the first call a user meets on a new machine.
+
 Run: python benchmarks/bench_many.py [--counts 100 1000 10000]
-     [--linkers ...] [--limit 120] [--sgd]
+     [--linkers ...] [--limit 120] [--sgd] [--cold]
 """
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -117,14 +122,22 @@ def _sgd(count, regularized, linker):
             "step": best_time(lambda: step(data), repeat=5, number=3)}
 
 
-def _run_child(task, limit):
+def _run_child(task, limit, cold=False):
     env = dict(os.environ, **{_CHILD: json.dumps(task)})
+    if cold:  # empty compile caches (C modules and Numba's on-disk cache)
+        base = tempfile.mkdtemp(prefix="regkit-bench-many-")
+        for flags in ("THEANO_FLAGS", "PYTENSOR_FLAGS"):
+            env[flags] = ",".join(filter(None, [
+                env.get(flags), "base_compiledir=" + base]))
     try:
         done = subprocess.run([sys.executable, os.path.abspath(__file__)],
                               capture_output=True, text=True, env=env,
                               timeout=limit)
     except subprocess.TimeoutExpired:
         return None, "> %d s" % limit
+    finally:
+        if cold:
+            shutil.rmtree(base, ignore_errors=True)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["?"])[-1]
         return None, "fails: %s" % last[:60]
@@ -144,6 +157,8 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=120,
                         help="seconds allowed to one row (at most 3600)")
     parser.add_argument("--sgd", action="store_true")
+    parser.add_argument("--cold", action="store_true",
+                        help="each row compiles with empty caches")
     args = parser.parse_args(argv)
     if not 1 <= args.limit <= 3600:
         parser.error("--limit must be between 1 and 3600, got %d"
@@ -160,9 +175,9 @@ def main(argv=None):
         for count in args.counts:
             for linker in args.linkers:
                 plain, why = _run_child(["sgd", count, False, linker],
-                                        args.limit)
+                                        args.limit, args.cold)
                 reg, why_reg = _run_child(["sgd", count, True, linker],
-                                          args.limit)
+                                          args.limit, args.cold)
                 ratio = reg["step"] / plain["step"] if plain and reg else ""
                 rows.append([count, linker,
                              plain["compile"] if plain else why,
@@ -178,7 +193,7 @@ def main(argv=None):
         for linker in args.linkers:
             for form in args.forms:
                 got, why = _run_child(["penalty", count, form, linker],
-                                      args.limit)
+                                      args.limit, args.cold)
                 if got is None or got["eval"] is None:
                     rows.append([count, linker, form,
                                  got["compile"] if got else why,

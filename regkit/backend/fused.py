@@ -13,7 +13,8 @@ or ``sign(x) * gz``), which the optimizer fuses into that tensor's update.
 Kernels: ``perform`` in Python (Theano's linkers and PyTensor's C and
 Python linkers run it: generating C for thousands of inputs would cost
 more to compile than the loop costs to run), Numba (one small kernel per
-input type, compiled once and called for each input), JAX and PyTorch.
+input type, compiled once and called for each input; the Numba linker
+splits nodes to at most ``NUMBA_FUSED_INPUTS`` tensors), JAX and PyTorch.
 
 Examples
 --------
@@ -102,12 +103,7 @@ class _FusedReduction(_FusedOp):
     def grad(self, inputs, output_grads):
         # every tensor's gradient from one node per _GRAD_CHUNK tensors
         (gz,) = output_grads
-        grads = []
-        for start in range(0, len(inputs), _GRAD_CHUNK):
-            part = inputs[start:start + _GRAD_CHUNK]
-            out = _FusedGradient(self.kind, len(part))(gz, *part)
-            grads += out if isinstance(out, (list, tuple)) else [out]
-        return grads
+        return _fused_gradients(self.kind, gz, inputs, _GRAD_CHUNK)
 
 
 #: The most gradients one node of :class:`_FusedGradient` returns (Numba
@@ -195,8 +191,7 @@ def _total(kind, tensors, name):
     totals = []
     for dtype in sorted(groups):
         group = groups[dtype]
-        for start in range(0, len(group), MAX_FUSED_INPUTS):
-            part = group[start:start + MAX_FUSED_INPUTS]
+        for part in _parts(group, MAX_FUSED_INPUTS):
             totals.append(_FusedReduction(kind, len(part))(*part))
     dtype = "float64" if "float64" in groups else "float32"
     return tensor.cast(shallow_sum(totals), dtype)
@@ -246,6 +241,60 @@ def total_sum_of_abs(tensors):
     10.0
     """
     return _total("abs", tensors, "total_sum_of_abs")
+
+
+#: The most tensors one fused node takes under PyTensor's Numba linker.
+#: Numba runs a node by calling its kernel with one argument per input,
+#: and Python compiles a call with more than 30 arguments into a call
+#: through a tuple, which Numba lowers in time that grows with the square
+#: of its length (a 200-argument call of an empty kernel: 60 s with numba
+#: 0.65, 7 s with 0.68).  A rewrite that only the Numba linker runs
+#: splits larger nodes; the C linkers keep 500 (smaller nodes cost them
+#: more: 86 s against 36 s at 10,000 tensors on PyTensor's C linker).
+NUMBA_FUSED_INPUTS = 24
+
+
+def _split_for_numba(node):
+    """The outputs of `node` (a fused reduction or gradient with more than
+    NUMBA_FUSED_INPUTS tensors) from nodes of at most that many tensors."""
+    op = node.op
+    if isinstance(op, _FusedReduction):
+        return [shallow_sum([
+            _FusedReduction(op.kind, len(part))(*part)
+            for part in _parts(node.inputs, NUMBA_FUSED_INPUTS)])]
+    return _fused_gradients(op.kind, node.inputs[0], node.inputs[1:],
+                            NUMBA_FUSED_INPUTS)
+
+
+def _fused_gradients(kind, gz, xs, size):
+    """The gradients of the tensors `xs` from nodes of at most `size`."""
+    grads = []
+    for part in _parts(xs, size):
+        out = _FusedGradient(kind, len(part))(gz, *part)
+        grads += out if isinstance(out, (list, tuple)) else [out]
+    return grads
+
+
+def _parts(items, size):
+    """`items` in consecutive lists of at most `size`."""
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
+@linker_kernels
+def _numba_split_rewrite():  # backend: pytensor only
+    from pytensor.compile import optdb
+    from pytensor.graph.rewriting.basic import in2out, node_rewriter
+
+    @node_rewriter([_FusedReduction, _FusedGradient])
+    def split_fused_for_numba(fgraph, node):
+        if node.op.count <= NUMBA_FUSED_INPUTS:
+            return False
+        return _split_for_numba(node)
+
+    # tagged "numba" alone: PyTensor's Numba linker requires the rewrites
+    # of that tag, and no other linker runs them
+    optdb.register("regkit_split_fused_for_numba",
+                   in2out(split_fused_for_numba), "numba", position=49.05)
 
 
 @linker_kernels

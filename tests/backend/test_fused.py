@@ -128,6 +128,37 @@ def test_one_node_however_many_tensors():
     assert before[0] > 1000 and before[1] > large[1]
 
 
+@pytest.mark.skipif("numba" not in backend.linker_modes(),
+                    reason="the backend has no Numba linker")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numba_runs_nodes_of_at_most_numba_fused_inputs(dtype):
+    # Numba lowers a call of more than 30 arguments in time quadratic in
+    # its length, so its linker splits the nodes; the values, gradients
+    # and the C linker's graph are those of one node
+    count = 2 * fused.NUMBA_FUSED_INPUTS + 5
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=SHAPES[i % 5]).astype(dtype)
+              for i in range(count)]
+    shared = [backend.shared(a) for a in arrays]
+    total = backend.total_sum_of_squares(shared)
+    outputs = [total] + backend.grad(total, shared)
+    rtol = 1e-6 if dtype == "float32" else 1e-12
+    for linker, largest in (("numba", fused.NUMBA_FUSED_INPUTS),
+                            ("cvm", count)):
+        fn = backend.function([], outputs,
+                              mode=backend.linker_modes()[linker])
+        sizes = [len(node.inputs) for node in fn.maker.fgraph.toposort()
+                 if isinstance(node.op, fused._FusedReduction)]
+        assert max(sizes) == largest and sum(sizes) == count
+        for _ in range(2):
+            got = fn()
+            assert got[0].dtype == dtype
+            np.testing.assert_allclose(got[0], TOTALS["sqr"][1](arrays),
+                                       rtol=rtol)
+            for grad, array in zip(got[1:], arrays):
+                np.testing.assert_allclose(grad, 2 * array, rtol=rtol)
+
+
 def test_lists_longer_than_one_node_takes_are_split(monkeypatch):
     monkeypatch.setattr(fused, "MAX_FUSED_INPUTS", 3)
     arrays = [np.full(2, float(i)) for i in range(8)]
