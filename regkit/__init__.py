@@ -46,8 +46,11 @@ from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            JacobianProjection, SpectralNorm, SRIP,
                            SpectralNormalization, DropConnect,
                            StochasticDepth,
-                           ParamUpdates, REGISTRY, from_kwargs, total_penalty, apply_update_hooks, serialize,
+                           ParamUpdates, REGISTRY, from_kwargs, total_penalty,
+                           penalty_terms, apply_update_hooks, serialize,
                            deserialize, random_updates, dropout_mask)
+from . import schedules
+from .schedules import step_counter
 
 __version__ = "0.1.0"
 
@@ -77,7 +80,8 @@ __all__ = [
     "SpectralNorm", "SRIP", "SpectralNormalization", "DropConnect",
     "StochasticDepth", "gradient_penalty",
     "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
-    "from_kwargs", "total_penalty", "apply_update_hooks",
+    "from_kwargs", "total_penalty", "penalty_terms", "apply_update_hooks",
+    "schedules", "step_counter",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "__version__",
 ]

@@ -13,7 +13,8 @@
   :mod:`~regkit.regularizers.montecarlo`: Monte Carlo dropout;
 * :mod:`~regkit.regularizers.updates`: hooks on parameter updates (max-norm);
 * :mod:`~regkit.regularizers.training`: what a training script calls,
-  :func:`total_penalty` and :func:`apply_update_hooks`;
+  :func:`total_penalty`, :func:`penalty_terms` and
+  :func:`apply_update_hooks`;
 * :mod:`~regkit.regularizers.factory`: :func:`from_kwargs`,
   :func:`serialize` and :func:`deserialize`.
 """
@@ -29,7 +30,8 @@ from .montecarlo import mc_predict
 from .spectral import SRIP, SpectralNorm
 from .stochastic import (AlphaDropout, BernoulliDropout, GaussianNoise,
                          dropout_mask, inverted_dropout)
-from .training import ParamUpdates, apply_update_hooks, total_penalty
+from .training import (ParamUpdates, apply_update_hooks, penalty_terms,
+                       total_penalty)
 from .updates import (DecoupledWeightDecay, MaxNorm, MinMaxNorm, NonNeg,
                       UnitNorm)
 from .weight_changes import DropConnect, SpectralNormalization
@@ -43,7 +45,8 @@ __all__ = [
     "AlphaDropout", "mc_predict", "R1Penalty", "JacobianProjection",
     "SpectralNorm", "SRIP", "SpectralNormalization", "DropConnect",
     "StochasticDepth",
-    "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty", "apply_update_hooks",
+    "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty",
+    "penalty_terms", "apply_update_hooks",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "add_clean_suffix", "change_weights", "inverted_dropout",
 ]

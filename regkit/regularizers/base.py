@@ -37,12 +37,14 @@ import re
 import warnings
 
 from .. import backend
-from .._checks import as_instances, check_positive, check_seed, short_repr
+from .._checks import (as_instances, check_positive, check_seed,
+                       describe, short_repr)
 from ..init import seed_sequence
 from ..layers.base import filter_tags
 from ..layers.network import as_network, param_name
 from ..layers.hooks import OutputHook
 from ..regularization import check_tags
+from ..schedules import Schedule
 from .patterns import (_as_patterns, _is_clean_copy, _matcher, _resolve,
                        _select_outputs, _short_name_hint, _unmatched_globs)
 
@@ -181,8 +183,53 @@ class Regularizer(OutputHook):
         self.weight = self._check_weight(weight)
 
     def _check_weight(self, weight):
+        if isinstance(weight, Schedule) or backend.is_tensor(weight):
+            return self._check_varying_weight(weight)
         return check_positive(weight, type(self).__name__, "weight",
                               allow_zero=True)
+
+    @classmethod
+    def has_loss_term(cls):
+        """Whether this class adds a term to the loss (it implements
+        :meth:`loss`); only such a regularizer's weight may be a schedule
+        or a symbolic scalar."""
+        return cls.loss is not Regularizer.loss
+
+    def _check_varying_weight(self, weight):
+        name = type(self).__name__
+        if not self.has_loss_term():
+            raise TypeError(
+                "%s: weight must be a number, got %s; a schedule or a "
+                "symbolic weight is the coefficient of a loss term (WeightL2, "
+                "HiddenL1, ...), and %s has none" % (
+                    name, describe(weight), name))
+        if isinstance(weight, Schedule):
+            low, high = weight.bounds()
+            if low < 0:
+                raise ValueError("%s: weight %r reaches %g; the coefficient "
+                                 "of a loss term must stay non-negative"
+                                 % (name, weight, low))
+            return weight
+        if weight.ndim != 0 or not str(weight.dtype).startswith(
+                ("float", "int", "uint")):
+            raise TypeError("%s: a symbolic weight must be a real scalar, "
+                            "got a %d-d %s tensor" % (name, weight.ndim,
+                                                      weight.dtype))
+        return weight
+
+    def weight_at(self, step, caller="weight_at"):
+        """The weight at `step`: the number, the symbolic scalar, or a
+        schedule's value at `step` (a float64 scalar); a schedule without a
+        step is a TypeError naming ``step``."""
+        if not isinstance(self.weight, Schedule):
+            return self.weight
+        if step is None:
+            raise TypeError(
+                "%s: the weight of %s is a schedule, %r; pass step= (a "
+                "symbolic integer scalar such as step = regkit.step_counter(),"
+                " advanced with (step, step + 1) in the updates)"
+                % (caller, type(self).__name__, self.weight))
+        return self.weight(step)
 
     def __repr__(self):
         config = ", ".join("%s=%r" % item for item in self.get_config().items())
@@ -225,7 +272,13 @@ class Regularizer(OutputHook):
 
     def log(self):
         """Log one line (level INFO, logger ``regkit``) describing this."""
-        logger.info("%s (weight %g) on %s", type(self).__name__, self.weight,
+        weight = self.weight
+        if isinstance(weight, Schedule):
+            weight = "scheduled: %r" % (weight,)
+        elif backend.is_tensor(weight):
+            weight = "symbolic: %s" % (weight,)
+        logger.info("%s (weight %s) on %s", type(self).__name__,
+                    "%g" % weight if isinstance(weight, float) else weight,
                     "default pattern" if self.pattern is None
                     else repr(self.pattern))
 

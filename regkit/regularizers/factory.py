@@ -7,8 +7,10 @@ import warnings
 
 import numpy as np
 
+from .. import backend
 from .._checks import check_seed, describe, short_repr
 from ..layers.network import as_network
+from ..schedules import Schedule, deserialize_schedule, _is_schedule_dict
 from .base import REGISTRY, Regularizer, _as_regularizers
 from .patterns import _glob_escape, _names_by_role
 from .stochastic import BernoulliDropout, GaussianNoise
@@ -182,11 +184,26 @@ def serialize(reg):
     >>> from regkit import WeightL2, serialize
     >>> serialize(WeightL2("*.W", 1e-4))["name"]
     'weight_l2'
+
+    A scheduled weight is kept as the schedule's own dict:
+
+    >>> from regkit.schedules import Linear
+    >>> serialize(WeightL2(weight=Linear(0, 1e-4, 100)))["config"]["weight"]
+    {'name': 'linear', 'config': {'start': 0.0, 'stop': 0.0001, 'steps': 100}}
     """
     if not isinstance(reg, Regularizer):
         raise TypeError("serialize: expected a Regularizer, got %s"
                         % describe(reg))
-    return {"name": type(reg).registry_name, "config": reg.get_config()}
+    config = dict(reg.get_config())
+    weight = config.get("weight")
+    if isinstance(weight, Schedule):
+        config["weight"] = weight.serialize()
+    elif backend.is_tensor(weight):
+        raise TypeError("serialize: the weight of %s is symbolic (%s); a "
+                        "config holds numbers and schedules (see "
+                        "regkit.schedules), so give one of those or pickle "
+                        "the regularizer" % (type(reg).__name__, weight))
+    return {"name": type(reg).registry_name, "config": config}
 
 
 def deserialize(data):
@@ -224,5 +241,7 @@ def deserialize(data):
     if not isinstance(config, Mapping):
         raise TypeError("deserialize: config must be a dict, got %s"
                         % describe(config))
+    if _is_schedule_dict(config.get("weight")):
+        config = dict(config, weight=deserialize_schedule(config["weight"]))
     return _construct(REGISTRY[name], config,
                       "deserialize: %r" % name)

@@ -16,13 +16,15 @@ from .. import backend
 from .._checks import describe, is_collection, is_tensor_like
 from ..layers.base import Layer
 from ..layers.network import as_network
-from ..regularization import weighted_sum
+from ..regularization import sum_terms, weighted_sum
+from ..schedules import Constant
 from .base import _as_regularizers
 
-__all__ = ["total_penalty", "ParamUpdates", "apply_update_hooks"]
+__all__ = ["total_penalty", "penalty_terms", "ParamUpdates",
+           "apply_update_hooks"]
 
 
-def total_penalty(regularizers, network, outputs):
+def total_penalty(regularizers, network, outputs, step=None):
     """``sum(weight * loss)`` over the regularizers.
 
     Parameters
@@ -34,11 +36,20 @@ def total_penalty(regularizers, network, outputs):
         Named outputs from :func:`regkit.layers.get_outputs` (built with
         the same regularizers, so that activity terms see the training
         graph).
+    step : symbolic integer scalar, int or None
+        The step at which schedules are evaluated (see
+        :mod:`regkit.schedules`); needed when a weight is a schedule.
 
     Returns
     -------
     A symbolic scalar (``0`` if no regularizer has a loss term).  Weights
-    are cast to the dtype of each term.
+    (numbers, symbolic scalars, schedules) are cast to the dtype of each
+    term, so a float32 graph stays float32.
+
+    Raises
+    ------
+    TypeError
+        A weight is a schedule and `step` is None.
 
     Examples
     --------
@@ -52,20 +63,84 @@ def total_penalty(regularizers, network, outputs):
     >>> float(total_penalty(regs, net, outputs).eval())
     3.0
     """
-    regularizers = _as_regularizers(regularizers, "total_penalty")
+    terms = _weighted_terms(regularizers, network, outputs, step,
+                            "total_penalty")
+    return sum_terms([term for _, term in terms if term is not None])
+
+
+def penalty_terms(regularizers, network, outputs, step=None):
+    """Each regularizer's weighted loss term, by label: what
+    :func:`total_penalty` adds up, to log apart.
+
+    Parameters
+    ----------
+    regularizers, network, outputs, step
+        As for :func:`total_penalty`.
+
+    Returns
+    -------
+    OrderedDict
+        label -> symbolic scalar ``weight * loss``, one per regularizer
+        with a loss term (:meth:`Regularizer.has_loss_term`), in the order
+        given; the label is the registry name (``"weight_l2"``), then
+        ``"weight_l2#2"``, ``"weight_l2#3"`` for repeats.  A term whose
+        weight is the number 0, or that matched nothing, is a constant 0
+        (the label stays, so a log has the same columns every epoch).  The
+        values add up to ``total_penalty`` (to float rounding: the total
+        adds the same products).  Add them as outputs of the training
+        function to log them at no extra pass over the data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import regkit
+    >>> net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 2,
+    ...                         W=np.ones((2, 2)))
+    >>> regs = [regkit.WeightL2(weight=0.5), regkit.WeightL1(weight=0.25),
+    ...         regkit.WeightL2("*.W", weight=1.0)]
+    >>> outputs = regkit.get_outputs(net, regularizers=regs)
+    >>> terms = regkit.penalty_terms(regs, net, outputs)
+    >>> {label: float(term.eval()) for label, term in terms.items()}
+    {'weight_l2': 2.0, 'weight_l1': 1.0, 'weight_l2#2': 4.0}
+    """
+    terms = OrderedDict()
+    for label, term in _weighted_terms(regularizers, network, outputs,
+                                       step, "penalty_terms"):
+        terms[label] = term if term is not None else backend.tensor.constant(
+            np.asarray(0, dtype=backend.floatX), name=label)
+    return terms
+
+
+def _weighted_terms(regularizers, network, outputs, step, caller):
+    """(label, weight * loss or None for an exact zero) per regularizer
+    with a loss term."""
+    regularizers = _as_regularizers(regularizers, caller)
     # the record is held here, so every regularizer's loss reads it (and
     # it is get_outputs' own record when outputs comes from there)
-    record = as_network(network, "total_penalty", "network")
+    record = as_network(network, caller, "network")
     network = record.queried
     if not isinstance(outputs, Mapping):
-        raise TypeError("total_penalty: outputs must be the dict that "
-                        "get_outputs returns, got %s" % describe(outputs))
-    pairs = []
+        raise TypeError("%s: outputs must be the dict that get_outputs "
+                        "returns, got %s" % (caller, describe(outputs)))
+    if step is not None:
+        Constant(0.0)(step)  # refuses a step that is not an integer scalar
+    terms, seen = [], {}
     for reg in regularizers:
         term = reg.loss(network, outputs)  # its warnings even at weight 0
-        if reg.weight != 0:
-            pairs.append((reg.weight, term))
-    return weighted_sum(pairs)
+        if not reg.has_loss_term():
+            continue
+        base = reg.registry_name or type(reg).__name__
+        seen[base] = seen.get(base, 0) + 1
+        label = base if seen[base] == 1 else "%s#%d" % (base, seen[base])
+        weight = reg.weight_at(step, caller)
+        if isinstance(term, int) and term == 0 or (
+                not backend.is_tensor(weight) and weight == 0):
+            terms.append((label, None))
+            continue
+        if backend.is_tensor(weight):  # a float32 graph stays float32
+            weight = backend.tensor.cast(weight, term.dtype)
+        terms.append((label, weighted_sum([(weight, term)])))
+    return terms
 
 
 class ParamUpdates(OrderedDict):

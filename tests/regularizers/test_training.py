@@ -1,5 +1,6 @@
 """What a training script calls: total_penalty, apply_update_hooks and
 ParamUpdates (regkit/regularizers/training.py)."""
+import json
 import pickle
 
 import numpy as np
@@ -60,6 +61,122 @@ def test_total_penalty_weights_and_dtype():
     assert term.dtype == "float32"
     with pytest.raises(TypeError, match="Regularizer"):
         total_penalty(["weight_l2"], out, outputs)
+
+
+# --- scheduled and symbolic weights, penalty_terms ---------------------------
+
+def _sq():
+    return (W_HID ** 2).sum() + (W_OUT ** 2).sum()
+
+
+@pytest.mark.parametrize("linker", sorted(backend.linker_modes()))
+def test_a_scheduled_weight_moves_in_one_compiled_training_function(linker):
+    # a warm-up of the L2 coefficient next to a constant activity term:
+    # one function, the weight follows the schedule step after step, and
+    # the terms add up to the total
+    l_in, _, out = fixed_net()
+    warm_up = regkit.schedules.Linear(0.0, 0.5, 3)
+    regs = [WeightL2(weight=warm_up), HiddenL1(weight=0.25)]
+    outputs = get_outputs(out, regularizers=regs)
+    step = regkit.step_counter()
+    terms = regkit.penalty_terms(regs, out, outputs, step=step)
+    assert list(terms) == ["weight_l2", "hidden_l1"]
+    fn = backend.function([l_in.input_var],
+                          [total_penalty(regs, out, outputs, step=step)]
+                          + list(terms.values()),
+                          updates=[(step, step + 1)],
+                          mode=backend.linker_modes()[linker])
+    activity = 0.25 * np.abs(hidden_values()).sum(1).mean()
+    for t in range(5):
+        total, l2_term, l1_term = fn(X)
+        np.testing.assert_allclose(l2_term, 0.5 * min(t, 3) / 3 * _sq(),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(l1_term, activity, rtol=1e-6)
+        np.testing.assert_allclose(total, l2_term + l1_term, rtol=1e-12)
+
+
+def test_a_schedule_without_a_step_is_a_type_error_naming_step():
+    _, _, out = fixed_net()
+    regs = [WeightL2(weight=regkit.schedules.Cosine(1e-3, 0.0, 10))]
+    outputs = get_outputs(out, regularizers=regs)
+    for fn in (total_penalty, regkit.penalty_terms):
+        with pytest.raises(TypeError, match=r"pass step="):
+            fn(regs, out, outputs)
+    with pytest.raises(TypeError, match="step must be an integer scalar"):
+        total_penalty(regs, out, outputs, step=T.scalar("t"))
+
+
+def test_a_symbolic_weight_changes_without_recompiling_and_keeps_float32():
+    l32 = InputLayer((None, 2), input_var=T.fmatrix(), name="in")
+    net = DenseLayer(l32, 2, W=np.ones((2, 2), "float32"),
+                     b=np.zeros(2, "float32"), name="out")
+    coeff = backend.shared(np.float64(0.5), name="coeff")
+    step = regkit.step_counter()
+    for weight in (coeff, regkit.schedules.Exponential(1.0, 0.5)):
+        regs = [WeightL2(weight=weight)]
+        term = total_penalty(regs, net, get_outputs(net), step=step)
+        assert term.dtype == "float32"
+    fn = backend.function([], total_penalty([WeightL2(weight=coeff)], net,
+                                            get_outputs(net)))
+    assert float(fn()) == pytest.approx(2.0)
+    coeff.set_value(np.float64(0.25))
+    assert float(fn()) == pytest.approx(1.0)
+
+
+def test_penalty_terms_labels_zeros_and_sum():
+    l_in, _, out = fixed_net()
+    regs = [WeightL2(weight=0.5), GaussianNoise(), HiddenL1(weight=0.0),
+            WeightL2("*.W", weight=0.1), WeightL2("nothing*", weight=1.0),
+            WeightL2(weight=regkit.schedules.Constant(0.2))]
+    outputs = get_outputs(out, regularizers=regs)
+    with pytest.warns(UserWarning, match="nothing"):
+        terms = regkit.penalty_terms(regs, out, outputs, step=0)
+    assert list(terms) == ["weight_l2", "hidden_l1", "weight_l2#2",
+                           "weight_l2#3", "weight_l2#4"]
+    values = {k: float(evaluate(v, {l_in.input_var: X}))
+              for k, v in terms.items()}
+    assert values["hidden_l1"] == 0 and values["weight_l2#3"] == 0
+    assert values["weight_l2"] == pytest.approx(0.5 * _sq())
+    assert values["weight_l2#4"] == pytest.approx(0.2 * _sq())
+    with pytest.warns(UserWarning, match="nothing"):
+        total = evaluate(total_penalty(regs, out, outputs, step=0),
+                         {l_in.input_var: X})
+    assert total == pytest.approx(sum(values.values()), rel=1e-12)
+    assert regkit.penalty_terms([GaussianNoise()], out, outputs) == {}
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: regkit.BernoulliDropout(
+        weight=regkit.schedules.Linear(0, 0.5, 3)), TypeError,
+     "weight must be a number"),
+    (lambda: MaxNorm(weight=backend.shared(3.0)), TypeError,
+     "MaxNorm has none"),
+    (lambda: WeightL2(weight=regkit.schedules.Linear(1, -1, 3)), ValueError,
+     "must stay non-negative"),
+    (lambda: WeightL2(weight=T.vector("w")), TypeError, "real scalar"),
+    (lambda: regkit.serialize(WeightL2(weight=backend.shared(1.0))),
+     TypeError, "symbolic"),
+])
+def test_varying_weights_are_refused_where_they_mean_nothing(make, error,
+                                                             match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_a_scheduled_regularizer_round_trips_and_logs_its_schedule(caplog):
+    _, _, out = fixed_net()
+    schedule = regkit.schedules.Linear(0, 1e-4, 1000)
+    (reg,) = from_kwargs(out, weight_l2=schedule)
+    assert reg.weight == schedule
+    data = json.loads(json.dumps(regkit.serialize(reg)))
+    assert data["config"]["weight"]["name"] == "linear"
+    again = regkit.deserialize(data)
+    assert again.weight == schedule and repr(again) == repr(reg)
+    assert pickle.loads(pickle.dumps(reg)).weight == schedule
+    with caplog.at_level("INFO", logger="regkit"):
+        reg.log()
+    assert "scheduled: Linear(start=0.0, stop=0.0001, steps=1000)" \
+        in caplog.text
 
 
 # --- update hooks and ParamUpdates -------------------------------------------
