@@ -394,6 +394,31 @@ CASES = [
                                        HID, {HID.W: HID.W * 1}),
      ValueError, "UnitNorm: norm_axes of the 2-d parameter 'hid.W' (0, -2) "
      "names an axis twice"),
+    (lambda: regkit.step_counter(name=None), TypeError,
+     "step_counter: name must be a string"),
+    (lambda: regkit.penalty_terms([regkit.WeightL2()], OUT, None), TypeError,
+     "penalty_terms: outputs must be the dict"),
+    (lambda: regkit.penalty_terms("weight_l2", OUT, {}), TypeError,
+     "penalty_terms"),
+    (lambda: regkit.penalty_terms([regkit.WeightL2()], OUT, {},
+                                  step=1.5), TypeError,
+     "step must be an integer scalar"),
+    (lambda: regkit.total_penalty([regkit.WeightL2()], OUT, {},
+                                  step=T.fscalar()), TypeError,
+     "step must be an integer scalar"),
+    (lambda: regkit.WeightL2(weight=regkit.schedules.Exponential(-1, 0.5)),
+     ValueError, "WeightL2: weight Exponential(start=-1.0, rate=0.5) "
+     "reaches -1"),
+    (lambda: regkit.GaussianNoise(weight=regkit.schedules.Constant(0.1)),
+     TypeError, "GaussianNoise: weight must be a number"),
+    (lambda: regkit.deserialize({"name": "weight_l2", "config": {
+        "weight": {"name": "linear", "config": {"steps": 0, "start": 0,
+                                                "stop": 1}}}}),
+     ValueError, "Linear: steps must be between 1 and 2**52, got 0"),
+    (lambda: regkit.schedules.Cosine(0, 1, -3), ValueError,
+     "Cosine: steps must be between 1"),
+    (lambda: regkit.schedules.Piecewise({1: 2}, [0, 1]), TypeError,
+     "Piecewise: boundaries must be a list"),
 ]
 
 # Public names that take no argument a user could get wrong.
@@ -495,6 +520,10 @@ def test_bad_top_level_data_for_deserialize(bad):
      "n must be at most 100000"),
     (lambda: regkit.StochasticDepth(weight=10 ** 400), "weight"),
     (lambda: regkit.UnitNorm(norm_axes=10 ** 400), "norm_axes"),
+    (lambda: regkit.schedules.Linear(0, 1, 2 ** 52 + 1),
+     "steps must be between 1 and 2\\*\\*52"),
+    (lambda: regkit.schedules.Piecewise(range(1, 1002), [0] * 1002),
+     "at most 1000 boundaries"),
 ])
 def test_every_count_is_bounded(call, match):
     with pytest.raises(ValueError, match=match):
