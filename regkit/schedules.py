@@ -44,8 +44,8 @@ from . import backend
 from ._checks import describe, short_repr
 
 __all__ = ["Schedule", "Constant", "Linear", "Cosine", "Exponential",
-           "Piecewise", "step_counter", "deserialize_schedule", "SCHEDULES",
-           "MAX_STEPS"]
+           "Piecewise", "step_counter", "deserialize_schedule",
+           "is_schedule_dict", "SCHEDULES", "MAX_STEPS"]
 
 #: The largest step count a schedule takes (``steps``, a boundary): far
 #: beyond any training run, and exact in float64.
@@ -190,8 +190,15 @@ def deserialize_schedule(data):
     return cls(**config)
 
 
-def _is_schedule_dict(data):
-    """Whether `data` is a serialized schedule (as a weight in a config)."""
+def is_schedule_dict(data):
+    """Whether `data` is a serialized schedule (as a weight in a config).
+
+    Examples
+    --------
+    >>> from regkit.schedules import Linear, is_schedule_dict
+    >>> is_schedule_dict(Linear(0, 1, 5).serialize()), is_schedule_dict(0.1)
+    (True, False)
+    """
     return isinstance(data, Mapping) and set(data) == {"name", "config"} \
         and data["name"] in SCHEDULES
 

@@ -112,6 +112,7 @@ RANKS = {
     "regkit.backend.streams": 3,
     "regkit.backend": 4,
     "regkit._checks": 5,
+    "regkit.schedules": 6,
     "regkit.nonlinearities": 6,
     "regkit.penalties": 6,
     "regkit.losses": 7,

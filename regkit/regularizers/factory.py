@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from .._checks import check_seed, describe, short_repr
 from ..layers.network import as_network
-from ..schedules import Schedule, deserialize_schedule, _is_schedule_dict
+from ..schedules import Schedule, deserialize_schedule, is_schedule_dict
 from .base import REGISTRY, Regularizer, _as_regularizers
 from .patterns import _glob_escape, _names_by_role
 from .stochastic import BernoulliDropout, GaussianNoise
@@ -241,7 +241,7 @@ def deserialize(data):
     if not isinstance(config, Mapping):
         raise TypeError("deserialize: config must be a dict, got %s"
                         % describe(config))
-    if _is_schedule_dict(config.get("weight")):
+    if is_schedule_dict(config.get("weight")):
         config = dict(config, weight=deserialize_schedule(config["weight"]))
     return _construct(REGISTRY[name], config,
                       "deserialize: %r" % name)
