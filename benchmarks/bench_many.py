@@ -103,12 +103,13 @@ def _sgd(count, regularized, linker):
     T = backend.tensor
     mode = backend.linker_modes()[linker]
     params = _params(count)
-    x = T.matrix("x")
+    x = T.matrix("x", dtype="float32")  # the parameters' dtype
     loss = regkit.sum_terms([T.mean(T.dot(x, p) ** 2) for p in params])
     if regularized:
-        loss = loss + 1e-4 * regkit.apply_penalty(params, regkit.l2)
-    updates = {p: p - 0.01 * g for p, g in zip(params,
-                                               backend.grad(loss, params))}
+        loss = loss + np.float32(1e-4) * regkit.apply_penalty(params,
+                                                              regkit.l2)
+    updates = {p: p - np.float32(0.01) * g
+               for p, g in zip(params, backend.grad(loss, params))}
     if regularized:
         updates = {p: regkit.norm_constraint(new, 3.0)
                    for p, new in updates.items()}

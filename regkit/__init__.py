@@ -48,6 +48,7 @@ from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            StochasticDepth,
                            ParamUpdates, REGISTRY, from_kwargs, total_penalty,
                            penalty_terms, apply_update_hooks, serialize,
+                           audit, Audit,
                            deserialize, random_updates, dropout_mask)
 from . import schedules
 from .schedules import step_counter
@@ -81,6 +82,7 @@ __all__ = [
     "StochasticDepth", "gradient_penalty",
     "smooth_labels", "categorical_crossentropy", "ParamUpdates", "REGISTRY",
     "from_kwargs", "total_penalty", "penalty_terms", "apply_update_hooks",
+    "audit", "Audit",
     "schedules", "step_counter",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "__version__",

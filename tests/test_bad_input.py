@@ -419,12 +419,17 @@ CASES = [
      "Cosine: steps must be between 1"),
     (lambda: regkit.schedules.Piecewise({1: 2}, [0, 1]), TypeError,
      "Piecewise: boundaries must be a list"),
+    (lambda: regkit.audit(None), TypeError, "audit: network must be"),
+    (lambda: regkit.audit(OUT, "weight_l2"), TypeError, "audit"),
+    (lambda: regkit.audit(OUT, [regkit.WeightL2()], outputs=3), TypeError,
+     "audit: outputs must be the dict"),
 ]
 
 # Public names that take no argument a user could get wrong.
-# (RegularizedGraph is a result record, built by apply_regularizers.)
+# (RegularizedGraph and Audit are result records, built by
+# apply_regularizers and audit.)
 NO_ARGUMENTS = {"get_rng", "spawn_seed_sequence", "OutputHook",
-                "RegularizedGraph"}
+                "RegularizedGraph", "Audit"}
 
 
 @pytest.mark.parametrize("index", range(len(CASES)))

@@ -32,7 +32,8 @@ STAY_IN_MODULE = {
     init: {"seed_sequence"},
     regularization: {"check_tags", "weighted_sum"},
     constraints: {"default_norm_axes", "rescale_norms"},
-    regularizers: {"add_clean_suffix", "change_weights", "inverted_dropout"},
+    regularizers: {"add_clean_suffix", "change_weights", "inverted_dropout",
+                   "term_labels"},
 }
 
 PACKAGE_DIR = os.path.dirname(regkit.__file__)
@@ -146,6 +147,7 @@ RANKS = {
     "regkit.regularizers.updates": 20,
     "regkit.regularizers.contractive": 21,
     "regkit.regularizers.factory": 21,
+    "regkit.regularizers.audit": 21,
     "regkit.regularizers.training": 20,
     "regkit.regularizers": 22,
     "regkit": 23,

@@ -53,6 +53,22 @@ def test_the_parameters_and_outputs_of_a_pytensor_ml_model():
         outputs)
 
 
+def test_the_audit_of_a_pytensor_ml_model():
+    X, y, pred, loss = _mlp()
+    regs = [regkit.WeightL2(weight=1e-4),
+            regkit.DecoupledWeightDecay(weight=1e-3,
+                                        tags={"trainable": True})]
+    report = regkit.audit(pred, regs)
+    rows = {row["name"]: row for row in report.params}
+    assert list(rows) == ["fc1_W", "fc1_b", "fc2_W", "fc2_b"]
+    assert rows["fc1_W"]["shape"] == (4, 8)
+    assert [label for label, _ in rows["fc2_W"]["terms"]] == [
+        "weight_l2", "decoupled_weight_decay"]
+    assert [label for label, _ in rows["fc2_b"]["terms"]] == [
+        "decoupled_weight_decay"]
+    assert sum("1-D parameter" in w for w in report.warnings) == 2
+
+
 def test_weight_and_activity_penalties_on_a_pytensor_ml_mlp():
     X, y, pred, loss = _mlp()
     regs = regkit.from_kwargs(loss, weight_l2={"pattern": "*_W",

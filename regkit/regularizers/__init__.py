@@ -15,13 +15,16 @@
 * :mod:`~regkit.regularizers.training`: what a training script calls,
   :func:`total_penalty`, :func:`penalty_terms` and
   :func:`apply_update_hooks`;
+* :mod:`~regkit.regularizers.audit`: :func:`audit`, what each regularizer
+  touches;
 * :mod:`~regkit.regularizers.factory`: :func:`from_kwargs`,
   :func:`serialize` and :func:`deserialize`.
 """
 from ..backend import random_updates
 from .activity import (ConfidencePenalty, HiddenL1, HiddenL2, KLSparsity,
                        RecurrentNorm, RecurrentState)
-from .base import REGISTRY, Regularizer, change_weights
+from .audit import Audit, audit
+from .base import REGISTRY, Regularizer, change_weights, term_labels
 from .patterns import add_clean_suffix
 from .contractive import Contractive, JacobianProjection, R1Penalty
 from .factory import deserialize, from_kwargs, serialize
@@ -46,7 +49,7 @@ __all__ = [
     "SpectralNorm", "SRIP", "SpectralNormalization", "DropConnect",
     "StochasticDepth",
     "ParamUpdates", "REGISTRY", "from_kwargs", "total_penalty",
-    "penalty_terms", "apply_update_hooks",
+    "penalty_terms", "apply_update_hooks", "audit", "Audit", "term_labels",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "add_clean_suffix", "change_weights", "inverted_dropout",
 ]

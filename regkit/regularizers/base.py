@@ -48,7 +48,7 @@ from ..schedules import Schedule
 from .patterns import (_as_patterns, _is_clean_copy, _matcher, _resolve,
                        _select_outputs, _short_name_hint, _unmatched_globs)
 
-__all__ = ["Regularizer", "REGISTRY", "change_weights"]
+__all__ = ["Regularizer", "REGISTRY", "change_weights", "term_labels"]
 
 logger = logging.getLogger("regkit")
 
@@ -365,6 +365,26 @@ class Regularizer(OutputHook):
             cached = (self.pattern, _matcher(_as_patterns(self.pattern)))
             self.__dict__["_matcher_cache"] = cached
         return cached[1]
+
+
+def term_labels(regularizers):
+    """One label per regularizer: its registry name, then ``#2``, ``#3``
+    for repeats (the labels of :func:`penalty_terms` and the audit).
+
+    Examples
+    --------
+    >>> import regkit
+    >>> from regkit.regularizers.audit import term_labels
+    >>> term_labels([regkit.WeightL2(), regkit.MaxNorm(), regkit.WeightL2()])
+    ['weight_l2', 'max_norm', 'weight_l2#2']
+    """
+    labels, seen = [], {}
+    for reg in regularizers:
+        base = reg.registry_name or type(reg).__name__
+        seen[base] = seen.get(base, 0) + 1
+        labels.append(base if seen[base] == 1 else "%s#%d" % (base,
+                                                             seen[base]))
+    return labels
 
 
 def _as_regularizers(regularizers, caller):

@@ -18,7 +18,7 @@ from ..layers.base import Layer
 from ..layers.network import as_network
 from ..regularization import sum_terms, weighted_sum
 from ..schedules import Constant
-from .base import _as_regularizers
+from .base import _as_regularizers, term_labels
 
 __all__ = ["total_penalty", "penalty_terms", "ParamUpdates",
            "apply_update_hooks"]
@@ -124,14 +124,11 @@ def _weighted_terms(regularizers, network, outputs, step, caller):
                         "returns, got %s" % (caller, describe(outputs)))
     if step is not None:
         Constant(0.0)(step)  # refuses a step that is not an integer scalar
-    terms, seen = [], {}
-    for reg in regularizers:
+    terms = []
+    for reg, label in zip(regularizers, term_labels(regularizers)):
         term = reg.loss(network, outputs)  # its warnings even at weight 0
         if not reg.has_loss_term():
             continue
-        base = reg.registry_name or type(reg).__name__
-        seen[base] = seen.get(base, 0) + 1
-        label = base if seen[base] == 1 else "%s#%d" % (base, seen[base])
         weight = reg.weight_at(step, caller)
         if isinstance(term, int) and term == 0 or (
                 not backend.is_tensor(weight) and weight == 0):
