@@ -47,7 +47,15 @@ SETUPS = OrderedDict([
     ("elastic_net", ({}, (regkit.elastic_net, 2e-4, {"l1_ratio": 0.5}))),
     ("l2+dropout+max_norm", ({"weight_l2": 5e-4, "hidden_dropout": 0.5,
                               "max_norm": 1.0}, None)),
+    # weight_l2's coefficient ramps from 0 to 1e-3 over the first 20
+    # epochs (the schedule's step is the epoch), in the same compiled
+    # function throughout
+    ("l2_warmup", ({"weight_l2": regkit.schedules.Linear(0.0, 1e-3, 20)},
+                   None)),
 ])
+
+#: The setup whose audit the demo prints before training.
+AUDITED = "l2+dropout+max_norm"
 
 #: Setups run only when asked for (``--setups spectral_norm ...``): the
 #: newer regularizers of the catalogue.  The network's output is its
@@ -99,12 +107,9 @@ def cross_entropy(scores, labels):
     return -T.mean(log_prob[T.arange(labels.shape[0]), labels])
 
 
-def compile_setup(keywords, extra, seed, rate=0.05, momentum=0.9,
-                  linker="cvm", start=None):
-    """Build the network and the training and evaluation functions,
-    compiled with `linker` (a name from ``backend.linker_modes()``);
+def regularized_network(keywords, seed, start=None):
+    """The network (its output layer) and the regularizers of a setup;
     `start`: parameter name -> initial value (a pretrained start)."""
-    mode = backend.linker_modes()[linker]
     l_in, l_out = build_network(seed)
     for name, param in regkit.named_params(l_out):
         if start and name in start:
@@ -117,16 +122,31 @@ def compile_setup(keywords, extra, seed, rate=0.05, momentum=0.9,
         keywords["drop_connect"] = dict(keywords["drop_connect"], rng=seed)
     if "l2_sp" in keywords:
         keywords["l2_sp"] = dict(keywords["l2_sp"], start=start)
-    regs = regkit.from_kwargs(l_out, **keywords)
+    return l_out, regkit.from_kwargs(l_out, **keywords)
+
+
+def compile_setup(keywords, extra, seed, rate=0.05, momentum=0.9,
+                  linker="cvm", start=None):
+    """Build the network and the training and evaluation functions,
+    compiled with `linker` (a name from ``backend.linker_modes()``).
+
+    Returns (train, evaluate, weights, labels, epoch): ``train(x, y)``
+    returns the data loss and then each penalty term (``labels``, from
+    :func:`regkit.penalty_terms`); ``epoch`` is the step of the schedules,
+    a shared counter the caller sets to the current epoch."""
+    mode = backend.linker_modes()[linker]
+    l_out, regs = regularized_network(keywords, seed, start)
+    epoch = regkit.step_counter("epoch")
     x, y = T.matrix("x", dtype=backend.floatX), T.ivector("y")
     outputs = regkit.get_outputs(l_out, x, regularizers=regs)
     outputs["out:prob"] = backend.softmax(outputs["out:out"])
     data_loss = cross_entropy(outputs["out:out"], y)
-    loss = data_loss + regkit.total_penalty(regs, l_out, outputs)
+    terms = regkit.penalty_terms(regs, l_out, outputs, step=epoch)
     if extra is not None:
         penalty, coefficient, kwargs = extra
-        loss = loss + np.asarray(coefficient, backend.floatX) \
+        terms[penalty.__name__] = np.asarray(coefficient, backend.floatX) \
             * regkit.regularize_network_params(l_out, penalty, **kwargs)
+    loss = data_loss + regkit.sum_terms(list(terms.values()))
     params = regkit.get_all_params(l_out, trainable=True)
     updates = []
     for param, grad in zip(params, backend.grad(loss, params)):
@@ -136,7 +156,7 @@ def compile_setup(keywords, extra, seed, rate=0.05, momentum=0.9,
         updates += [(velocity, step), (param, param + step)]
     updates = regkit.apply_update_hooks(regs, l_out, updates)
     train = backend.function(
-        [x, y], data_loss, mode=mode,
+        [x, y], [data_loss] + list(terms.values()), mode=mode,
         updates=list(updates.items()) + regkit.random_updates(outputs))
     clean = regkit.get_output(l_out, x, regularizers=regs,
                               deterministic=True)
@@ -144,13 +164,14 @@ def compile_setup(keywords, extra, seed, rate=0.05, momentum=0.9,
         [x, y], [cross_entropy(clean, y),
                  T.mean(T.eq(T.argmax(clean, axis=1), y))], mode=mode)
     weights = regkit.get_all_params(l_out, regularizable=True)
-    return train, evaluate, weights
+    return train, evaluate, weights, list(terms), epoch
 
 
 def pretrain(x, labels, seed, epochs, batch_size, linker):
     """The hidden weights of the network trained without regularization on
     `labels` (another task on the same images): a pretrained start."""
-    train, _, weights = compile_setup({}, None, seed + 1, linker=linker)
+    train, _, weights, _, _ = compile_setup({}, None, seed + 1,
+                                            linker=linker)
     shuffle = np.random.default_rng(seed + 1)
     for _ in range(epochs):
         order = shuffle.permutation(len(x))
@@ -179,17 +200,23 @@ def run(name, setup, data, epochs, seed, batch_size=32, progress=True,
            for value in keywords.values()):
         pretrained = pretrain(x_train, y_train % 2, seed, epochs, batch_size,
                               linker)
-    train, evaluate, weights = compile_setup(keywords, extra, seed,
-                                             linker=linker, start=pretrained)
+    train, evaluate, weights, labels, epoch = compile_setup(
+        keywords, extra, seed, linker=linker, start=pretrained)
     shuffle = np.random.default_rng(seed)
-    curves = {"train": [], "test": []}
+    curves = {"train": [], "test": [],
+              "terms": OrderedDict((label, []) for label in labels)}
     bar = tqdm(range(epochs), desc="%-20s" % name, unit="epoch",
                disable=not (progress and sys.stderr.isatty()))
-    for _ in bar:
+    for number in bar:
+        epoch.set_value(np.int64(number))  # the schedules' step
         order = shuffle.permutation(len(x_train))
+        sums = np.zeros(len(labels))
         for begin in range(0, len(order), batch_size):
             batch = order[begin:begin + batch_size]
-            train(x_train[batch], y_train[batch])
+            sums += train(x_train[batch], y_train[batch])[1:]
+        batches = -(-len(order) // batch_size)
+        for label, total in zip(labels, sums):  # mean over the epoch
+            curves["terms"][label].append(float(total) / batches)
         train_loss, train_acc = evaluate(x_train, y_train)
         test_loss, test_acc = evaluate(x_test, y_test)
         curves["train"].append(float(train_loss))
@@ -227,10 +254,11 @@ def table(results):
 
 
 def plot(results, path, title):
-    """Four panels: test loss per epoch of every setup (linear scale, the
+    """Five panels: test loss per epoch of every setup (linear scale, the
     unregularized run in black), training loss per epoch (log scale), the
-    final test loss and accuracy per setup, and the cumulative distribution
-    of the weights' magnitudes (which share lies below each size)."""
+    final test loss and accuracy per setup, the cumulative distribution
+    of the weights' magnitudes (which share lies below each size), and
+    each penalty term per epoch (the logged terms, log scale)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -242,8 +270,12 @@ def plot(results, path, title):
     colors["none"] = "black"
     widths = {name: 2.5 if name == "none" else 1.5 for name in names}
     plt.rcParams.update({"font.size": 11})
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
-    (test_ax, train_ax), (bar_ax, cdf_ax) = axes
+    fig = plt.figure(figsize=(12, 12.5))
+    grid = fig.add_gridspec(3, 2)
+    test_ax, train_ax = fig.add_subplot(grid[0, 0]), fig.add_subplot(
+        grid[0, 1])
+    bar_ax, cdf_ax = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+    terms_ax = fig.add_subplot(grid[2, :])
 
     finals = [r["curves"]["test"][-1] for r in results.values()]
     best = min(min(r["curves"]["test"]) for r in results.values())
@@ -301,6 +333,25 @@ def plot(results, path, title):
     cdf_ax.set_title("Share of weights below each magnitude")
     cdf_ax.set_xlabel("|weight| (log scale)")
     cdf_ax.set_ylabel("share of all weights")
+
+    styles = ["-", "--", ":", "-."]
+    for name, r in results.items():
+        for index, (label, values) in enumerate(r["curves"]["terms"].items()):
+            values = np.asarray(values)
+            if not np.any(values > 0):
+                continue  # a term that stays 0 has no place on a log scale
+            epochs = np.arange(1, len(values) + 1)
+            terms_ax.plot(epochs[values > 0], values[values > 0],
+                          color=colors[name], lw=widths[name],
+                          ls=styles[index % len(styles)],
+                          label="%s: %s" % (name, label))
+    terms_ax.set_yscale("log")
+    terms_ax.set_title("Each penalty term per epoch (regkit.penalty_terms; "
+                       "l2_warmup ramps its weight over 20 epochs)")
+    terms_ax.set_xlabel("epoch")
+    terms_ax.set_ylabel("weighted term (log scale)")
+    if terms_ax.lines:
+        terms_ax.legend(fontsize=9, ncol=2)
     fig.suptitle(title, fontsize=13)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -345,6 +396,11 @@ def main(argv=None):
     print("digits: %d training and %d test images, %d epochs, seed %d, "
           "backend %s, linker %s" % (len(data[0]), len(data[2]), args.epochs,
                                      args.seed, backend.NAME, args.linker))
+    if AUDITED in args.setups:
+        # what each regularizer of the combined setup touches, before
+        # training (regkit.audit compiles nothing)
+        l_out, regs = regularized_network(SETUPS[AUDITED][0], args.seed)
+        print("audit of %s:\n%s" % (AUDITED, regkit.audit(l_out, regs)))
     results = OrderedDict()
     for name in args.setups:
         setup = SETUPS[name] if name in SETUPS else EXTRA_SETUPS[name]

@@ -106,6 +106,28 @@ def test_digits_demo_table_figure_and_determinism(tmp_path, capsys):
     assert 0.0 <= first["none"]["near_zero"] <= 1.0
 
 
+def test_digits_demo_audits_logs_each_term_and_warms_up(tmp_path, capsys):
+    module = _digits()
+    args = ["--epochs", "3", "--train-size", "120", "--no-progress",
+            "--output", str(tmp_path / "figure.png"), "--setups",
+            "l2+dropout+max_norm", "l2_warmup", "elastic_net"]
+    results = module["main"](args)
+    out = capsys.readouterr().out
+    # the audit of the combined setup, once, before training
+    assert out.count("audit of l2+dropout+max_norm:") == 1
+    assert "hid1.W     64x256" in out and "weight_l2 0.0005; max_norm 1" in out
+    assert "hid1:out  hidden  bernoulli_dropout" in out
+    # each penalty term per epoch; the warm-up's weight is 0 at epoch 0
+    # and grows linearly (Linear(0, 1e-3, 20), the step is the epoch)
+    terms = results["l2_warmup"]["curves"]["terms"]
+    assert list(terms) == ["weight_l2"] and len(terms["weight_l2"]) == 3
+    assert terms["weight_l2"][0] == 0.0
+    assert 0 < terms["weight_l2"][1] < terms["weight_l2"][2]
+    full = results["l2+dropout+max_norm"]["curves"]["terms"]["weight_l2"]
+    assert all(value > 0 for value in full)
+    assert list(results["elastic_net"]["curves"]["terms"]) == ["elastic_net"]
+
+
 def test_digits_rejects_bad_arguments():
     module = _digits()
     for args in (["--epochs", "0"], ["--train-size", "5"],
