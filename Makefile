@@ -72,8 +72,8 @@ test-fast: $(VENV)/pytensor/.installed
 		-p no:cacheprovider -q -n $(WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 # The newest PyTensor on the newest Python, with jax (CPU) for the JAX
-# linker, PyMC 6 and pytensor-ml (which need Python >= 3.12); pinned in
-# requirements/pytensor-newest.txt.
+# linker, mlx (CPU) for the MLX linker, PyMC 6 and pytensor-ml (which need
+# Python >= 3.12); pinned in requirements/pytensor-newest.txt.
 $(VENV)/pytensor-newest/.installed: setup.py requirements/pytensor-newest.txt
 	@test -n "$(NEWEST_PYTHON)" || { echo "no Python 3.12 or 3.13 found" \
 		"(on the PATH or in pyenv); set NEWEST_PYTHON=..." >&2; exit 1; }
@@ -82,7 +82,7 @@ $(VENV)/pytensor-newest/.installed: setup.py requirements/pytensor-newest.txt
 	$(VENV)/pytensor-newest/bin/python -m pip install --quiet --upgrade "pip>=23"
 	$(VENV)/pytensor-newest/bin/python -m pip install --quiet \
 		-c requirements/pytensor-newest.txt \
-		-e ".[pytensor,jax,pymc,pytensor-ml,test,demo]"
+		-e ".[pytensor,jax,mlx,pymc,pytensor-ml,test,demo]"
 	touch $@
 
 test-pytensor-newest: $(VENV)/pytensor-newest/.installed

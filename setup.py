@@ -35,6 +35,10 @@ setup(
                    "scipy<1.11"],
         "pytensor": ["pytensor>=3.0.7,<4"],
         "jax": ['jax; python_version >= "3.12"'],
+        # PyTensor's MLX linker (PyTensor >= 3.3, so Python >= 3.12); the
+        # CPU build on Linux, Apple's own on macOS
+        "mlx": ['mlx[cpu]; python_version >= "3.12" and sys_platform == "linux"',
+                'mlx; python_version >= "3.12" and sys_platform == "darwin"'],
         "torch": ["torch>=2.5"],
         "pymc": ['pymc>=6; python_version >= "3.12"'],
         "pytensor-ml": ['pytensor-ml>=0.3; python_version >= "3.12"'],

@@ -92,7 +92,10 @@ def check_supported_float(x, caller, argname="x"):
 
 
 def _constant(value, dtype):
-    """`value` as a constant of `dtype`, so that it never upcasts a graph."""
+    """`value` as a constant of `dtype`, so that it never upcasts a graph
+    (a symbolic scalar `value`: cast to `dtype`)."""
+    if backend.is_tensor(value):
+        return backend.tensor.cast(value, dtype)
     return backend.as_tensor_variable(np.asarray(value, dtype=dtype))
 
 

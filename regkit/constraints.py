@@ -81,8 +81,9 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
     ----------
     tensor_var : tensor
         Usually the new value of a parameter in an update list.
-    max_norm : float
-        The bound, positive.
+    max_norm : float or symbolic scalar
+        The bound, positive (a symbolic scalar, such as a schedule's value,
+        is not checked).
     norm_axes : int, sequence of int or None
         Axes the norms are taken along.  None: ``(0,)`` for 2-D (the
         incoming weights of each unit of a ``(inputs, units)`` matrix), all
@@ -113,7 +114,12 @@ def norm_constraint(tensor_var, max_norm, norm_axes=None, epsilon=1e-7):
     """
     caller = "norm_constraint"
     x = as_float_tensor(tensor_var, caller, "tensor_var")
-    max_norm = check_positive(max_norm, caller, "max_norm")
+    if backend.is_tensor(max_norm):  # a bound that varies in training
+        if max_norm.ndim != 0:
+            raise ValueError("norm_constraint: a symbolic max_norm must be "
+                             "a scalar, got %d dimensions" % max_norm.ndim)
+    else:
+        max_norm = check_positive(max_norm, caller, "max_norm")
     epsilon = check_positive(epsilon, caller, "epsilon", allow_zero=True)
     return rescale_norms(
         x, lambda norms: _scale(norms, max_norm, epsilon, x.dtype),

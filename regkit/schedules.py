@@ -16,8 +16,11 @@ the number (for logging and plots).
 * :class:`Piecewise`: ``values[i]`` from ``boundaries[i - 1]`` (inclusive)
   to ``boundaries[i]``.
 
-The step counts from 0; the user advances it, typically with
-``(step, step + 1)`` in the updates of the training function.
+The step counts from 0 (a negative symbolic step counts as 0); the user
+advances it, typically with ``(step, step + 1)`` in the updates of the
+training function.  Every constant of a schedule enters the graph as
+float64, whatever ``floatX`` is, so that its value and the steps where it
+switches are exact up to :data:`MAX_STEPS`.
 
 Examples
 --------
@@ -79,7 +82,10 @@ def _number(value, caller, argname):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError("%s: %s must be a real number, got %s"
                         % (caller, argname, describe(value)))
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond float64's range
+        value = math.inf
     if not math.isfinite(value):
         raise ValueError("%s: %s must be finite, got %r"
                          % (caller, argname, value))
@@ -97,6 +103,21 @@ def _count(value, caller, argname, smallest=1):
     return value
 
 
+def _check_step(step, caller):
+    """`step` if None, an int >= 0 or a symbolic integer scalar, else a
+    TypeError (ValueError for a negative int) naming `caller`."""
+    if step is None:
+        return None
+    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+        return _count(step, caller, "step", smallest=0)
+    if not backend.is_tensor(step) or step.ndim != 0 \
+            or not str(step.dtype).startswith(("int", "uint")):
+        raise TypeError("%s: step must be an integer scalar (symbolic, e.g. "
+                        "regkit.step_counter(), or an int), got %s"
+                        % (caller, describe(step)))
+    return step
+
+
 class Schedule(object):
     """Base of the schedules: ``schedule(step)`` is the weight at `step`.
 
@@ -109,7 +130,19 @@ class Schedule(object):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        SCHEDULES[cls.__name__.lower()] = cls
+        name = cls.__name__.lower()
+        if name.startswith("_"):  # a private base, never serialized
+            return
+        taken = SCHEDULES.get(name)
+        if taken is not None and (taken.__module__, taken.__qualname__) \
+                != (cls.__module__, cls.__qualname__):
+            raise TypeError(
+                "the schedule name %r is taken by %s.%s: name the class "
+                "%s.%s differently (a serialized schedule is found by its "
+                "lowercased class name)" % (name, taken.__module__,
+                                            taken.__qualname__, cls.__module__,
+                                            cls.__qualname__))
+        SCHEDULES[name] = cls  # (a reloaded module replaces its own class)
 
     def __call__(self, step):
         """The weight at `step` (a symbolic integer scalar or an int) as
@@ -117,19 +150,20 @@ class Schedule(object):
         if step is None:
             raise TypeError("%r needs a step: pass step= (a symbolic integer "
                             "scalar such as regkit.step_counter())" % (self,))
-        if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+        step = _check_step(step, type(self).__name__)
+        if isinstance(step, int):
             return T.constant(self.value(step), dtype="float64")
-        if not backend.is_tensor(step) or step.ndim != 0 \
-                or not str(step.dtype).startswith(("int", "uint")):
-            raise TypeError("%r: step must be an integer scalar (symbolic, "
-                            "e.g. regkit.step_counter(), or an int), got %s"
-                            % (self, describe(step)))
-        return self._symbolic(T.cast(step, "float64"))
+        # a negative step counts as 0, as the numeric value refuses it
+        return self._symbolic(T.maximum(T.cast(step, "float64"),
+                                        np.float64(0)))
 
     def value(self, step):
-        """The weight at the integer `step` >= 0, as a float."""
-        return float(self._numeric(float(_count(step, repr(self), "step",
-                                                smallest=0))))
+        """The weight at the integer `step` >= 0, as a float (``inf``
+        where an :class:`Exponential` overflows, as in the graph)."""
+        step = _count(step, "%s.value" % type(self).__name__, "step",
+                      smallest=0)
+        with np.errstate(over="ignore"):
+            return float(self._numeric(np.float64(step)))
 
     def bounds(self):
         """(smallest, largest) value over every step >= 0."""
@@ -200,7 +234,7 @@ def is_schedule_dict(data):
     (True, False)
     """
     return isinstance(data, Mapping) and set(data) == {"name", "config"} \
-        and data["name"] in SCHEDULES
+        and isinstance(data["name"], str) and data["name"] in SCHEDULES
 
 
 class Constant(Schedule):
@@ -228,7 +262,7 @@ class Constant(Schedule):
         return self.level
 
     def _symbolic(self, t):
-        return T.constant(self.level, dtype="float64")
+        return _float64(self.level)
 
 
 class _Ramp(Schedule):
@@ -251,14 +285,22 @@ class _Ramp(Schedule):
         raise NotImplementedError
 
     def _numeric(self, t):
-        progress = min(t, self.steps) / self.steps
-        return self.start + (self.stop - self.start) * self._fraction(
-            progress, np)
+        progress = min(t, self.steps) / np.float64(self.steps)
+        return self._between(self._fraction(progress, np))
 
     def _symbolic(self, t):
-        progress = T.minimum(t, float(self.steps)) / float(self.steps)
-        return self.start + (self.stop - self.start) * self._fraction(
-            progress, T)
+        steps = _float64(self.steps)
+        ramp = self._between(self._fraction(T.minimum(t, steps) / steps, T))
+        # exactly start at 0 and stop from `steps` on, whatever the
+        # optimizer makes of the ramp's arithmetic
+        return T.switch(T.ge(t, steps), _float64(self.stop),
+                        T.switch(T.le(t, _float64(0)), _float64(self.start),
+                                 ramp))
+
+    def _between(self, share):
+        # start at share 0 and stop at share 1, exactly
+        return (1.0 - share) * np.float64(self.start) \
+            + share * np.float64(self.stop)
 
 
 class Linear(_Ramp):
@@ -271,6 +313,9 @@ class Linear(_Ramp):
     >>> [Linear(0.0, 1.0, 4).value(t) for t in (0, 1, 4, 9)]
     [0.0, 0.25, 1.0, 1.0]
     """
+
+    def __init__(self, start, stop, steps):
+        super().__init__(start, stop, steps)
 
     def _fraction(self, progress, math_):
         return progress
@@ -287,8 +332,11 @@ class Cosine(_Ramp):
     [1.0, 0.5, 0.0, 0.0]
     """
 
+    def __init__(self, start, stop, steps):
+        super().__init__(start, stop, steps)
+
     def _fraction(self, progress, math_):
-        return (1.0 - math_.cos(np.pi * progress)) / 2.0
+        return (1.0 - math_.cos(np.float64(np.pi) * progress)) / 2.0
 
 
 class Exponential(Schedule):
@@ -318,11 +366,12 @@ class Exponential(Schedule):
         return (min(self.start, toward), max(self.start, toward))
 
     def _numeric(self, t):
-        return self.start * self.rate ** t
+        return np.float64(self.start) * np.float64(self.rate) ** t
 
     def _symbolic(self, t):
         # exp(t log rate): PyTensor's PyTorch linker has no power kernel
-        return self.start * T.exp(t * np.float64(math.log(self.rate)))
+        return np.float64(self.start) * T.exp(
+            t * np.float64(math.log(self.rate)))
 
 
 class Piecewise(Schedule):
@@ -344,7 +393,8 @@ class Piecewise(Schedule):
         for argname, items in (("boundaries", boundaries),
                                ("values", values)):
             if isinstance(items, (str, bytes, Mapping)) or \
-                    not hasattr(items, "__len__"):
+                    not hasattr(items, "__len__") or \
+                    getattr(items, "ndim", 1) != 1:
                 raise TypeError("Piecewise: %s must be a list, got %s"
                                 % (argname, describe(items)))
         if len(boundaries) > 1000:
@@ -370,8 +420,14 @@ class Piecewise(Schedule):
         return self.values[bisect.bisect_right(self.boundaries, t)]
 
     def _symbolic(self, t):
-        result = T.constant(self.values[0], dtype="float64")
+        result = _float64(self.values[0])
         for boundary, value in zip(self.boundaries, self.values[1:]):
-            result = T.switch(T.ge(t, float(boundary)),
-                              np.float64(value), result)
+            result = T.switch(T.ge(t, _float64(boundary)),
+                              _float64(value), result)
         return result
+
+
+def _float64(value):
+    """`value` as a float64 constant of the graph (a Python float would
+    become a ``floatX`` one: float32 rounds 1e8 + 1 to 1e8)."""
+    return T.constant(np.float64(value), dtype="float64")

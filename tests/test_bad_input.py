@@ -409,8 +409,19 @@ CASES = [
     (lambda: regkit.WeightL2(weight=regkit.schedules.Exponential(-1, 0.5)),
      ValueError, "WeightL2: weight Exponential(start=-1.0, rate=0.5) "
      "reaches -1"),
-    (lambda: regkit.GaussianNoise(weight=regkit.schedules.Constant(0.1)),
-     TypeError, "GaussianNoise: weight must be a number"),
+    (lambda: regkit.GaussianNoise(weight=regkit.schedules.Constant(-0.1)),
+     ValueError, "GaussianNoise: weight Constant(value=-0.1) reaches -0.1"),
+    (lambda: regkit.SpectralNormalization(
+        weight=regkit.schedules.Constant(0.1)),
+     TypeError, "SpectralNormalization: weight must be a number"),
+    (lambda: regkit.get_outputs(OUT, step=2.0), TypeError,
+     "get_outputs: step must be an integer scalar"),
+    (lambda: regkit.get_output(OUT, step=-2), ValueError,
+     "get_output: step must be between 0 and 2**52, got -2"),
+    (lambda: regkit.apply_regularizers(OUT, [], step=[1]), TypeError,
+     "apply_regularizers: step must be an integer scalar"),
+    (lambda: regkit.apply_update_hooks([], OUT, {}, step=T.iscalar() * 1.5),
+     TypeError, "apply_update_hooks: step must be an integer scalar"),
     (lambda: regkit.deserialize({"name": "weight_l2", "config": {
         "weight": {"name": "linear", "config": {"steps": 0, "start": 0,
                                                 "stop": 1}}}}),

@@ -28,6 +28,9 @@ EXPECTED_LOSSES = [1.2931312, 1.2513010, 1.2630347, 0.9087161, 1.0795184,
 # `maximum` (see test_pytorch_linker_gradient_limit): under it the network
 # has tanh units and no biases, and is compared with the same network on C.
 PLAIN_NETWORK = ("PYTORCH",)
+# MLX computes exp, log1p, cos... of float64 at float32 precision (cos off
+# by 2e-6 on the CPU, MLX 0.32.4): its numbers match the others to that.
+RTOL = dict(MLX=1e-6)
 
 
 def _data():
@@ -57,7 +60,10 @@ def _training(seed=0, stochastic=True, plain=False):
     outputs = regkit.get_outputs(out, regularizers=regs)
     y = T.ivector("y")
     prob = outputs["out:out"]
-    loss = -T.mean(T.log(prob[T.arange(y.shape[0]), y])) \
+    # the labels as one-hot rows, not prob[arange(batch), y]: MLX's arange
+    # takes no symbolic length
+    one_hot = T.eq(y.dimshuffle(0, "x"), T.arange(3).dimshuffle("x", 0))
+    loss = -T.mean(T.sum(T.log(prob) * one_hot, axis=1)) \
         + regkit.total_penalty(regs, out, outputs)
     params = regkit.get_all_params(out, trainable=True)
     updates = [(p, p - 0.1 * g)
@@ -91,7 +97,7 @@ def test_penalties_give_the_same_training_on_every_linker(name):
     plain = name in PLAIN_NETWORK
     reference = _losses(MODES["cvm"], stochastic=False, plain=plain)[1]
     losses = _losses(MODES[name], stochastic=False, plain=plain)[1]
-    np.testing.assert_allclose(losses, reference, rtol=1e-9)
+    np.testing.assert_allclose(losses, reference, rtol=RTOL.get(name, 1e-9))
     assert len(set(losses)) == STEPS  # it trains
 
 
@@ -246,8 +252,8 @@ def test_variational_dropout_in_scan_keeps_one_mask_per_call(name):
 
 @pytest.mark.parametrize("name", list(MODES))
 def test_draws_inside_a_scan_step(name):
-    if name == "PYTORCH":
-        pytest.skip("PyTensor's PyTorch linker cannot compile Scan")
+    if name in ("PYTORCH", "MLX"):
+        pytest.skip("PyTensor's %s linker cannot compile Scan" % name)
     x = T.tensor3("x")
 
     def step(x_t):

@@ -29,7 +29,8 @@ True
 >>> backend.function([x], x.sum())([[1.0, 2.0]]).item()
 3.0
 """
-from .choice import (JAX_LINKER, NAME, OWN_RANDOM_STREAMS, PYTORCH_LINKER,
+from .choice import (JAX_LINKER, MLX_LINKER, NAME, OWN_RANDOM_STREAMS,
+                     PYTORCH_LINKER,
                      Constant, Elemwise, SharedVariable,
                      TensorConstant, TensorVariable, Variable,
                      as_tensor_variable, c_linker_mode, clone_replace, config,
@@ -63,7 +64,7 @@ __all__ = [
     "sum_of_squares", "sum_of_abs", "total_sum_of_squares",
     "total_sum_of_abs", "MAX_FUSED_INPUTS",
     "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "JAX_LINKER",
-    "PYTORCH_LINKER", "specify_broadcastable", "linker_kernels", "before_linking", "register_kernels",
+    "PYTORCH_LINKER", "MLX_LINKER", "specify_broadcastable", "linker_kernels", "before_linking", "register_kernels",
 ]
 
 

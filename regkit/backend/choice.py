@@ -48,7 +48,7 @@ __all__ = [
     "verify_grad",
     "Elemwise", "disconnected_grad", "scan", "c_linker_mode", "linker_modes",
     "quick_compile",
-    "OWN_RANDOM_STREAMS", "JAX_LINKER", "PYTORCH_LINKER",
+    "OWN_RANDOM_STREAMS", "JAX_LINKER", "PYTORCH_LINKER", "MLX_LINKER",
     "specify_broadcastable",
 ]
 
@@ -304,13 +304,15 @@ def _importable(module):
 
 #: Linkers whose random draws are not numpy's stream (but follow the same
 #: contract: fresh draws with random_updates, repeated draws without).
-OWN_RANDOM_STREAMS = ("JAX", "PYTORCH")
+OWN_RANDOM_STREAMS = ("JAX", "PYTORCH", "MLX")
 
-#: PyTensor's JAX and PyTorch linkers, as "module:class": regkit defines
-#: its kernels for them the first time one of them links a graph, so that
-#: jax and torch are imported only by a user who compiles with them.
+#: PyTensor's JAX, PyTorch and MLX linkers, as "module:class": regkit
+#: defines its kernels for them the first time one of them links a graph,
+#: so that jax, torch and mlx are imported only by a user who compiles
+#: with them.
 JAX_LINKER = "pytensor.link.jax.linker:JAXLinker"
 PYTORCH_LINKER = "pytensor.link.pytorch.linker:PytorchLinker"
+MLX_LINKER = "pytensor.link.mlx.linker:MLXLinker"
 
 
 def linker_modes():
@@ -323,9 +325,10 @@ def linker_modes():
         (its default: C code where an Op has it), ``"py"`` (Python
         implementations only) and ``"FAST_COMPILE"``.  PyTensor:
         ``"numba"`` (its default), ``"cvm"`` and ``"FAST_COMPILE"``, and
-        ``"JAX"`` where jax is installed and ``"PYTORCH"`` where torch is.
+        ``"JAX"`` where jax is installed, ``"PYTORCH"`` where torch is and
+        ``"MLX"`` where mlx is (PyTensor 3.3 and newer).
         regkit gives the same numbers under each, except that random draws
-        under JAX and PyTorch come from their own generators
+        under JAX, PyTorch and MLX come from their own generators
         (:data:`OWN_RANDOM_STREAMS`; see the Backends page).
 
     Examples
@@ -341,8 +344,10 @@ def linker_modes():
         modes = dict(numba="NUMBA", **modes)
     modes["FAST_COMPILE"] = "FAST_COMPILE"
     if NAME == "pytensor":  # backend: pytensor only
-        for mode, module in (("JAX", "jax"), ("PYTORCH", "torch")):
-            if _importable(module):
+        for mode, module, linker in (("JAX", "jax", JAX_LINKER),
+                                     ("PYTORCH", "torch", PYTORCH_LINKER),
+                                     ("MLX", "mlx", MLX_LINKER)):
+            if _importable(module) and _importable(linker.split(":")[0]):
                 modes[mode] = mode
     return modes
 

@@ -26,7 +26,7 @@ Examples
 """
 import numpy as np
 
-from .choice import (JAX_LINKER, PYTORCH_LINKER, _Apply, _lib, _sign,
+from .choice import (JAX_LINKER, MLX_LINKER, PYTORCH_LINKER, _Apply, _lib, _sign,
                      as_tensor_variable, tensor)
 from .graph import is_tensor, shallow_sum
 from .linking import _RegkitOp, linker_kernels, register_kernels
@@ -421,5 +421,27 @@ def _torch_fused_kernel():  # backend: pytensor only; linker: pytorch
         def fused_gradient(gz, *xs):
             return tuple(
                 (x * (2 * gz) if square else torch.sign(x) * gz).to(x.dtype)
+                for x in xs)
+        return fused_gradient
+
+
+@linker_kernels(linker=MLX_LINKER)
+def _mlx_fused_kernel():  # backend: pytensor only; linker: mlx
+    import mlx.core as mx
+    from pytensor.link.mlx.dispatch import mlx_funcify
+
+    from .ops import _mlx_total
+
+    @mlx_funcify.register(_FusedReduction)
+    def _mlx_fused_reduction(op, node, **kwargs):
+        return _mlx_total(op.kind, node.outputs[0].dtype)
+
+    @mlx_funcify.register(_FusedGradient)
+    def _mlx_fused_gradient(op, node, **kwargs):
+        square = op.kind == "sqr"
+
+        def fused_gradient(gz, *xs):
+            return tuple(
+                (x * (2 * gz) if square else mx.sign(x) * gz).astype(x.dtype)
                 for x in xs)
         return fused_gradient

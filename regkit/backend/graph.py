@@ -198,7 +198,9 @@ def full_rank_constant(value, dtype, ndim):
     """`value` as a constant of `dtype` with `ndim` broadcastable
     dimensions: multiplying a tensor by it needs no broadcasting Op
     (``DimShuffle``), whose creation dominates the cost of building deep
-    graphs.
+    graphs.  A symbolic scalar `value` (a weight that varies during
+    training) is cast to `dtype` and given the same broadcastable
+    dimensions.
 
     Examples
     --------
@@ -206,6 +208,8 @@ def full_rank_constant(value, dtype, ndim):
     >>> backend.full_rank_constant(0.5, "float32", 2).broadcastable
     (True, True)
     """
+    if is_tensor(value):
+        return tensor.cast(value, dtype).dimshuffle(("x",) * ndim)
     return tensor.as_tensor_variable(
         np.asarray(value, dtype=dtype).reshape((1,) * ndim))
 

@@ -7,7 +7,7 @@ with :func:`linker_kernels` is called the first time a regkit Op enters a
 graph (or is unpickled), so that ``import regkit`` imports no Numba; one
 decorated with ``linker_kernels(linker=...)`` only when that linker (JAX,
 PyTorch) first links a graph, so that building graphs imports neither jax
-nor torch.  A kernel for a new linker, or for a new Op, is one more such
+nor torch (nor mlx).  A kernel for a new linker, or for a new Op, is one more such
 function.
 
 The Ops: the one-pass float64 reductions behind
@@ -24,7 +24,7 @@ Examples
 """
 import numpy as np
 
-from .choice import (JAX_LINKER, PYTORCH_LINKER, _Apply, _COp, _sign,
+from .choice import (JAX_LINKER, MLX_LINKER, PYTORCH_LINKER, _Apply, _COp, _sign,
                      as_tensor_variable, tensor)
 from .linking import _RegkitOp, linker_kernels, register_kernels
 
@@ -248,3 +248,31 @@ def _torch_reduction_kernel():  # backend: pytensor only; linker: pytorch
             terms = wide * wide if square else wide.abs()
             return terms.sum().to(out_dtype)
         return reduction
+
+
+def _mlx_total(kind, out_dtype):  # backend: pytensor only; linker: mlx
+    """An MLX function of any number of arrays: the sum of their squares
+    (`kind` ``"sqr"``) or absolute values (``"abs"``) as `out_dtype`,
+    accumulated in float64 where MLX's default device has it (the CPU),
+    else in float32 (Apple's GPU has no float64).  The kernel of the
+    one-tensor reductions here and of the fused ones."""
+    import mlx.core as mx
+    from pytensor.link.mlx.dispatch.basic import (convert_dtype_to_mlx,
+                                                  float64_supported)
+    wide = mx.float64 if float64_supported() else mx.float32
+    out = convert_dtype_to_mlx(out_dtype)
+    square = kind == "sqr"
+
+    def total(*xs):
+        flat = mx.concatenate([x.astype(wide).reshape(-1) for x in xs])
+        return mx.sum(flat * flat if square else mx.abs(flat)).astype(out)
+    return total
+
+
+@linker_kernels(linker=MLX_LINKER)
+def _mlx_reduction_kernel():  # backend: pytensor only; linker: mlx
+    from pytensor.link.mlx.dispatch import mlx_funcify
+
+    @mlx_funcify.register(_BlasReduction)
+    def _mlx_blas_reduction(op, node, **kwargs):
+        return _mlx_total(op.kind, node.outputs[0].dtype)

@@ -20,7 +20,7 @@ import copy
 
 import numpy as np
 
-from .choice import (JAX_LINKER, PYTORCH_LINKER, SharedVariable,
+from .choice import (JAX_LINKER, MLX_LINKER, PYTORCH_LINKER, SharedVariable,
                      TensorConstant, _Apply, _RANDOM_OPS, _generator_type,
                      _lib, _shared_generator, _tensor_type, _vector_length,
                      shared, tensor)
@@ -277,6 +277,34 @@ def _torch_draw_kernel():  # backend: pytensor only; linker: pytorch
             state = torch.randint(0, 2 ** 62, (1,), generator=generator,
                                   dtype=torch.int64)
             return state, values
+        return numpy_draw
+
+
+@linker_kernels(linker=MLX_LINKER)
+def _mlx_draw_kernel():  # backend: pytensor only; linker: mlx
+    import mlx.core as mx
+    from pytensor.link.mlx.dispatch import mlx_funcify
+    from pytensor.link.mlx.dispatch.basic import convert_dtype_to_mlx
+    from pytensor.link.mlx.dispatch.tensor_basic import mlx_to_list_shape
+
+    @mlx_funcify.register(_NumpyDraw)
+    def _mlx_numpy_draw(op, node, **kwargs):
+        # PyTensor's MLX linker gives each function its own copy of a
+        # shared Generator, as an MLX key: split it, draw with MLX's own
+        # generator and return the advanced key (MLX's stream, not
+        # numpy's).  MLX draws no float64: draw float32 and widen, as
+        # PyTensor does for its own random variables under MLX.
+        sample = mx.random.uniform if op.kind == "uniform" \
+            else mx.random.normal
+        dtype = convert_dtype_to_mlx(op.dtype)
+        draw_dtype = mx.float32 if dtype == mx.float64 else dtype
+        fixed = _constant_shape(node)
+
+        def numpy_draw(rng, shape):
+            key, subkey = mx.random.split(rng, num=2)
+            size = fixed if fixed is not None else mlx_to_list_shape(shape)
+            values = sample(shape=list(size), dtype=draw_dtype, key=subkey)
+            return key, values.astype(dtype)
         return numpy_draw
 
 

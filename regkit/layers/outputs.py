@@ -24,6 +24,7 @@ import warnings
 
 from .. import backend
 from .._checks import is_collection
+from ..schedules import _check_step
 from .base import _check_shape
 from .hooks import LayerOutputs, NetworkOutputs, as_hooks
 from .network import as_network
@@ -74,12 +75,13 @@ def _as_input_expr(expr, layer, caller):
 
 def _build_outputs(layer_or_layers, inputs=None, regularizers=(),
                    deterministic=False, kwargs=None, caller="get_outputs",
-                   argname="layer_or_layers"):
+                   argname="layer_or_layers", step=None):
     """Build the graph once from the network's record; return (queried
     layers, layer -> output, name -> output for every named output; the
     last a NetworkOutputs that holds the record)."""
     full = as_network(layer_or_layers, caller, argname)
     queried = full.queried
+    step = _check_step(step, caller)
     regularizers = as_hooks(regularizers, caller)
     if deterministic:
         regularizers = [r for r in regularizers if not r.training_only]
@@ -123,6 +125,7 @@ def _build_outputs(layer_or_layers, inputs=None, regularizers=(),
                             (("%s:%s" % (prefix, key), value)
                              for key, value in outs.items()))
         outs.inputs, outs.deterministic = tuple(values), deterministic
+        outs.step = step
         outs.param_names, outs.kwargs = params, kwargs
         outs.network = network
         outs.built = OrderedDict(outs)
@@ -212,7 +215,7 @@ def _propagate_changes(outs, original, inputs):
 
 
 def get_output(layer_or_layers, inputs=None, regularizers=(),
-               deterministic=False, **kwargs):
+               deterministic=False, step=None, **kwargs):
     """The symbolic output of one layer or of several.
 
     Parameters
@@ -233,6 +236,10 @@ def get_output(layer_or_layers, inputs=None, regularizers=(),
         others apply their inference form (spectral normalization divides
         by its estimate, stochastic depth scales its branch).  Also passed
         on to every layer's ``get_output_for``.
+    step : symbolic integer scalar, int or None
+        The step at which the regularizers' schedules are evaluated (a
+        drop probability or a noise level that varies; see
+        :mod:`regkit.schedules`); needed when such a weight is a schedule.
     **kwargs
         Passed on to every layer's ``get_output_for``.
 
@@ -260,7 +267,7 @@ def get_output(layer_or_layers, inputs=None, regularizers=(),
     """
     queried, layer_out, _ = _build_outputs(
         layer_or_layers, inputs, regularizers, deterministic, kwargs,
-        "get_output")
+        "get_output", step=step)
     outputs = [layer_out[layer] for layer in queried]
     return outputs[0] if _is_single(layer_or_layers) else outputs
 
@@ -273,7 +280,7 @@ def _is_single(network):
 
 
 def get_outputs(layer_or_layers, inputs=None, regularizers=(),
-                deterministic=False, **kwargs):
+                deterministic=False, step=None, **kwargs):
     """Every named output of the network, after the regularizers ran.
 
     Takes the same arguments as :func:`get_output`.  Keys are
@@ -298,7 +305,7 @@ def get_outputs(layer_or_layers, inputs=None, regularizers=(),
     ['in:out', 'out:pre', 'out:out']
     """
     return _build_outputs(layer_or_layers, inputs, regularizers,
-                          deterministic, kwargs, "get_outputs")[2]
+                          deterministic, kwargs, "get_outputs", step=step)[2]
 
 
 class RegularizedGraph(namedtuple("RegularizedGraph",
@@ -324,7 +331,7 @@ class RegularizedGraph(namedtuple("RegularizedGraph",
         return backend.random_updates(self.train, self.outputs)
 
 
-def apply_regularizers(outputs, regularizers):
+def apply_regularizers(outputs, regularizers, step=None):
     """Insert the regularizers' graph changes (dropout, noise) into an
     existing graph, by replacement.
 
@@ -342,6 +349,8 @@ def apply_regularizers(outputs, regularizers):
         Those with a ``modify_graph`` hook change the training graph;
         the others are ignored here (add their ``loss`` with
         :func:`~regkit.regularizers.total_penalty`).
+    step : symbolic integer scalar, int or None
+        As for :func:`get_output`.
 
     Returns
     -------
@@ -376,14 +385,15 @@ def apply_regularizers(outputs, regularizers):
     """
     caller = "apply_regularizers"
     layers, layer_out, named = _build_outputs(
-        outputs, regularizers=regularizers, caller=caller, argname="outputs")
+        outputs, regularizers=regularizers, caller=caller, argname="outputs",
+        step=step)
     train = [layer_out[layer] for layer in layers]
     # the inference graph applies what is not training-only (spectral
     # normalization's division, stochastic depth's scaling), exactly as
     # get_output(..., deterministic=True) does; the second build reads the
     # record the first one made (named holds it)
     _, plain, _ = _build_outputs(named.network, regularizers=regularizers,
-                                 deterministic=True, caller=caller)
+                                 deterministic=True, caller=caller, step=step)
     inference = [plain[layer] for layer in layers]
     single = _is_single(outputs)
     if single:

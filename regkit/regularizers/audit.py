@@ -4,16 +4,22 @@ per named output, with warnings for the usual mistakes.
 "Did weight decay hit the biases and the norm scales?"  The audit answers
 before the first step: it reads the network's record and each
 regularizer's pattern, tags and roles, the same way the regularizers do
-when they build their terms, and compiles nothing, builds no graph and
-changes nothing (warnings a regularizer would give, such as a pattern that
-matches nothing, become lines of the audit instead).
+when they build their terms, and compiles nothing and changes nothing
+(warnings a regularizer would give, such as a pattern that matches
+nothing, become lines of the audit instead).  Without the outputs of
+:func:`~regkit.layers.get_outputs`, it builds the network's symbolic
+outputs once, without regularizers, to learn their names (``:pre`` as
+well as ``:out``).
 """
 from collections import OrderedDict
+from types import SimpleNamespace
 import warnings
 
 from .. import backend
 from .._checks import describe
+from ..layers.hooks import NetworkOutputs
 from ..layers.network import as_network
+from ..layers.outputs import get_outputs
 from ..schedules import Schedule
 from .base import (Regularizer, _as_regularizers, _ParamRegularizer,
                    term_labels)
@@ -33,6 +39,25 @@ def _coefficient(weight):
 
 def _is_graph_change(reg):
     return type(reg).modify_graph is not Regularizer.modify_graph
+
+
+def _outputs_of(reg, record, outputs, names):
+    """The named outputs among `names` that `reg` changes or penalizes:
+    those it changed while `outputs` was built with it, else those its own
+    selection picks (StochasticDepth picks sum layers, not a role), else
+    those its patterns match."""
+    changed = outputs.changed_by(reg) \
+        if isinstance(outputs, NetworkOutputs) else []
+    if changed:
+        return [name for name in names if name in changed]
+    selects = getattr(reg, "_selects", None)
+    if selects is not None and isinstance(outputs, NetworkOutputs):
+        return [name for name in names if name.endswith(":out")
+                and selects(SimpleNamespace(
+                    layer=outputs.layers.get(name[:-len(":out")]),
+                    name=name[:-len(":out")]))]
+    patterns = reg.patterns(record.queried, outputs)
+    return _select_outputs(patterns, names) if patterns else []
 
 
 class Audit(object):
@@ -113,8 +138,10 @@ def audit(network, regularizers=(), outputs=None):
         graph, a pytensor-ml model's output).
     regularizers : list of Regularizer
     outputs : dict or None
-        The named outputs from :func:`regkit.layers.get_outputs`, to list
-        every output by name; None lists each layer's ``:out``.
+        The named outputs from :func:`regkit.layers.get_outputs` (built
+        with the same regularizers: the audit then lists what each graph
+        change did change); None: the audit builds the outputs without
+        regularizers to learn their names.
 
     Returns
     -------
@@ -147,7 +174,9 @@ def audit(network, regularizers=(), outputs=None):
     output   role    graph changes      penalties
     -------  ------  -----------------  ---------
     in:out   input   -                  -
+    hid:pre  hidden  -                  -
     hid:out  hidden  bernoulli_dropout  -
+    out:pre  output  -                  -
     out:out  output  -                  -
     <BLANKLINE>
     warning: weight_l1 (WeightL1) penalizes the 1-D parameter hid.b (a bias or a norm scale: usually left out)
@@ -160,6 +189,9 @@ def audit(network, regularizers=(), outputs=None):
         raise TypeError("audit: outputs must be the dict that get_outputs "
                         "returns or None, got %s" % describe(outputs))
     notes = []
+    if outputs is None:
+        outputs = _quietly(lambda: get_outputs(record.queried), notes,
+                           "get_outputs")
 
     # --- parameters ----------------------------------------------------
     tags = OrderedDict()
@@ -214,19 +246,14 @@ def audit(network, regularizers=(), outputs=None):
     for role, names in _names_by_role(record.queried, outputs).items():
         for layer_name in names:
             roles[layer_name] = role
-    if outputs is not None:
-        names = [name for name in outputs if not _is_clean_copy(name)]
-    else:
-        names = ["%s:out" % record.names[layer] for layer in record.layers
-                 if record.names.get(layer) is not None]
+    names = [name for name in outputs if not _is_clean_copy(name)]
     out_rows = OrderedDict((name, {
         "name": name, "role": roles.get(name.rpartition(":")[0], "-"),
         "changes": [], "terms": []}) for name in names)
     for reg, label in zip(regs, labels):
         if isinstance(reg, _ParamRegularizer):
             continue
-        patterns = reg.patterns(record.queried, outputs)
-        hit = _select_outputs(patterns, out_rows) if patterns else []
+        hit = _outputs_of(reg, record, outputs, out_rows)
         if not hit:
             notes.append("%s (%s) with pattern %r matches no output; it "
                          "adds nothing" % (label, type(reg).__name__,

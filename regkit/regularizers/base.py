@@ -183,32 +183,61 @@ class Regularizer(OutputHook):
         self.weight = self._check_weight(weight)
 
     def _check_weight(self, weight):
-        if isinstance(weight, Schedule) or backend.is_tensor(weight):
+        if _is_varying(weight):
             return self._check_varying_weight(weight)
         return check_positive(weight, type(self).__name__, "weight",
                               allow_zero=True)
 
+    #: Whether a regularizer without a loss term takes a schedule or a
+    #: symbolic scalar as its weight (a drop probability, a noise level, a
+    #: maximum norm, a decay rate): its hook reads the weight at the step
+    #: it is given (``get_outputs(..., step=)``,
+    #: ``apply_update_hooks(..., step=)``).
+    _varying_weight = False
+
     @classmethod
     def has_loss_term(cls):
         """Whether this class adds a term to the loss (it implements
-        :meth:`loss`); only such a regularizer's weight may be a schedule
-        or a symbolic scalar."""
+        :meth:`loss`)."""
         return cls.loss is not Regularizer.loss
+
+    @classmethod
+    def takes_varying_weight(cls):
+        """Whether this class's weight may be a schedule or a symbolic
+        scalar: a loss term's coefficient, and the weight of
+        :class:`BernoulliDropout`, :class:`GaussianNoise`,
+        :class:`AlphaDropout`, :class:`MaxNorm` and
+        :class:`DecoupledWeightDecay`.
+
+        Examples
+        --------
+        >>> import regkit
+        >>> regkit.BernoulliDropout.takes_varying_weight()
+        True
+        >>> regkit.StochasticDepth.takes_varying_weight()
+        False
+        """
+        return cls.has_loss_term() or cls._varying_weight
 
     def _check_varying_weight(self, weight):
         name = type(self).__name__
-        if not self.has_loss_term():
+        if not self.takes_varying_weight():
             raise TypeError(
                 "%s: weight must be a number, got %s; a schedule or a "
-                "symbolic weight is the coefficient of a loss term (WeightL2, "
-                "HiddenL1, ...), and %s has none" % (
-                    name, describe(weight), name))
+                "symbolic weight is taken by loss terms (WeightL2, HiddenL1, "
+                "...), dropout, noise, MaxNorm and DecoupledWeightDecay, "
+                "not by %s" % (name, describe(weight), name))
         if isinstance(weight, Schedule):
-            low, high = weight.bounds()
-            if low < 0:
-                raise ValueError("%s: weight %r reaches %g; the coefficient "
-                                 "of a loss term must stay non-negative"
-                                 % (name, weight, low))
+            # every value the schedule takes must be a weight this class
+            # takes as a number (a drop probability below 1, a positive
+            # maximum norm, ...)
+            for bound in weight.bounds():
+                try:
+                    self._check_weight(bound)
+                except ValueError as error:
+                    raise ValueError("%s: weight %r reaches %g, which %s "
+                                     "refuses (%s)" % (name, weight, bound,
+                                                       name, error))
             return weight
         if weight.ndim != 0 or not str(weight.dtype).startswith(
                 ("float", "int", "uint")):
@@ -449,9 +478,15 @@ class _ParamRegularizer(Regularizer):
                 if param.name is not None and match(param.name)]
 
 
+def _is_varying(weight):
+    """Whether `weight` is a schedule or a symbolic scalar (not a number)."""
+    return isinstance(weight, Schedule) or backend.is_tensor(weight)
+
+
 def _check_drop_probability(weight, caller):
-    """`weight` (already a non-negative float) as a drop probability."""
-    if weight >= 1:
+    """`weight` (already a non-negative float, or a varying weight, whose
+    values were checked) as a drop probability."""
+    if not _is_varying(weight) and weight >= 1:
         raise ValueError("%s: weight (the drop probability) must be below "
                          "1, got %r" % (caller, weight))
     return weight

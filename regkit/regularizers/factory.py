@@ -241,7 +241,11 @@ def deserialize(data):
     if not isinstance(config, Mapping):
         raise TypeError("deserialize: config must be a dict, got %s"
                         % describe(config))
-    if is_schedule_dict(config.get("weight")):
-        config = dict(config, weight=deserialize_schedule(config["weight"]))
+    weight = config.get("weight")
+    if is_schedule_dict(weight) or isinstance(weight, Mapping) \
+            and set(weight) == {"name", "config"}:
+        # a serialized schedule (an unknown name: deserialize_schedule
+        # says which names exist)
+        config = dict(config, weight=deserialize_schedule(weight))
     return _construct(REGISTRY[name], config,
                       "deserialize: %r" % name)

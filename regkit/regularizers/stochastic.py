@@ -15,7 +15,7 @@ from .._checks import (as_float_tensor, check_fraction, check_seed,
                        check_supported_float, describe, is_int,
                        normalize_axes, short_repr)
 from ..init import seed_sequence
-from .base import Regularizer, _check_drop_probability
+from .base import Regularizer, _check_drop_probability, _is_varying
 from .patterns import add_clean_suffix
 
 __all__ = ["BernoulliDropout", "GaussianNoise", "AlphaDropout",
@@ -33,6 +33,7 @@ class _Stochastic(Regularizer):
     training_only = True
     draws_random = True
     _matched = "output"
+    _varying_weight = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -68,14 +69,22 @@ class _Stochastic(Regularizer):
 
     def modify_graph(self, outputs):
         names = [n for n in outputs if self.matches_output(outputs, n)]
-        if self.weight == 0:
+        if not _is_varying(self.weight) and self.weight == 0 or not names:
             return names
+        # a schedule at the step get_outputs(..., step=) was given
+        weight = self.weight_at(getattr(outputs, "step", None),
+                                "get_outputs")
         for name in names:
             value = check_supported_float(outputs[name], type(self).__name__,
                                            "output %r" % name)
             outputs[name + self._suffix] = value
-            outputs[name] = self.perturb(value)
+            outputs[name] = self.perturb(value, weight)
         return names
+
+    def perturb(self, value, weight):
+        """`value` changed, with the weight `weight` (a number, or a
+        symbolic scalar where the weight varies)."""
+        raise NotImplementedError
 
 
 class _Dropout(_Stochastic):
@@ -98,8 +107,9 @@ class BernoulliDropout(_Dropout):
     Parameters
     ----------
     pattern : see :class:`Regularizer`
-    weight : float
-        Drop probability, ``0 <= p < 1``.
+    weight : float, schedule or symbolic scalar
+        Drop probability, ``0 <= p < 1``; a schedule (evaluated at the
+        ``step`` given to ``get_outputs``) must stay in that range.
     rng : int or None
         Seed.  ``None`` (the default) takes an independent stream from
         regkit's root seed sequence (see :func:`regkit.set_rng`), so two
@@ -130,14 +140,15 @@ class BernoulliDropout(_Dropout):
     [0.0, 2.0]
     """
 
-    def perturb(self, value):
-        keep = 1.0 - self.weight
+    def perturb(self, value, weight):
+        keep = 1.0 - weight
         return inverted_dropout(self._draw(backend.bernoulli, value, keep),
                                 keep, value)
 
 
 class GaussianNoise(_Stochastic):
-    """Additive Gaussian noise with standard deviation ``weight``.
+    """Additive Gaussian noise with standard deviation ``weight`` (a
+    number, or a schedule or symbolic scalar that stays non-negative).
 
     Takes ``rng`` and ``shared_axes`` as :class:`BernoulliDropout` does (one
     noise value shared along those axes).
@@ -153,10 +164,10 @@ class GaussianNoise(_Stochastic):
 
     _suffix = "-prenoise"
 
-    def perturb(self, value):
+    def perturb(self, value, weight):
         noise = self._draw(backend.normal, value)
         return value + noise * backend.full_rank_constant(
-            self.weight, value.dtype, value.ndim)
+            weight, value.dtype, value.ndim)
 
 
 class AlphaDropout(_Dropout):
@@ -189,8 +200,8 @@ class AlphaDropout(_Dropout):
 
     _suffix = "-prealphadrop"
 
-    def perturb(self, value):
-        p = self.weight
+    def perturb(self, value, weight):
+        p = weight
         keep = self._draw(backend.bernoulli, value, 1.0 - p)
         a = ((1 - p) * (1 + p * _SELU_SATURATION ** 2)) ** -0.5
         b = -a * _SELU_SATURATION * p

@@ -17,7 +17,7 @@ from .._checks import describe, is_collection, is_tensor_like
 from ..layers.base import Layer
 from ..layers.network import as_network
 from ..regularization import sum_terms, weighted_sum
-from ..schedules import Constant
+from ..schedules import _check_step
 from .base import _as_regularizers, term_labels
 
 __all__ = ["total_penalty", "penalty_terms", "ParamUpdates",
@@ -85,7 +85,7 @@ def penalty_terms(regularizers, network, outputs, step=None):
         given; the label is the registry name (``"weight_l2"``), then
         ``"weight_l2#2"``, ``"weight_l2#3"`` for repeats.  A term whose
         weight is the number 0, or that matched nothing, is a constant 0
-        (the label stays, so a log has the same columns every epoch).  The
+        of the other terms' dtype (the label stays, so a log has the same columns every epoch).  The
         values add up to ``total_penalty`` (to float rounding: the total
         adds the same products).  Add them as outputs of the training
         function to log them at no extra pass over the data.
@@ -103,12 +103,16 @@ def penalty_terms(regularizers, network, outputs, step=None):
     >>> {label: float(term.eval()) for label, term in terms.items()}
     {'weight_l2': 2.0, 'weight_l1': 1.0, 'weight_l2#2': 4.0}
     """
-    terms = OrderedDict()
-    for label, term in _weighted_terms(regularizers, network, outputs,
-                                       step, "penalty_terms"):
-        terms[label] = term if term is not None else backend.tensor.constant(
-            np.asarray(0, dtype=backend.floatX), name=label)
-    return terms
+    weighted = _weighted_terms(regularizers, network, outputs, step,
+                               "penalty_terms")
+    # a zero term has the dtype of the others (a float32 network logs
+    # float32 columns), floatX when every term is zero
+    dtypes = [term.dtype for _, term in weighted if term is not None]
+    zero_dtype = dtypes[0] if dtypes else backend.floatX
+    return OrderedDict(
+        (label, term if term is not None else backend.tensor.constant(
+            np.asarray(0, dtype=zero_dtype), name=label))
+        for label, term in weighted)
 
 
 def _weighted_terms(regularizers, network, outputs, step, caller):
@@ -122,8 +126,7 @@ def _weighted_terms(regularizers, network, outputs, step, caller):
     if not isinstance(outputs, Mapping):
         raise TypeError("%s: outputs must be the dict that get_outputs "
                         "returns, got %s" % (caller, describe(outputs)))
-    if step is not None:
-        Constant(0.0)(step)  # refuses a step that is not an integer scalar
+    step = _check_step(step, caller)
     terms = []
     for reg, label in zip(regularizers, term_labels(regularizers)):
         term = reg.loss(network, outputs)  # its warnings even at weight 0
@@ -206,7 +209,7 @@ class ParamUpdates(OrderedDict):
         return (type(self), (list(self.items()), self.network))
 
 
-def apply_update_hooks(regularizers, network, updates):
+def apply_update_hooks(regularizers, network, updates, step=None):
     """Run every regularizer's :meth:`~Regularizer.modify_updates` hook on
     a copy of `updates`.
 
@@ -217,6 +220,10 @@ def apply_update_hooks(regularizers, network, updates):
         The network's output layer(s), or all its layers.
     updates : dict or sequence of (parameter, new value) pairs
         The training updates, e.g. from SGD; not changed.
+    step : symbolic integer scalar, int or None
+        The step at which the hooks' schedules are evaluated (a maximum
+        norm or a decay rate that varies; see :mod:`regkit.schedules`);
+        needed when a weight is a schedule.
 
     Returns
     -------
@@ -240,6 +247,7 @@ def apply_update_hooks(regularizers, network, updates):
     if not isinstance(network, Layer):
         network = record.queried
     result = ParamUpdates(updates, network)
+    result.step = _check_step(step, "apply_update_hooks")
     for reg in _as_regularizers(regularizers, "apply_update_hooks"):
         reg.modify_updates(result)
     return result

@@ -8,7 +8,7 @@ from .. import backend
 from .._checks import (check_fraction, check_positive, describe, is_int,
                        normalize_axes, short_repr)
 from ..constraints import default_norm_axes, norm_constraint, rescale_norms
-from .base import _ParamRegularizer
+from .base import _is_varying, _ParamRegularizer
 
 __all__ = ["MaxNorm", "DecoupledWeightDecay", "NonNeg", "UnitNorm",
            "MinMaxNorm"]
@@ -36,25 +36,32 @@ class _NormHook(_ParamRegularizer):
     #: None: zero is allowed.
     _positive_weight = None
 
+    _varying_weight = True
+
     def _check_weight(self, weight):
         weight = super(_NormHook, self)._check_weight(weight)
-        if weight == 0 and self._positive_weight is not None:
+        if not _is_varying(weight) and weight == 0 \
+                and self._positive_weight is not None:
             raise ValueError("%s: weight (%s) must be positive, got 0.0"
                              % (type(self).__name__, self._positive_weight))
         return weight
 
-    def target_norms(self, norms):
-        """The new norm of each vector, given its norm now."""
+    def target_norms(self, norms, weight):
+        """The new norm of each vector, given its norm now and the weight
+        (a number, or a symbolic scalar where the weight varies)."""
         raise NotImplementedError
 
-    def constrain(self, value, axes):
+    def constrain(self, value, axes, weight):
         """`value` with each vector along `axes` rescaled."""
         def scale(norms):
             epsilon = backend.tensor.cast(self.epsilon, norms.dtype)
-            return self.target_norms(norms) / (epsilon + norms)
+            return self.target_norms(norms, weight) / (epsilon + norms)
         return rescale_norms(value, scale, axes, caller=type(self).__name__)
 
     def modify_updates(self, updates):
+        # a schedule at the step apply_update_hooks(..., step=) was given
+        weight = self.weight_at(getattr(updates, "step", None),
+                                "apply_update_hooks")
         for name, param in self._chosen(updates):
             if param not in updates:
                 continue
@@ -70,7 +77,7 @@ class _NormHook(_ParamRegularizer):
                     "%s: parameter %r has %d dimensions; give norm_axes, or "
                     "a pattern that leaves it out"
                     % (type(self).__name__, name, param.ndim))
-            updates[param] = self.constrain(updates[param], axes)
+            updates[param] = self.constrain(updates[param], axes, weight)
 
 
 #: No tensor has more dimensions (numpy 2's limit; numpy 1 allows 32).
@@ -131,9 +138,10 @@ class MaxNorm(_NormHook):
         that has 2 to 5 dimensions (biases are left alone).  A parameter
         chosen by an explicit pattern must have 2 to 5 dimensions unless
         `norm_axes` is given.
-    weight : float
+    weight : float, schedule or symbolic scalar
         The maximum norm, positive (3 to 4 is usual with dropout,
-        Srivastava et al. 2014).
+        Srivastava et al. 2014); a schedule is evaluated at the ``step``
+        given to :func:`apply_update_hooks`.
     norm_axes : int, sequence of int or None
         Passed to :func:`~regkit.constraints.norm_constraint`; checked as
         :class:`UnitNorm` checks it.
@@ -176,8 +184,8 @@ class MaxNorm(_NormHook):
         """The bound (the same number as ``weight``)."""
         return self.weight
 
-    def constrain(self, value, axes):
-        return norm_constraint(value, self.weight, axes, self.epsilon)
+    def constrain(self, value, axes, weight):
+        return norm_constraint(value, weight, axes, self.epsilon)
 
 
 class DecoupledWeightDecay(_ParamRegularizer):
@@ -199,8 +207,10 @@ class DecoupledWeightDecay(_ParamRegularizer):
     ----------
     pattern : str, sequence of str or None
         Globs over parameter names; None: every parameter with the `tags`.
-    weight : float
-        The fraction of each parameter removed per step, in [0, 1).
+    weight : float, schedule or symbolic scalar
+        The fraction of each parameter removed per step, in [0, 1); a
+        schedule is evaluated at the ``step`` given to
+        :func:`apply_update_hooks`.
     tags : dict or None
         Tag filter; default ``{"regularizable": True}`` (no decay on
         biases).
@@ -217,19 +227,24 @@ class DecoupledWeightDecay(_ParamRegularizer):
     [3.7, 4.6]
     """
 
+    _varying_weight = True
+
     def _check_weight(self, weight):
         weight = super(DecoupledWeightDecay, self)._check_weight(weight)
-        if weight >= 1:
+        if not _is_varying(weight) and weight >= 1:
             raise ValueError("DecoupledWeightDecay: weight (the fraction "
                              "removed per step) must be below 1, got %r"
                              % (weight,))
         return weight
 
     def modify_updates(self, updates):
+        # a schedule at the step apply_update_hooks(..., step=) was given
+        weight = self.weight_at(getattr(updates, "step", None),
+                                "apply_update_hooks")
         for _, param in self._chosen(updates):
             if param in updates:
                 updates[param] = updates[param] - backend.tensor.cast(
-                    self.weight * param, param.dtype)
+                    weight * param, param.dtype)
 
 
 class UnitNorm(_NormHook):
@@ -270,8 +285,8 @@ class UnitNorm(_NormHook):
 
     _positive_weight = "the norm"
 
-    def target_norms(self, norms):
-        return backend.tensor.cast(self.weight, norms.dtype)
+    def target_norms(self, norms, weight):
+        return backend.tensor.cast(weight, norms.dtype)
 
 
 class MinMaxNorm(_NormHook):
@@ -313,6 +328,8 @@ class MinMaxNorm(_NormHook):
                              % (self.min_value, self.max_value))
 
     def _check_weight(self, weight):
+        if _is_varying(weight):
+            return self._check_varying_weight(weight)
         return check_fraction(weight, "MinMaxNorm", "weight")
 
     def get_config(self):
@@ -320,11 +337,11 @@ class MinMaxNorm(_NormHook):
         config.update(min_value=self.min_value, max_value=self.max_value)
         return config
 
-    def target_norms(self, norms):
+    def target_norms(self, norms, weight):
         T = backend.tensor
         clipped = T.clip(norms, T.cast(self.min_value, norms.dtype),
                          T.cast(self.max_value, norms.dtype))
-        rate = T.cast(self.weight, norms.dtype)
+        rate = T.cast(weight, norms.dtype)
         return rate * clipped + (T.cast(1, norms.dtype) - rate) * norms
 
 

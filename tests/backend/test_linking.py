@@ -82,14 +82,14 @@ x = backend.tensor.matrix("x")
 out = x * backend.bernoulli(x.shape, 0.5, x.dtype, np.random.SeedSequence(0))
 loss = regkit.l2(out) + regkit.l1(out)
 for mode in backend.linker_modes():
-    if mode not in ("JAX", "PYTORCH"):
+    if mode not in ("JAX", "PYTORCH", "MLX"):
         backend.function([x], loss, mode=backend.linker_modes()[mode],
                          updates=backend.random_updates(out))(np.ones((2, 2)))
-print(" ".join(sorted(m for m in ("jax", "torch") if m in sys.modules)))
+print(" ".join(sorted(m for m in ("jax", "torch", "mlx") if m in sys.modules)))
 """
 
 
-def test_building_and_compiling_imports_neither_jax_nor_torch():
+def test_building_and_compiling_imports_no_jax_torch_or_mlx():
     # their kernels are defined when their linker first links a graph
     env = dict(os.environ, REGKIT_BACKEND=backend.NAME)
     result = subprocess.run([sys.executable, "-c", _LAZY_LIBRARIES], env=env,
@@ -101,10 +101,11 @@ def test_building_and_compiling_imports_neither_jax_nor_torch():
 # where each linker looks up the conversion of an Op: regkit's kernels are
 # registered there
 FUNCIFY = {"JAX": ("pytensor.link.jax.dispatch", "jax_funcify"),
-           "PYTORCH": ("pytensor.link.pytorch.dispatch", "pytorch_funcify")}
+           "PYTORCH": ("pytensor.link.pytorch.dispatch", "pytorch_funcify"),
+           "MLX": ("pytensor.link.mlx.dispatch", "mlx_funcify")}
 
 
-@pytest.mark.parametrize("mode", [m for m in ("JAX", "PYTORCH")
+@pytest.mark.parametrize("mode", [m for m in FUNCIFY
                                   if m in backend.linker_modes()])
 def test_a_linker_that_links_defines_its_kernels(mode):
     from regkit.backend import ops

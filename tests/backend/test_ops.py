@@ -31,6 +31,10 @@ def test_fast_reductions_match_plain_formulas(kind, dtype, shape, linker):
     exact = value_np(data.astype("float64"))
     rtol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(got, exact, rtol=rtol)
+    if linker == "MLX" and dtype == "float32":
+        # MLX's own float32 sum accumulates in float32: 5e-5 off over the
+        # 210,000 squares of the large case, where regkit's kernel is exact
+        rtol = 1e-4
     np.testing.assert_allclose(got, want, rtol=rtol)
     np.testing.assert_allclose(grad, grad_np(data), rtol=rtol)
 
@@ -44,8 +48,9 @@ def test_float32_reductions_accumulate_in_float64(kind, linker):
     for data in (np.full((1024, 4096), 0.01, dtype="float32"),
                  np.random.default_rng(3).random((1024, 4096),
                                                  dtype=np.float32)):
-        got = backend.function([], fast_fn(backend.shared(data)),
-                               mode=backend.linker_modes()[linker])()
+        got = np.asarray(backend.function(  # MLX returns its own arrays
+            [], fast_fn(backend.shared(data)),
+            mode=backend.linker_modes()[linker])())
         assert got.dtype == np.float32
         exact = value_np(data.astype(np.float64))
         assert abs(float(got) / exact - 1) < 1e-7

@@ -119,7 +119,7 @@ def test_the_tables_in_text_and_markdown():
     assert md[0].startswith("| parameter | shape |")
     assert md[1].startswith("|---|")
     assert md[2].startswith("| hid.W | 3x4 |")
-    assert repr(report) == "<Audit: 4 parameters, 3 outputs, 0 warnings>"
+    assert repr(report) == "<Audit: 4 parameters, 5 outputs, 0 warnings>"
 
 
 def test_the_audit_changes_nothing_and_compiles_nothing(monkeypatch):
@@ -164,3 +164,33 @@ def test_output_regularizers_matching_nothing_are_reported(regs, expected):
     report = regkit.audit(out, regs)
     assert [w[:len(e)] for w, e in zip(report.warnings, expected)] == \
         expected and len(report.warnings) == len(expected)
+
+
+def _residual():
+    x = regkit.InputLayer((None, 2), name="x")
+    f = regkit.DenseLayer(x, 2, W=np.eye(2), nonlinearity=None, name="f")
+    res = regkit.ElemwiseSumLayer([x, f], name="res")
+    out = regkit.DenseLayer(res, 2, W=np.eye(2), name="out")
+    return x, out
+
+
+@pytest.mark.parametrize("with_outputs", [False, True])
+def test_stochastic_depth_rows_are_the_sums_it_drops(with_outputs):
+    # StochasticDepth picks sum layers, not a role: the audit asks the
+    # regularizer (and, given outputs built with it, what it changed)
+    x, out = _residual()
+    regs = [regkit.StochasticDepth(weight=0.2, rng=0)]
+    outputs = regkit.get_outputs(out, regularizers=regs) \
+        if with_outputs else None
+    report = regkit.audit(out, regs, outputs)
+    changed = [row["name"] for row in report.outputs if row["changes"]]
+    assert changed == ["res:out"] and report.warnings == []
+
+
+def test_without_outputs_pre_activation_patterns_are_found():
+    _, _, out = mlp((3, 4, 2), seed=0)
+    regs = [regkit.GaussianNoise("hid:pre", weight=0.1, rng=0)]
+    report = regkit.audit(out, regs)
+    assert report.warnings == []
+    assert [row["name"] for row in report.outputs if row["changes"]] == \
+        ["hid:pre"]

@@ -145,14 +145,27 @@ def test_penalty_terms_labels_zeros_and_sum():
     assert regkit.penalty_terms([GaussianNoise()], out, outputs) == {}
 
 
+def test_penalty_terms_of_a_float32_network_are_all_float32():
+    # the zero columns too, whatever floatX is
+    x = T.fmatrix("x")
+    l_in = regkit.InputLayer((None, 3), input_var=x, name="in")
+    out = regkit.DenseLayer(l_in, 2, W=np.ones((3, 2), "float32"),
+                            b=np.zeros(2, "float32"), name="out")
+    regs = [WeightL2(weight=0.5), regkit.WeightL1(weight=0.0),
+            WeightL2(weight=0.0)]
+    outputs = get_outputs(out, regularizers=regs)
+    terms = regkit.penalty_terms(regs, out, outputs)
+    assert [term.dtype for term in terms.values()] == ["float32"] * 3
+
+
 @pytest.mark.parametrize("make, error, match", [
-    (lambda: regkit.BernoulliDropout(
+    (lambda: regkit.StochasticDepth(
         weight=regkit.schedules.Linear(0, 0.5, 3)), TypeError,
      "weight must be a number"),
-    (lambda: MaxNorm(weight=backend.shared(3.0)), TypeError,
-     "MaxNorm has none"),
+    (lambda: regkit.DropConnect(weight=backend.shared(0.5)), TypeError,
+     "not by DropConnect"),
     (lambda: WeightL2(weight=regkit.schedules.Linear(1, -1, 3)), ValueError,
-     "must stay non-negative"),
+     "reaches -1, which WeightL2 refuses"),
     (lambda: WeightL2(weight=T.vector("w")), TypeError, "real scalar"),
     (lambda: regkit.serialize(WeightL2(weight=backend.shared(1.0))),
      TypeError, "symbolic"),
@@ -266,3 +279,172 @@ def test_training_with_regularizers_reduces_loss_and_sparsifies():
     # mean activation and share of exact zeros (rectified units)
     assert np.abs(hidden).mean() < 0.8 * np.abs(plain_hidden).mean()
     assert (hidden == 0).mean() > (plain_hidden == 0).mean() + 0.02
+
+
+# --- varying weights of graph changes and update hooks -----------------------
+
+def _wide_input_net(dtype="float32"):
+    x = T.matrix("x", dtype=dtype)
+    l_in = InputLayer((None, 200), input_var=x, name="in")
+    out = DenseLayer(l_in, 3, W=np.full((200, 3), 0.1, dtype),
+                     b=np.zeros(3, dtype), name="out")
+    return l_in, out
+
+
+@pytest.mark.parametrize("order", ["dropout first", "noise first"])
+@pytest.mark.parametrize("linker", sorted(backend.linker_modes()))
+def test_scheduled_drop_probability_and_noise_on_every_linker(linker, order):
+    # dropout off for two steps, then p = 0.5 (kept values exactly 2x);
+    # noise off for three steps, then std 1; both on one output, in both
+    # orders; float32 stays float32; the weights move in one function
+    l_in, out = _wide_input_net()
+    drop = regkit.BernoulliDropout(
+        "in:out", weight=regkit.schedules.Piecewise([2], [0.0, 0.5]), rng=1)
+    noise = GaussianNoise(
+        "in:out", weight=regkit.schedules.Piecewise([3], [0.0, 1.0]), rng=2)
+    regs = [drop, noise] if order == "dropout first" else [noise, drop]
+    step = regkit.step_counter()
+    outputs = get_outputs(out, regularizers=regs, step=step)
+    changed = outputs["in:out"]
+    assert changed.dtype == "float32"
+    fn = backend.function([l_in.input_var], changed,
+                          updates=random_updates(outputs)
+                          + [(step, step + 1)],
+                          mode=backend.linker_modes()[linker])
+    data = np.ones((4, 200), "float32")
+    got = [np.asarray(fn(data)) for _ in range(5)]
+    for t in (0, 1):
+        np.testing.assert_array_equal(got[t], data)
+    if order == "dropout first":  # no noise yet at step 2: 0s and 2s
+        assert set(np.unique(got[2])) == {0.0, 2.0}
+    assert 0.3 < (got[2] == 0).mean() < 0.7
+    for t in (3, 4):  # noise too: no value left on the grid of 0 and 2
+        assert not np.isin(got[t], [0.0, 2.0]).all()
+    assert not np.array_equal(got[3], got[4])  # fresh draws every call
+    # without the random updates the draws repeat; the step still moves
+    frozen = backend.function([l_in.input_var], changed,
+                              updates=[(step, step + 1)],
+                              mode=backend.linker_modes()[linker])
+    np.testing.assert_array_equal(np.asarray(frozen(data)),
+                                  np.asarray(frozen(data)))
+    # the inference graph, from every route, needs no step and has no draw
+    clean = [regkit.get_output(out, regularizers=regs, deterministic=True),
+             regkit.apply_regularizers(out, regs, step=step).inference]
+    for expr in clean:
+        assert not backend.random_updates(expr)
+        np.testing.assert_allclose(
+            backend.function([l_in.input_var], expr)(data),
+            np.full((4, 3), 20.0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("linker", sorted(backend.linker_modes()))
+def test_scheduled_max_norm_and_decay_in_the_update_hooks(linker):
+    # MaxNorm 10 (inactive) for two steps, then 0.5; decay 0 then 0.05
+    # then 0.1: the weights against numpy, several steps of one function
+    x = T.matrix("x")
+    l_in = InputLayer((None, 2), input_var=x, name="in")
+    W0 = np.array([[3.0, 0.3], [4.0, 0.4]])
+    out = DenseLayer(l_in, 2, W=W0.copy(), b=None, name="out")
+    step = regkit.step_counter()
+    hooks = [MaxNorm(weight=regkit.schedules.Piecewise([2], [10.0, 0.5])),
+             regkit.DecoupledWeightDecay(
+                 weight=regkit.schedules.Linear(0.0, 0.1, 2))]
+    updates = apply_update_hooks(hooks, out, {out.W: out.W * 1.0},
+                                 step=step)
+    fn = backend.function([], [], updates=list(updates.items())
+                          + [(step, step + 1)],
+                          mode=backend.linker_modes()[linker])
+    W = W0.copy()
+    for t in range(4):
+        max_norm = 10.0 if t < 2 else 0.5
+        decay = 0.1 * min(t, 2) / 2
+        norms = np.sqrt((W ** 2).sum(axis=0))
+        W = W * np.minimum(1.0, max_norm / (norms + 1e-7)) - decay * W
+        fn()
+        np.testing.assert_allclose(out.W.get_value(), W, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: regkit.BernoulliDropout(
+        weight=regkit.schedules.Linear(0, 1.0, 3)), ValueError,
+     r"reaches 1, which BernoulliDropout refuses"),
+    (lambda: regkit.AlphaDropout(
+        weight=regkit.schedules.Exponential(0.1, 2.0)), ValueError,
+     r"reaches inf, which AlphaDropout refuses"),
+    (lambda: GaussianNoise(weight=regkit.schedules.Linear(0.1, -0.1, 3)),
+     ValueError, r"reaches -0.1, which GaussianNoise refuses"),
+    (lambda: MaxNorm(weight=regkit.schedules.Linear(0, 1.0, 3)), ValueError,
+     r"reaches 0, which MaxNorm refuses"),
+    (lambda: regkit.DecoupledWeightDecay(
+        weight=regkit.schedules.Constant(1.0)), ValueError,
+     "must be below 1"),
+    (lambda: regkit.MinMaxNorm(weight=regkit.schedules.Linear(0, 2.0, 3)),
+     ValueError, "reaches 2, which MinMaxNorm refuses"),
+    (lambda: regkit.StochasticDepth(
+        weight=regkit.schedules.Linear(0, 0.5, 3)), TypeError,
+     "not by StochasticDepth"),
+    (lambda: regkit.DropConnect(weight=regkit.schedules.Linear(0, 0.5, 3)),
+     TypeError, "not by DropConnect"),
+])
+def test_varying_weights_outside_what_a_class_takes(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_a_scheduled_graph_change_or_hook_without_a_step_names_step():
+    l_in, out = _wide_input_net()
+    drop = regkit.BernoulliDropout(
+        "in:out", weight=regkit.schedules.Linear(0, 0.5, 3))
+    for build in (lambda: get_outputs(out, regularizers=[drop]),
+                  lambda: regkit.get_output(out, regularizers=[drop]),
+                  lambda: regkit.apply_regularizers(out, [drop])):
+        with pytest.raises(TypeError, match="pass step="):
+            build()
+    hook = MaxNorm(weight=regkit.schedules.Linear(1, 0.5, 3))
+    with pytest.raises(TypeError, match="apply_update_hooks: .* pass step="):
+        apply_update_hooks([hook], out, {out.W: out.W})
+    for bad in ("3", T.scalar("t"), -1):
+        with pytest.raises((TypeError, ValueError), match="step must be"):
+            get_outputs(out, regularizers=[drop], step=bad)
+        with pytest.raises((TypeError, ValueError), match="step must be"):
+            apply_update_hooks([hook], out, {out.W: out.W}, step=bad)
+    # an int step is a fixed point of the schedule
+    fixed = get_outputs(out, regularizers=[drop], step=3)["in:out"]
+    assert set(np.unique(backend.function([l_in.input_var], fixed)(
+        np.ones((2, 200), "float32")))) == {0.0, 2.0}
+
+
+def test_a_symbolic_drop_probability_is_a_shared_scalar_the_user_sets():
+    l_in, out = _wide_input_net()
+    p = backend.shared(np.float64(0.0), name="p")
+    outputs = get_outputs(
+        out, regularizers=[regkit.BernoulliDropout("in:out", p, rng=0)])
+    fn = backend.function([l_in.input_var], outputs["in:out"],
+                          updates=random_updates(outputs))
+    data = np.ones((3, 200), "float32")
+    np.testing.assert_array_equal(fn(data), data)
+    p.set_value(np.float64(0.75))
+    assert set(np.unique(fn(data))) == {0.0, 4.0}
+
+
+@pytest.mark.parametrize("reg", [
+    regkit.BernoulliDropout(weight=regkit.schedules.Linear(0, 0.5, 10)),
+    GaussianNoise(weight=regkit.schedules.Cosine(0.2, 0.0, 10)),
+    MaxNorm(weight=regkit.schedules.Piecewise([5], [4.0, 3.0])),
+    regkit.DecoupledWeightDecay(weight=regkit.schedules.Exponential(
+        1e-2, 0.99)),
+])
+def test_scheduled_hooks_round_trip(reg):
+    data = json.loads(json.dumps(regkit.serialize(reg)))
+    again = regkit.deserialize(data)
+    assert again.weight == reg.weight and repr(again) == repr(reg)
+    assert pickle.loads(pickle.dumps(reg)).weight == reg.weight
+
+
+def test_from_kwargs_takes_a_scheduled_dropout():
+    _, _, out = fixed_net()
+    schedule = regkit.schedules.Linear(0.0, 0.5, 100)
+    regs = from_kwargs(out, hidden_dropout=schedule, input_noise=0.1)
+    assert [type(r).__name__ for r in regs] == ["BernoulliDropout",
+                                                "GaussianNoise"]
+    assert regs[0].weight == schedule
