@@ -48,7 +48,7 @@ from ._checks import describe, short_repr
 
 __all__ = ["Schedule", "Constant", "Linear", "Cosine", "Exponential",
            "Piecewise", "step_counter", "deserialize_schedule",
-           "is_schedule_dict", "SCHEDULES", "MAX_STEPS"]
+           "is_schedule_dict", "check_step", "SCHEDULES", "MAX_STEPS"]
 
 #: The largest step count a schedule takes (``steps``, a boundary): far
 #: beyond any training run, and exact in float64.
@@ -103,9 +103,22 @@ def _count(value, caller, argname, smallest=1):
     return value
 
 
-def _check_step(step, caller):
-    """`step` if None, an int >= 0 or a symbolic integer scalar, else a
-    TypeError (ValueError for a negative int) naming `caller`."""
+def check_step(step, caller="check_step"):
+    """`step` as the functions that take one accept it: None, an int from
+    0 to :data:`MAX_STEPS` (returned as an int) or a symbolic integer
+    scalar; anything else is a TypeError naming `caller` (a ValueError for
+    an int out of range).
+
+    Examples
+    --------
+    >>> import regkit
+    >>> from regkit.schedules import check_step
+    >>> check_step(3), check_step(None)
+    (3, None)
+    >>> step = regkit.step_counter()
+    >>> check_step(step) is step
+    True
+    """
     if step is None:
         return None
     if isinstance(step, numbers.Integral) and not isinstance(step, bool):
@@ -150,7 +163,7 @@ class Schedule(object):
         if step is None:
             raise TypeError("%r needs a step: pass step= (a symbolic integer "
                             "scalar such as regkit.step_counter())" % (self,))
-        step = _check_step(step, type(self).__name__)
+        step = check_step(step, type(self).__name__)
         if isinstance(step, int):
             return T.constant(self.value(step), dtype="float64")
         # a negative step counts as 0, as the numeric value refuses it

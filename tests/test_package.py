@@ -152,7 +152,8 @@ RANKS = {
     "regkit.regularizers": 22,
     "regkit": 23,
 }
-SYMBOLIC_LIBRARIES = {"theano", "pytensor", "numba", "jax", "jaxlib", "torch"}
+SYMBOLIC_LIBRARIES = {"theano", "pytensor", "numba", "jax", "jaxlib", "torch",
+                      "mlx"}
 
 
 def _package(name):

@@ -24,7 +24,7 @@ import warnings
 
 from .. import backend
 from .._checks import is_collection
-from ..schedules import _check_step
+from ..schedules import check_step
 from .base import _check_shape
 from .hooks import LayerOutputs, NetworkOutputs, as_hooks
 from .network import as_network
@@ -81,7 +81,7 @@ def _build_outputs(layer_or_layers, inputs=None, regularizers=(),
     last a NetworkOutputs that holds the record)."""
     full = as_network(layer_or_layers, caller, argname)
     queried = full.queried
-    step = _check_step(step, caller)
+    step = check_step(step, caller)
     regularizers = as_hooks(regularizers, caller)
     if deterministic:
         regularizers = [r for r in regularizers if not r.training_only]

@@ -17,7 +17,7 @@ from .._checks import describe, is_collection, is_tensor_like
 from ..layers.base import Layer
 from ..layers.network import as_network
 from ..regularization import sum_terms, weighted_sum
-from ..schedules import _check_step
+from ..schedules import check_step
 from .base import _as_regularizers, term_labels
 
 __all__ = ["total_penalty", "penalty_terms", "ParamUpdates",
@@ -126,7 +126,7 @@ def _weighted_terms(regularizers, network, outputs, step, caller):
     if not isinstance(outputs, Mapping):
         raise TypeError("%s: outputs must be the dict that get_outputs "
                         "returns, got %s" % (caller, describe(outputs)))
-    step = _check_step(step, caller)
+    step = check_step(step, caller)
     terms = []
     for reg, label in zip(regularizers, term_labels(regularizers)):
         term = reg.loss(network, outputs)  # its warnings even at weight 0
@@ -247,7 +247,7 @@ def apply_update_hooks(regularizers, network, updates, step=None):
     if not isinstance(network, Layer):
         network = record.queried
     result = ParamUpdates(updates, network)
-    result.step = _check_step(step, "apply_update_hooks")
+    result.step = check_step(step, "apply_update_hooks")
     for reg in _as_regularizers(regularizers, "apply_update_hooks"):
         reg.modify_updates(result)
     return result
