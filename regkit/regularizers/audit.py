@@ -23,7 +23,8 @@ from ..layers.outputs import get_outputs
 from ..schedules import Schedule
 from .base import (Regularizer, _as_regularizers, _ParamRegularizer,
                    term_labels)
-from .patterns import _is_clean_copy, _names_by_role, _select_outputs
+from .patterns import (_is_clean_copy, _matcher, _names_by_role,
+                       _select_outputs)
 from .updates import DecoupledWeightDecay
 
 __all__ = ["audit", "Audit"]
@@ -118,7 +119,7 @@ class Audit(object):
             lines.append("|" + "|".join("---" for _ in header) + "|")
             for row in rows:
                 lines.append("| " + " | ".join(
-                    cell.replace("|", "\\|") for cell in row) + " |")
+                    _markdown_cell(cell) for cell in row) + " |")
             lines.append("")
         lines += ["- " + text for text in self.warnings] or ["No warnings."]
         return "\n".join(lines)
@@ -254,6 +255,8 @@ def audit(network, regularizers=(), outputs=None):
         if isinstance(reg, _ParamRegularizer):
             continue
         hit = _outputs_of(reg, record, outputs, out_rows)
+        if hit:
+            _note_idle_globs(reg, label, hit, "output", notes)
         if not hit:
             notes.append("%s (%s) with pattern %r matches no output; it "
                          "adds nothing" % (label, type(reg).__name__,
@@ -270,6 +273,28 @@ def audit(network, regularizers=(), outputs=None):
                                  "the predictions the loss sees" % (
                                      label, type(reg).__name__, name))
     return Audit(list(rows.values()), list(out_rows.values()), notes)
+
+
+def _note_idle_globs(reg, label, chosen, kind, notes):
+    """A note for each glob of a several-glob pattern that matches none of
+    the names `reg` chose (a typo the others hide; the parameter
+    regularizers warn of it themselves)."""
+    if isinstance(reg.pattern, str) or not reg.pattern \
+            or len(reg.pattern) < 2:
+        return
+    for glob in reg.pattern:
+        match = _matcher([glob])
+        if not any(match(name) for name in chosen):
+            notes.append("%s (%s): the glob %r of its pattern matches no "
+                         "%s it acts on" % (label, type(reg).__name__, glob,
+                                            kind))
+
+
+def _markdown_cell(text):
+    """`text` as one cell of a Markdown table: backslashes and pipes
+    escaped, line breaks as spaces."""
+    return " ".join(text.replace("\\", "\\\\").replace("|", "\\|")
+                    .splitlines())
 
 
 def _quietly(call, notes, label):

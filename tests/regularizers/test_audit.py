@@ -194,3 +194,23 @@ def test_without_outputs_pre_activation_patterns_are_found():
     assert report.warnings == []
     assert [row["name"] for row in report.outputs if row["changes"]] == \
         ["hid:pre"]
+
+
+def test_markdown_cells_escape_pipes_backslashes_and_line_breaks():
+    from regkit.regularizers.audit import _markdown_cell
+    assert _markdown_cell("a|b") == "a\\|b"
+    assert _markdown_cell("a\\|b") == "a\\\\\\|b"
+    assert _markdown_cell("one\ntwo") == "one two"
+
+
+def test_a_glob_that_matches_nothing_among_several_is_reported():
+    _, _, out = mlp((3, 4, 2), seed=0)
+    regs = [regkit.WeightL2(["hid.W", "ot.W"], weight=1e-4),
+            regkit.HiddenL1(["hid:out", "hdi:out"], weight=1e-3),
+            regkit.WeightL1(["hid.W", "out.W"], weight=1e-4)]
+    report = regkit.audit(out, regs)
+    assert report.warnings == [
+        "weight_l2: WeightL2: the glob 'ot.W' of pattern ['hid.W', 'ot.W'] "
+        "matches no parameter",
+        "hidden_l1 (HiddenL1): the glob 'hdi:out' of its pattern matches no "
+        "output it acts on"]
