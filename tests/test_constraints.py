@@ -234,7 +234,7 @@ def test_a_nan_column_stays_nan_under_every_norm_hook():
     for hook in (regkit.UnitNorm(), regkit.MaxNorm(weight=1.0),
                  regkit.MinMaxNorm(min_value=1.0, max_value=2.0,
                                    weight=0.7)):
-        value = evaluate(hook.constrain(x, (0,)), {x: data})
+        value = evaluate(hook.constrain(x, (0,), hook.weight), {x: data})
         assert np.isnan(value[:, 1]).all(), type(hook).__name__
         assert np.isfinite(value[:, 0]).all(), type(hook).__name__
     value = evaluate(norm_constraint(x, 1.0), {x: data})
