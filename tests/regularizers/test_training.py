@@ -334,7 +334,7 @@ def test_scheduled_drop_probability_and_noise_on_every_linker(linker, order):
         assert not backend.random_updates(expr)
         np.testing.assert_allclose(
             backend.function([l_in.input_var], expr)(data),
-            np.full((4, 3), 20.0), rtol=1e-6)
+            np.full((4, 3), 20.0), rtol=1e-5)  # 200 float32 0.1s
 
 
 @pytest.mark.parametrize("linker", sorted(backend.linker_modes()))
