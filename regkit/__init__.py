@@ -52,6 +52,9 @@ from .regularizers import (Regularizer, WeightL2, WeightL1, HiddenL1,
                            deserialize, random_updates, dropout_mask)
 from . import schedules
 from .schedules import step_counter
+from . import parametrizations
+from .parametrizations import (Orthogonal, Parametrized, WeightNorm,
+                               parametrize)
 
 __version__ = "0.1.0"
 
@@ -84,6 +87,8 @@ __all__ = [
     "from_kwargs", "total_penalty", "penalty_terms", "apply_update_hooks",
     "audit", "Audit",
     "schedules", "step_counter",
+    "parametrizations", "parametrize", "Parametrized", "WeightNorm",
+    "Orthogonal",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "__version__",
 ]

@@ -33,7 +33,8 @@ STAY_IN_MODULE = {
     regularization: {"check_tags", "weighted_sum"},
     constraints: {"default_norm_axes", "rescale_norms"},
     regularizers: {"add_clean_suffix", "change_weights", "inverted_dropout",
-                   "term_labels"},
+                   "term_labels", "ORTHOGONAL_METHODS",
+                   "MAX_ORTHOGONAL_SIZE"},
 }
 
 PACKAGE_DIR = os.path.dirname(regkit.__file__)
@@ -150,6 +151,8 @@ RANKS = {
     "regkit.regularizers.audit": 21,
     "regkit.regularizers.training": 20,
     "regkit.regularizers": 22,
+    "regkit.parametrizations": 22,
+    "regkit.regularizers.parametrize": 20,
     "regkit": 23,
 }
 SYMBOLIC_LIBRARIES = {"theano", "pytensor", "numba", "jax", "jaxlib", "torch",

@@ -36,7 +36,8 @@ from .choice import (JAX_LINKER, MLX_LINKER, NAME, OWN_RANDOM_STREAMS,
                      as_tensor_variable, c_linker_mode, clone_replace, config,
                      disconnected_grad, floatX, function, grad, linker_modes,
                      quick_compile,
-                     scan, shared, sigmoid, softmax, specify_broadcastable,
+                     scan, shared, sigmoid, softmax, solve, expm,
+                     specify_broadcastable,
                      tensor, verify_grad)
 from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     is_state_variable, is_sum, is_tensor,
@@ -64,7 +65,7 @@ __all__ = [
     "sum_of_squares", "sum_of_abs", "total_sum_of_squares",
     "total_sum_of_abs", "MAX_FUSED_INPUTS",
     "c_linker_mode", "linker_modes", "OWN_RANDOM_STREAMS", "JAX_LINKER",
-    "PYTORCH_LINKER", "MLX_LINKER", "specify_broadcastable", "linker_kernels", "before_linking", "register_kernels",
+    "PYTORCH_LINKER", "MLX_LINKER", "solve", "expm", "specify_broadcastable", "linker_kernels", "before_linking", "register_kernels",
 ]
 
 

@@ -49,7 +49,7 @@ __all__ = [
     "Elemwise", "disconnected_grad", "scan", "c_linker_mode", "linker_modes",
     "quick_compile",
     "OWN_RANDOM_STREAMS", "JAX_LINKER", "PYTORCH_LINKER", "MLX_LINKER",
-    "specify_broadcastable",
+    "specify_broadcastable", "solve", "expm",
 ]
 
 _CHOICES = ("theano", "pytensor")
@@ -295,6 +295,41 @@ def scan(fn, **kwargs):
 softmax.__doc__ = "Softmax over the last axis of a matrix."
 clone_replace.__doc__ = ("Copy of the graph `output` with the variables in "
                          "the dict `replace` swapped for their values.")
+
+
+def solve(a, b):
+    """``a^-1 b`` for a square matrix `a` (one LU solve, with its gradient).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> backend.solve(np.diag([2.0, 4.0]), np.ones((2, 1))).eval().ravel()
+    array([0.5 , 0.25])
+    """
+    if NAME == "theano":  # backend: theano only
+        from theano.tensor.slinalg import solve as _solve
+    else:  # backend: pytensor only
+        from pytensor.tensor.linalg import solve as _solve
+    return _solve(as_tensor_variable(a), as_tensor_variable(b))
+
+
+def expm(a):
+    """The matrix exponential of the square matrix `a`, with its gradient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> backend.expm(np.zeros((2, 2))).eval()
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    if NAME == "theano":  # backend: theano only
+        from theano.tensor.slinalg import expm as _expm
+    else:  # backend: pytensor only
+        from pytensor.tensor.linalg import expm as _expm
+    return _expm(as_tensor_variable(a))
 
 
 def _importable(module):

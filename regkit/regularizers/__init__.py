@@ -30,6 +30,8 @@ from .contractive import Contractive, JacobianProjection, R1Penalty
 from .factory import deserialize, from_kwargs, serialize
 from .depth import StochasticDepth
 from .montecarlo import mc_predict
+from .parametrize import (MAX_ORTHOGONAL_SIZE, ORTHOGONAL_METHODS,
+                          Orthogonal, Parametrized, WeightNorm, parametrize)
 from .spectral import SRIP, SpectralNorm
 from .stochastic import (AlphaDropout, BernoulliDropout, GaussianNoise,
                          dropout_mask, inverted_dropout)
@@ -52,4 +54,6 @@ __all__ = [
     "penalty_terms", "apply_update_hooks", "audit", "Audit", "term_labels",
     "serialize", "deserialize", "random_updates", "dropout_mask",
     "add_clean_suffix", "change_weights", "inverted_dropout",
+    "WeightNorm", "Orthogonal", "Parametrized", "parametrize",
+    "ORTHOGONAL_METHODS", "MAX_ORTHOGONAL_SIZE",
 ]
