@@ -152,7 +152,7 @@ RANKS = {
     "regkit.regularizers.training": 20,
     "regkit.regularizers": 22,
     "regkit.parametrizations": 22,
-    "regkit.regularizers.parametrize": 20,
+    "regkit.regularizers.parametrize": 21.5,
     "regkit": 23,
 }
 SYMBOLIC_LIBRARIES = {"theano", "pytensor", "numba", "jax", "jaxlib", "torch",

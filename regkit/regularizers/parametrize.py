@@ -41,6 +41,7 @@ from .. import backend
 from .._checks import check_count, describe, is_int
 from ..layers.network import as_network
 from .base import _ParamRegularizer
+from .weight_changes import SpectralNormalization
 
 __all__ = ["WeightNorm", "Orthogonal", "Parametrized", "parametrize",
            "ORTHOGONAL_METHODS", "MAX_ORTHOGONAL_SIZE"]
@@ -384,8 +385,10 @@ class Parametrized(object):
 
     def trainable(self, params):
         """`params` (e.g. ``get_all_params(net, trainable=True)``) with each
-        original weight left out and the free parameters added."""
-        kept = [p for p in params if p not in self.replacements]
+        replaced weight left out (unless it stays free, as under spectral
+        normalization) and the new free parameters added at the end."""
+        free = set(self.params)
+        kept = [p for p in params if p not in self.replacements or p in free]
         return kept + [p for p in self.params if p not in kept]
 
     def bake(self):
@@ -413,9 +416,14 @@ def parametrize(network, parametrizations):
     ----------
     network : Layer, list of Layer, expression(s) or Network
         Any network form regkit takes.
-    parametrizations : list of WeightNorm / Orthogonal
+    parametrizations : list of WeightNorm / Orthogonal / SpectralNormalization
         Each chooses weights by pattern and tags, as the weight
         regularizers do; one weight takes at most one parametrization.
+        Under :class:`~regkit.regularizers.SpectralNormalization` the
+        weight itself stays the free parameter (it is in ``params``) and
+        is replaced by ``W / sigma(W)``; its power-iteration vector is
+        state, advanced by ``apply_update_hooks([sn], network, updates)``
+        as on the graph-change route.
 
     Returns
     -------
@@ -447,9 +455,10 @@ def parametrize(network, parametrizations):
     if not isinstance(parametrizations, (list, tuple)):
         parametrizations = [parametrizations]
     for index, item in enumerate(parametrizations):
-        if not isinstance(item, _Parametrization):
+        if not isinstance(item, (_Parametrization, SpectralNormalization)):
             raise TypeError("parametrize: parametrizations[%d] must be a "
-                            "WeightNorm or an Orthogonal, got %s"
+                            "WeightNorm, an Orthogonal or a "
+                            "SpectralNormalization, got %s"
                             % (index, describe(item)))
     params, replacements, states, owner = [], OrderedDict(), [], {}
     for item in parametrizations:
@@ -464,7 +473,12 @@ def parametrize(network, parametrizations):
                 raise TypeError("parametrize: %r must be a shared variable, "
                                 "got %s" % (name, describe(param)))
             owner[param] = item
-            free, state, expr = item.build(param, name)
+            if isinstance(item, SpectralNormalization):
+                # W / sigma(W): W itself stays the free parameter, the
+                # power-iteration vector is the regularizer's state
+                free, state, expr = [param], [], item.change(param, name)
+            else:
+                free, state, expr = item.build(param, name)
             params += free
             states += state
             replacements[param] = expr

@@ -236,7 +236,8 @@ def test_the_audit_lists_a_parametrization():
 
 @pytest.mark.parametrize("make, error, match", [
     (lambda out: regkit.parametrize(out, [regkit.WeightL2()]), TypeError,
-     r"parametrizations\[0\] must be a WeightNorm or an Orthogonal"),
+     r"parametrizations\[0\] must be a WeightNorm, an Orthogonal or a "
+     "SpectralNormalization"),
     (lambda out: regkit.parametrize(out, [regkit.WeightNorm("out.W"),
                                           regkit.Orthogonal("out.W")]),
      ValueError, "'out.W' is chosen by WeightNorm and by Orthogonal"),
@@ -287,3 +288,27 @@ def test_a_pattern_that_matches_nothing_warns_and_changes_nothing():
         p = regkit.parametrize(out, [regkit.Orthogonal("nope.W")])
     assert any("matches no parameter" in str(w.message) for w in caught)
     assert p.params == [] and not p.replacements
+
+
+def test_spectral_normalization_joins_the_parametrize_route():
+    # the same W / sigma as the graph-change route; W stays the free
+    # parameter, the power-iteration vector is state the hooks advance
+    W = np.array([[3.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    l_in, out = _net(W)
+    sn = regkit.SpectralNormalization("out.W", rng=0)
+    p = regkit.parametrize(out, [sn])
+    assert p.params == [out.W]
+    assert p.trainable(regkit.get_all_params(out, trainable=True)) == \
+        regkit.get_all_params(out, trainable=True)
+    step = backend.function([], [], updates=list(regkit.apply_update_hooks(
+        [sn], out, {out.W: out.W}).items()))
+    for _ in range(30):
+        step()
+    rebuilt = p.replacements[out.W].eval()
+    np.testing.assert_allclose(np.linalg.svd(rebuilt, compute_uv=False)[0],
+                               1.0, rtol=1e-6)
+    X = np.ones((2, 3))
+    graph_route = regkit.get_output(out, regularizers=[sn])
+    np.testing.assert_allclose(
+        p.apply(regkit.get_output(out)).eval({l_in.input_var: X}),
+        graph_route.eval({l_in.input_var: X}), rtol=1e-12)
