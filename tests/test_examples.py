@@ -166,3 +166,17 @@ def test_digits_extra_setups_run_on_request(tmp_path):
                              "confidence_penalty"]
     for result in results.values():
         assert np.isfinite(result["curves"]["train"]).all()
+
+
+def test_orthogonal_example_keeps_the_layers_orthogonal(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the example draws a figure")
+    module = runpy.run_path(os.path.join(EXAMPLES, "orthogonal.py"))
+    output = str(tmp_path / "orthogonal.png")
+    results = module["main"](["--depth", "3", "--steps", "5",
+                              "--output", output])
+    assert os.path.getsize(output) > 0
+    assert "wrote" in capsys.readouterr().out
+    for setup in ("cayley", "householder"):
+        losses, gaps = results[setup]
+        assert len(losses) == 5 and max(gaps) < 1e-12
+    assert results["plain"][1][-1] > 1e-6  # plain SGD leaves orthogonality
