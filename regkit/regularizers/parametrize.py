@@ -38,7 +38,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from .._checks import check_count, describe, is_int
+from .._checks import check_count, describe, is_int, short_repr
 from ..layers.network import as_network
 from .base import _ParamRegularizer
 from .weight_changes import SpectralNormalization
@@ -249,8 +249,9 @@ class Orthogonal(_Parametrization):
                  tags=None):
         super(Orthogonal, self).__init__(pattern, tags)
         if method not in ORTHOGONAL_METHODS:
-            raise ValueError("Orthogonal: method must be one of %s, got %r"
-                             % (", ".join(ORTHOGONAL_METHODS), method))
+            raise ValueError("Orthogonal: method must be one of %s, got %s"
+                             % (", ".join(ORTHOGONAL_METHODS),
+                                short_repr(method)))
         if method == "matrix_exp" and backend.NAME == "theano":
             raise ValueError(
                 "Orthogonal: method='matrix_exp' needs PyTensor: Theano's "

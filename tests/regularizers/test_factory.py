@@ -243,6 +243,11 @@ SAVED_ROWS = {
     "spectral_norm": {"pattern": "W*", "weight": 0.1, "rng": 9},
     "srip": {"pattern": "W*", "weight": 0.1, "rng": 10},
     "spectral_normalization": {"pattern": "W2", "n_iter": 2, "rng": 11},
+    # parametrizations change nothing through the regularizer hooks (their
+    # route is regkit.parametrize): the round trip keeps their config
+    "weight_norm": {"pattern": "W2", "axis": 1},
+    "orthogonal": {"pattern": "W2", "method": "householder",
+                   "reflections": 2},
 }
 
 
