@@ -180,7 +180,10 @@ class Schedule(object):
 
     def bounds(self):
         """(smallest, largest) value over every step >= 0."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            "%s must implement bounds() (the smallest and largest value over "
+            "every step): regularizers check a schedule's values with it"
+            % type(self).__name__)
 
     def get_config(self):
         """The constructor arguments as a plain dict."""
@@ -379,6 +382,8 @@ class Exponential(Schedule):
         return (min(self.start, toward), max(self.start, toward))
 
     def _numeric(self, t):
+        if self.start == 0:  # 0 at every step, as in the graph (not 0 * inf)
+            return np.float64(0)
         return np.float64(self.start) * np.float64(self.rate) ** t
 
     def _symbolic(self, t):

@@ -191,8 +191,7 @@ def audit(network, regularizers=(), outputs=None):
                         "returns or None, got %s" % describe(outputs))
     notes = []
     if outputs is None:
-        outputs = _quietly(lambda: get_outputs(record.queried), notes,
-                           "get_outputs")
+        outputs = _output_names(record, notes)
 
     # --- parameters ----------------------------------------------------
     tags = OrderedDict()
@@ -273,6 +272,24 @@ def audit(network, regularizers=(), outputs=None):
                                  "the predictions the loss sees" % (
                                      label, type(reg).__name__, name))
     return Audit(list(rows.values()), list(out_rows.values()), notes)
+
+
+def _output_names(record, notes):
+    """The network's named outputs, built once without regularizers and in
+    inference mode (a Lasagne DropoutLayer draws nothing then, so no random
+    stream moves); a network that cannot be built so (a layer made from a
+    shape, a layer needing more arguments) falls back to each layer's
+    ``:out``, with a note."""
+    try:
+        return _quietly(lambda: get_outputs(record.queried,
+                                            deterministic=True),
+                        notes, "get_outputs")
+    except (TypeError, ValueError) as error:
+        notes.append("the outputs could not be built to learn their names "
+                     "(%s); only each layer's :out is listed: pass "
+                     "outputs= from get_outputs" % (error,))
+        return ["%s:out" % record.names[layer] for layer in record.layers
+                if record.names.get(layer) is not None]
 
 
 def _note_idle_globs(reg, label, chosen, kind, notes):

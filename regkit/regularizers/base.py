@@ -206,8 +206,8 @@ class Regularizer(OutputHook):
         """Whether this class's weight may be a schedule or a symbolic
         scalar: a loss term's coefficient, and the weight of
         :class:`BernoulliDropout`, :class:`GaussianNoise`,
-        :class:`AlphaDropout`, :class:`MaxNorm` and
-        :class:`DecoupledWeightDecay`.
+        :class:`AlphaDropout`, :class:`MaxNorm`, :class:`UnitNorm`,
+        :class:`MinMaxNorm` and :class:`DecoupledWeightDecay`.
 
         Examples
         --------
@@ -225,8 +225,9 @@ class Regularizer(OutputHook):
             raise TypeError(
                 "%s: weight must be a number, got %s; a schedule or a "
                 "symbolic weight is taken by loss terms (WeightL2, HiddenL1, "
-                "...), dropout, noise, MaxNorm and DecoupledWeightDecay, "
-                "not by %s" % (name, describe(weight), name))
+                "...), dropout, noise, MaxNorm, UnitNorm, MinMaxNorm and "
+                "DecoupledWeightDecay, not by %s" % (name, describe(weight),
+                                                      name))
         if isinstance(weight, Schedule):
             # every value the schedule takes must be a weight this class
             # takes as a number (a drop probability below 1, a positive

@@ -73,7 +73,7 @@ class _Stochastic(Regularizer):
             return names
         # a schedule at the step get_outputs(..., step=) was given
         weight = self.weight_at(getattr(outputs, "step", None),
-                                "get_outputs")
+                                "get_output(s) / apply_regularizers")
         for name in names:
             value = check_supported_float(outputs[name], type(self).__name__,
                                            "output %r" % name)

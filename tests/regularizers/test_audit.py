@@ -214,3 +214,30 @@ def test_a_glob_that_matches_nothing_among_several_is_reported():
         "matches no parameter",
         "hidden_l1 (HiddenL1): the glob 'hdi:out' of its pattern matches no "
         "output it acts on"]
+
+
+def test_the_audit_moves_no_lasagne_random_stream_and_takes_shape_inputs():
+    # it builds the outputs in inference mode (a Lasagne DropoutLayer
+    # draws nothing then) and falls back to ":out" names when the network
+    # cannot be built without inputs
+    from test_lasagne import LasagneLayer
+
+    class Drop(LasagneLayer):
+        built = 0
+
+        def get_output_for(self, x, deterministic=False, **kwargs):
+            if not deterministic:
+                Drop.built += 1
+            return x
+    l_in = LasagneInput((None, 4), name="in")
+    hid = LasagneDense(l_in, 3, W=np.ones((4, 3)), name="hid")
+    out = LasagneDense(Drop(hid, name="drop"), 2, W=np.ones((3, 2)),
+                       name="out")
+    report = regkit.audit(out, [regkit.WeightL2(weight=1e-4)])
+    assert Drop.built == 0 and report.warnings == []
+    shaped = LasagneDense(LasagneDense((None, 4), 3, W=np.ones((4, 3)),
+                                       name="hid"), 2, W=np.ones((3, 2)),
+                          name="out")
+    report = regkit.audit(shaped, [regkit.WeightL2(weight=1e-4)])
+    assert [row["name"] for row in report.outputs] == ["hid:out", "out:out"]
+    assert report.warnings[0].startswith("the outputs could not be built")
