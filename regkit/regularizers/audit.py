@@ -23,8 +23,7 @@ from ..layers.outputs import get_outputs
 from ..schedules import Schedule
 from .base import (Regularizer, _as_regularizers, _ParamRegularizer,
                    term_labels)
-from .patterns import (_is_clean_copy, _matcher, _names_by_role,
-                       _select_outputs)
+from .patterns import _is_clean_copy, _names_by_role, _select_outputs
 from .updates import DecoupledWeightDecay
 
 __all__ = ["audit", "Audit"]
@@ -254,8 +253,9 @@ def audit(network, regularizers=(), outputs=None):
         if isinstance(reg, _ParamRegularizer):
             continue
         hit = _outputs_of(reg, record, outputs, out_rows)
-        if hit:
-            _note_idle_globs(reg, label, hit, "output", notes)
+        if hit:  # a misspelt glob beside a good one, as the build warns
+            _quietly(lambda: reg._warn_unmatched_globs(hit, "output"),
+                     notes, label)
         if not hit:
             notes.append("%s (%s) with pattern %r matches no output; it "
                          "adds nothing" % (label, type(reg).__name__,
@@ -290,21 +290,6 @@ def _output_names(record, notes):
                      "outputs= from get_outputs" % (error,))
         return ["%s:out" % record.names[layer] for layer in record.layers
                 if record.names.get(layer) is not None]
-
-
-def _note_idle_globs(reg, label, chosen, kind, notes):
-    """A note for each glob of a several-glob pattern that matches none of
-    the names `reg` chose (a typo the others hide; the parameter
-    regularizers warn of it themselves)."""
-    if isinstance(reg.pattern, str) or not reg.pattern \
-            or len(reg.pattern) < 2:
-        return
-    for glob in reg.pattern:
-        match = _matcher([glob])
-        if not any(match(name) for name in chosen):
-            notes.append("%s (%s): the glob %r of its pattern matches no "
-                         "%s it acts on" % (label, type(reg).__name__, glob,
-                                            kind))
 
 
 def _markdown_cell(text):

@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from .._checks import check_seed, describe, short_repr
 from ..layers.network import as_network
-from ..schedules import Schedule, deserialize_schedule, is_schedule_dict
+from ..schedules import Schedule, deserialize_schedule
 from .base import REGISTRY, Regularizer, _as_regularizers
 from .patterns import _glob_escape, _names_by_role
 from .stochastic import BernoulliDropout, GaussianNoise
@@ -242,8 +242,7 @@ def deserialize(data):
         raise TypeError("deserialize: config must be a dict, got %s"
                         % describe(config))
     weight = config.get("weight")
-    if is_schedule_dict(weight) or isinstance(weight, Mapping) \
-            and set(weight) == {"name", "config"}:
+    if isinstance(weight, Mapping) and set(weight) == {"name", "config"}:
         # a serialized schedule (an unknown name: deserialize_schedule
         # says which names exist)
         config = dict(config, weight=deserialize_schedule(weight))

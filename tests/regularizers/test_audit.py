@@ -212,8 +212,8 @@ def test_a_glob_that_matches_nothing_among_several_is_reported():
     assert report.warnings == [
         "weight_l2: WeightL2: the glob 'ot.W' of pattern ['hid.W', 'ot.W'] "
         "matches no parameter",
-        "hidden_l1 (HiddenL1): the glob 'hdi:out' of its pattern matches no "
-        "output it acts on"]
+        "hidden_l1: HiddenL1: the glob 'hdi:out' of pattern ['hid:out', "
+        "'hdi:out'] matches no output"]
 
 
 def test_the_audit_moves_no_lasagne_random_stream_and_takes_shape_inputs():
