@@ -2,6 +2,7 @@
 before and after parametrize, orthogonality after many SGD steps on every
 linker, gradients by finite differences, bake, round trips, network forms,
 composition with a penalty, bad input."""
+import importlib
 import json
 import pickle
 import warnings
@@ -79,38 +80,80 @@ def test_the_network_computes_the_same_function_after_parametrize(
     np.testing.assert_array_equal(out.W.get_value(), W)
 
 
-@pytest.mark.parametrize("linker", sorted(backend.linker_modes()))
-@pytest.mark.parametrize("method", METHODS)
-def test_orthogonal_stays_orthogonal_after_50_sgd_steps(method, linker):
-    if linker == "PYTORCH":
-        pytest.skip("PyTensor's PyTorch linker cannot compile the gradient "
-                    "of a bias broadcast over the batch (Backends page)")
-    if linker == "MLX" and method == "matrix_exp":
-        pytest.skip("PyTensor's MLX linker has no kernel for the matrix "
-                    "exponential")
+# the same numbers as the C linker to float rounding (MLX computes float64
+# exp and cos to float32 accuracy: see the Backends page)
+RTOL = dict(MLX=1e-6)
+
+
+def _parametrized_training(method, linker, steps=50):
+    """`steps` SGD steps of a 5x3 tanh layer with its weight under
+    Orthogonal(method) (or WeightNorm for method "weight_norm"): the losses
+    and the last weight."""
     W = _orthogonal(5, 3)
     l_in, out = _net(W)
+    x, prediction = l_in.input_var, regkit.get_output(out)
+    network, name = out, "out.W"
     y = T.vector("y")
-    p = regkit.parametrize(out, [regkit.Orthogonal("out.W", method=method)])
-    loss = p.apply(T.mean((regkit.get_output(out)[:, 0] - y) ** 2))
-    params = p.trainable(regkit.get_all_params(out, trainable=True))
-    assert out.W not in params and p.params[0] in params
-    updates = [(q, q - 0.5 * g) for q, g in zip(params,
+    reg = (regkit.WeightNorm(name) if method == "weight_norm"
+           else regkit.Orthogonal(name, method=method))
+    p = regkit.parametrize(network, [reg])
+    loss = p.apply(T.mean((prediction[:, 0] - y) ** 2))
+    original = list(p.replacements)[0]
+    params = p.trainable(regkit.get_all_params(network, trainable=True))
+    assert original not in params and p.params[0] in params
+    updates = [(q, q - 0.1 * g) for q, g in zip(params,
                                                  backend.grad(loss, params))]
-    weight = p.replacements[out.W]
-    train = backend.function([l_in.input_var, y], [loss, weight],
+    train = backend.function([x, y], [loss, p.replacements[original]],
                              updates=updates,
                              mode=backend.linker_modes()[linker])
     rng = np.random.default_rng(2)
     X, Y = rng.standard_normal((8, 5)), rng.uniform(-0.9, 0.9, 8)
     losses = []
-    for _ in range(50):
+    for _ in range(steps):
         value, w = train(X, Y)
         losses.append(float(value))
-    w = np.asarray(w)
-    assert _gap(w) < 1e-10  # orthonormal columns to float rounding
+    return np.array(losses), np.asarray(w), W
+
+
+@pytest.mark.parametrize("linker", sorted(backend.linker_modes()))
+@pytest.mark.parametrize("method", METHODS + ["weight_norm"])
+def test_50_sgd_steps_on_every_linker(method, linker):
+    if linker == "MLX" and method == "matrix_exp":
+        pytest.skip("PyTensor's MLX linker has no kernel for the matrix "
+                    "exponential")
+    if linker == "PYTORCH":
+        pytest.skip("PyTensor's PyTorch linker has no kernel for the LU "
+                    "solve and the matrix exponential, and cannot "
+                    "differentiate a bias broadcast over the batch "
+                    "(Backends page)")
+    losses, w, W = _parametrized_training(method, linker)
+    if method != "weight_norm":
+        assert _gap(w) < 1e-10  # orthonormal columns to float rounding
     assert losses[-1] < losses[0]  # it trains
     assert np.abs(w - W).max() > 1e-3  # and the weight moved
+    # and every linker computes the C linker's numbers, step after step
+    ref_losses, ref_w, _ = _parametrized_training(method, "cvm")
+    rtol = RTOL.get(linker, 1e-9)
+    np.testing.assert_allclose(losses, ref_losses, rtol=rtol)
+    np.testing.assert_allclose(w, ref_w, rtol=rtol, atol=rtol)
+
+
+def test_householder_is_the_product_of_its_reflections():
+    # the compact form against the definition, one reflection at a time,
+    # for every count of reflections and a 1x1 weight
+    # the module, not the function regkit.regularizers re-exports as
+    # `parametrize`
+    module = importlib.import_module("regkit.regularizers.parametrize")
+    rng = np.random.default_rng(4)
+    for n, count in [(1, 1), (4, 1), (4, 2), (4, 4), (7, 7)]:
+        a = rng.standard_normal((n, count))
+        product = np.eye(n)
+        for v in a.T:
+            product = product @ (np.eye(n) - 2.0 * np.outer(v, v) / (v @ v))
+        np.testing.assert_allclose(module._householder_np(a), product,
+                                   atol=1e-12)
+        symbolic = module._householder(backend.shared(a), n, count).eval()
+        np.testing.assert_allclose(symbolic, product, atol=1e-12)
 
 
 @pytest.mark.parametrize("make", PARAMETRIZATIONS)
