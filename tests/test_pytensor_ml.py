@@ -173,3 +173,39 @@ def test_the_guide_example_runs():
     losses = namespace["losses"]
     assert len(losses) == 5 and np.isfinite(losses).all()
     assert len(set(losses)) == 5
+
+
+def test_parametrizations_on_a_pytensor_ml_mlp():
+    # Orthogonal on the first layer, WeightNorm on the second, trained with
+    # pytensor-ml's Adam and compiled by pytensor_ml.function; bake gives
+    # the model back its own weights
+    X, y, pred, loss = _mlp()
+    shared = {p.name: p for p in regkit.get_all_params(loss)}
+    q, _ = np.linalg.qr(np.random.default_rng(3).standard_normal((8, 8)))
+    w1 = shared["fc1_W"]
+    rows, cols = w1.get_value().shape
+    w1.set_value((q[:rows, :cols] if rows >= cols else q[:cols, :rows].T)
+                 .astype(w1.dtype))
+    x, t = _data()
+    predict = pytensor_ml.function([X], pred)
+    before = np.asarray(predict(x))
+    p = regkit.parametrize(loss, [regkit.Orthogonal("fc1_W"),
+                                  regkit.WeightNorm("fc2_W", axis=1)])
+    assert [w.name for w in p.replacements] == ["fc1_W", "fc2_W"]
+    rebuilt = pytensor_ml.function([X], p.apply(pred))
+    # the same function at creation
+    np.testing.assert_allclose(rebuilt(x), before, rtol=1e-5, atol=1e-6)
+    train_loss = p.apply(loss)
+    params = p.trainable(regkit.get_all_params(loss, trainable=True))
+    assert w1 not in params and shared["fc2_W"] not in params
+    updates = adam_updates(train_loss, params, learning_rate=1e-2)
+    train = pytensor_ml.function([X, y], train_loss, updates=updates)
+    losses = [float(train(x, t)) for _ in range(20)]
+    assert losses[-1] < losses[0]
+    w = p.replacements[w1].eval()
+    small = w if w.shape[0] >= w.shape[1] else w.T
+    tol = 1e-5 if w.dtype == np.float32 else 1e-12
+    assert np.abs(small.T @ small - np.eye(small.shape[1])).max() < tol
+    trained = np.asarray(rebuilt(x))
+    p.bake()
+    np.testing.assert_allclose(predict(x), trained, rtol=1e-5, atol=1e-6)
