@@ -1,5 +1,6 @@
 """A regkit penalty as a ``pm.Potential`` on a PyMC 6 model: the example on
-the Backends page, run as written, checked against numpy."""
+the Backends page, run as written, checked against numpy; PyMC's compile
+advances regkit's generators."""
 import pathlib
 import re
 
@@ -53,3 +54,20 @@ def test_the_l1_potential_shrinks_the_irrelevant_coefficient(example):
                             jitter=False)
     w = found["w"]
     assert abs(w[1]) < 0.05 < min(abs(w[0]), abs(w[2]))
+
+
+def test_pymc_compile_draws_fresh_masks_without_random_updates():
+    # PyMC's compile collects every draw's update through PyTensor's
+    # RNGConsumerOp protocol, which regkit's draws follow
+    import regkit
+    from regkit import backend
+    x = backend.tensor.matrix("x")
+    h = backend.tensor.tanh(x)
+    h.name = "h"
+    graph = regkit.apply_regularizers(
+        h, [regkit.BernoulliDropout("h:out", 0.5, rng=1)])
+    X = np.linspace(0.1, 1.2, 12).reshape(3, 4)
+    fresh = pm.compile([x], graph.train.sum())
+    assert len({float(fresh(X)) for _ in range(5)}) > 1
+    repeat = backend.function([x], graph.train.sum())
+    assert len({float(repeat(X)) for _ in range(5)}) == 1

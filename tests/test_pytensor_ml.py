@@ -209,3 +209,57 @@ def test_parametrizations_on_a_pytensor_ml_mlp():
     trained = np.asarray(rebuilt(x))
     p.bake()
     np.testing.assert_allclose(predict(x), trained, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("linker", sorted(backend.linker_modes()))
+def test_pytensor_ml_helpers_draw_fresh_masks_without_random_updates(
+        linker):
+    # regkit's draws speak PyTensor's RNGConsumerOp protocol, so
+    # pytensor_ml.function and compile_train advance regkit's generators as
+    # they advance their own: fresh masks on every call without
+    # random_updates, the same masks with them (no duplicate update), and a
+    # plain function keeps regkit's contract (the same mask on every call)
+    from pytensor_ml.optim import compile_train, sgd
+    if linker == "PYTORCH":
+        pytest.skip("the PyTorch linker cannot differentiate a broadcast "
+                    "bias (Backends page)")
+    mode = backend.linker_modes()[linker]
+    x, t = _data()
+
+    start = {}
+
+    def build():
+        # each function on a new graph with the same weights: the same
+        # seed, the same first mask
+        X, y, pred, loss = _mlp()
+        for param in regkit.get_all_params(loss):
+            param.set_value(start.setdefault(param.name, param.get_value()))
+        graph = regkit.apply_regularizers(
+            loss, [regkit.BernoulliDropout("ReLU:out", 0.5, rng=3)])
+        return X, y, graph
+
+    def calls(fn):
+        return [float(fn(x, t)) for _ in range(4)]
+
+    X, y, graph = build()
+    helper = calls(pytensor_ml.function([X, y], graph.train, mode=mode))
+    assert len(set(helper)) == 4
+    X, y, graph = build()
+    given = calls(pytensor_ml.function([X, y], graph.train, mode=mode,
+                                       updates=graph.updates))
+    assert len(set(given)) == 4
+    if linker not in backend.OWN_RANDOM_STREAMS:
+        # one stream either way: the collected update is the explicit one
+        np.testing.assert_allclose(given, helper, rtol=1e-12)
+    X, y, graph = build()
+    plain = calls(backend.function([X, y], graph.train, mode=mode))
+    assert len(set(plain)) == 1
+    # a training step by pytensor-ml's own compile_train, the weights held
+    # by a zero learning rate: only the masks change the loss
+    X, y, graph = build()
+    step = compile_train(graph.train, sgd(0.0), inputs=[X, y],
+                         compile_kwargs=dict(mode=mode))
+    losses = calls(step)
+    assert len(set(losses)) == 4
+    if linker not in backend.OWN_RANDOM_STREAMS:
+        np.testing.assert_allclose(losses, helper, rtol=1e-12)

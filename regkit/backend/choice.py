@@ -199,6 +199,8 @@ if NAME == "theano":  # backend: theano only
         return isinstance(var.type, _Generic)
 
     _RANDOM_OPS = ()  # Theano's own streams update themselves
+    # Theano has no protocol through which a helper learns a draw's update
+    _RNGConsumer = object
 
     def clone_replace(output, replace):
         return _lib.clone(output, replace=replace)
@@ -219,6 +221,10 @@ else:  # backend: pytensor only
     from pytensor.link.c.op import COp as _COp
     from pytensor.scan.op import Scan as _Scan
     from pytensor.tensor.random.op import RandomVariable
+    # PyTensor's protocol for Ops that advance a generator: helpers that
+    # collect the updates of a graph's draws (pytensor-ml's `function` and
+    # `compile_train`, PyMC's `compile`) read `update(node)` from it
+    from pytensor.tensor.random.op import RNGConsumerOp as _RNGConsumer
     from pytensor.tensor.random.type import RandomGeneratorType
 
     sigmoid = tensor.sigmoid

@@ -21,9 +21,9 @@ import copy
 import numpy as np
 
 from .choice import (JAX_LINKER, MLX_LINKER, PYTORCH_LINKER, SharedVariable,
-                     TensorConstant, _Apply, _RANDOM_OPS, _generator_type,
-                     _lib, _shared_generator, _tensor_type, _vector_length,
-                     shared, tensor)
+                     TensorConstant, _Apply, _RANDOM_OPS, _RNGConsumer,
+                     _generator_type, _lib, _shared_generator, _tensor_type,
+                     _vector_length, shared, tensor)
 from .graph import full_rank_constant
 from .linking import (_RegkitOp, before_linking, linker_kernels,
                       register_kernels)
@@ -97,7 +97,7 @@ def uniform(shape, dtype, seed_sequence):
     return _draw("uniform", shape, dtype, seed_sequence)
 
 
-class _NumpyDraw(_RegkitOp):
+class _NumpyDraw(_RegkitOp, _RNGConsumer):
     """Uniform [0, 1) or standard normal draws from a numpy Generator held
     in a shared variable (an explicit generator: PyTensor 3 deprecates
     RandomStream and default_update).  PCG64 and numpy's ziggurat run at
@@ -136,6 +136,14 @@ class _NumpyDraw(_RegkitOp):
     def grad(self, inputs, output_grads):
         return [_lib.gradient.grad_undefined(self, i, inputs[i])
                 for i in range(2)]
+
+    def update(self, node):
+        """The generator's update, as PyTensor's RNGConsumerOp protocol
+        asks: helpers that collect a graph's random updates (pytensor-ml's
+        ``function`` and ``compile_train``, PyMC's ``compile``) advance
+        regkit's generators as they advance their own.  A plain
+        ``function`` does not: pass ``random_updates`` there."""
+        return {node.inputs[0]: node.outputs[0]}
 
 
 @linker_kernels
