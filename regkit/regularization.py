@@ -17,6 +17,7 @@ compiles without hitting Python's recursion limit.
 This module was ``regkit.apply`` (which still imports); its name is now
 Lasagne's, ``regularization``.
 """
+from collections import OrderedDict
 from collections.abc import Mapping
 import difflib
 import inspect
@@ -26,6 +27,7 @@ import numpy as np
 
 from . import backend
 from .layers.base import Layer, unique
+from .layers.graph import graph_layers
 from .layers.network import as_network
 from .layers.tags import check_tag_names, tags_in_use
 from .layers.walk import as_layer_list, is_layer
@@ -273,6 +275,11 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
     ----------
     layers : dict
         Layer -> coefficient (a non-negative number or a symbolic scalar).
+        The keys may be variables of a symbolic graph (``{h1: 0.1, h2:
+        0.2}``): each stands for the layer regkit reads at that variable,
+        its parameters the shared variables it reads directly (not through
+        another key or a named variable), as :func:`regkit.get_all_params`
+        reads a graph.
     penalty : callable
     tags : dict
         Tag filter, by default ``{'regularizable': True}``.
@@ -289,8 +296,8 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
     Raises
     ------
     TypeError
-        If `layers` is not a dict of layers, or a coefficient is neither a
-        number nor a symbolic scalar.
+        If `layers` is not a dict of layers (or of a graph's variables), or
+        a coefficient is neither a number nor a symbolic scalar.
     ValueError
         If a coefficient is negative, NaN or infinite.
 
@@ -311,9 +318,18 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
         raise TypeError("%s: layers must be a dict {layer: coefficient}, got "
                         "%s" % (caller, describe(layers)))
     for layer in layers:
-        if not is_layer(layer):
-            raise TypeError("%s: the keys of layers must be layers, got %s"
+        if not is_layer(layer) and not (backend.is_tensor(layer) and not
+                                        isinstance(layer, backend.Constant)):
+            raise TypeError("%s: the keys of layers must be layers or "
+                            "variables of a graph, got %s"
                             % (caller, describe(layer)))
+    # a graph's variables: read together, so that each one's parameters
+    # stop at the others (h2's weights are not h1's)
+    variables = [key for key in layers if backend.is_tensor(key)]
+    as_layers = dict(zip(variables, graph_layers(variables))) \
+        if variables else {}
+    layers = OrderedDict((as_layers.get(key, key), coeff)
+                         for key, coeff in layers.items())
     check_tag_names(layers, tags, caller)
     _check_penalty_kwargs(penalty, kwargs, list(layers), caller)
     pairs = []

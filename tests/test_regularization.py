@@ -319,6 +319,28 @@ def test_weighted_bad_layers():
         regularize_layer_params_weighted([h1], l2)
     with pytest.raises(TypeError, match="keys of layers must be layers"):
         regularize_layer_params_weighted({"h1": 1.0}, l2)
+    with pytest.raises(TypeError, match="keys of layers must be layers"):
+        regularize_layer_params_weighted({T.constant(1.0): 1.0}, l2)
+
+
+def test_weighted_keys_may_be_a_graphs_variables():
+    # a hand-written MLP, nothing named but the input: each key's weights
+    # are the ones it reads directly, not the other key's
+    x = T.matrix("x")
+    W1 = backend.shared(np.ones((3, 4)))
+    b1 = backend.shared(np.zeros(4))
+    W2 = backend.shared(2 * np.ones((4, 2)))
+    h1 = T.tanh(T.dot(x, W1) + b1)
+    h2 = T.tanh(T.dot(h1, W2))
+    term = regularize_layer_params_weighted({h1: 0.1, h2: 0.5}, l2)
+    assert np.isclose(evaluate(term), 0.1 * 12 + 0.5 * 32)
+    # in the other order, the same
+    term = regularize_layer_params_weighted({h2: 0.5, h1: 0.1}, l2)
+    assert np.isclose(evaluate(term), 0.1 * 12 + 0.5 * 32)
+    # the biases by tag, as for layers
+    term = regularize_layer_params_weighted({h1: 1.0}, l1,
+                                            tags={"trainable": True})
+    assert np.isclose(evaluate(term), 12)
 
 
 def test_regularize_network_params():

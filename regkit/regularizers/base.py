@@ -45,8 +45,9 @@ from ..layers.network import as_network, param_name
 from ..layers.hooks import OutputHook
 from ..regularization import check_tags
 from ..schedules import Schedule
-from .patterns import (_as_patterns, _is_clean_copy, _matcher, _resolve,
-                       _select_outputs, _short_name_hint, _unmatched_globs)
+from .patterns import (_as_patterns, _available_hint, _is_clean_copy,
+                       _matcher, _resolve, _select_outputs, _short_name_hint,
+                       _unmatched_globs)
 
 __all__ = ["Regularizer", "REGISTRY", "change_weights", "term_labels"]
 
@@ -373,7 +374,10 @@ class Regularizer(OutputHook):
         :meth:`loss`."""
         names = _select_outputs(self.patterns(layers, outputs), outputs)
         if not names:
-            self._no_match("output")
+            hint = "" if self.pattern is None else _available_hint(
+                self.pattern, [name for name in outputs
+                               if not _is_clean_copy(name)], "output")
+            self._no_match("output", hint=hint)
         else:
             self._warn_unmatched_globs(names, "output")
         return names
@@ -426,10 +430,17 @@ def _as_regularizers(regularizers, caller):
 class _ParamRegularizer(Regularizer):
     """Applies to the parameters with the given tags whose names match."""
 
+    #: Whether a pattern, when given, selects among every trainable
+    #: parameter by default (the update hooks: a constraint goes where it
+    #: is named, biases too, as Keras puts one on any weight) rather than
+    #: among the regularizable ones (penalties: no decay on biases).
+    _named_means_trainable = False
+
     def __init__(self, pattern=None, weight=0.0, tags=None):
         super(_ParamRegularizer, self).__init__(pattern, weight)
         if tags is None:
-            tags = {"regularizable": True}
+            tags = {"trainable": True} if self._named_means_trainable \
+                and pattern is not None else {"regularizable": True}
         self.tags = check_tags(tags, type(self).__name__)
 
     def get_config(self):
@@ -448,12 +459,33 @@ class _ParamRegularizer(Regularizer):
             match = self._pattern_matcher()
             named = [(name, param) for name, param in every if match(name)]
         if not named:
-            self._no_match("parameter", hint=_short_name_hint(
-                self.pattern, [name for name, _ in every]))
+            self._no_match("parameter", hint=self._param_hint(
+                layers, [name for name, _ in every]))
         else:
             self._warn_unmatched_globs([name for name, _ in named],
                                        "parameter")
         return named
+
+    def _param_hint(self, layers, names):
+        """Why a pattern matched no parameter: a Lasagne-style short name,
+        parameters the pattern matches but the tag filter leaves out, or
+        the names that exist (closest first)."""
+        hint = _short_name_hint(self.pattern, names)
+        if hint or self.pattern is None:
+            return hint
+        caller = type(self).__name__
+        match = self._pattern_matcher()
+        every = [name for name, _ in as_network(layers, caller).named_params(
+            caller=caller)]
+        filtered = [name for name in every if match(name)]
+        if filtered:
+            return ("; %s match%s the pattern but not the tag filter "
+                    "tags=%r (pass tags={'trainable': True} to include "
+                    "biases, or the tags they have)"
+                    % (", ".join(map(repr, filtered[:8])),
+                       "es" if len(filtered) == 1 else "",
+                       dict(self.tags)))
+        return _available_hint(self.pattern, every, "parameter")
 
     def params(self, layers):
         """The parameters (shared variables) this regularizer applies to."""

@@ -15,6 +15,7 @@ Examples
 >>> match("hid1.W"), match("hid1.W#2"), match("out.W")
 (True, True, False)
 """
+import difflib
 import fnmatch
 import re
 
@@ -190,3 +191,36 @@ def _short_name_hint(pattern, names):
              if any(_glob_matches("*." + glob, name) for name in names)]
     return "; did you mean %s? (parameter names carry their layer's " \
            "name, as hid.W)" % " or ".join(map(repr, wider)) if wider else ""
+
+
+#: How many names a "matches nothing" warning lists.
+MAX_LISTED_NAMES = 8
+
+
+def _available_hint(pattern, names, what):
+    """``"; the network's parameters are 'a', 'b' (closest first)"``: what
+    a pattern that matched nothing could have matched, the names most like
+    its globs first, at most :data:`MAX_LISTED_NAMES` of them, and how to
+    name a graph's variables when its names are automatic ones."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return "; the network has no %s at all" % what
+    globs = [glob.replace("*", "").replace("?", "")
+             for glob in (_as_patterns(pattern) or ())]
+
+    def likeness(name):
+        return max([difflib.SequenceMatcher(None, glob, name).ratio()
+                    for glob in globs] or [0.0])
+    ranked = sorted(names, key=lambda name: -likeness(name))
+    shown = ", ".join(map(repr, ranked[:MAX_LISTED_NAMES]))
+    more = len(ranked) - MAX_LISTED_NAMES
+    hint = "; the network's %ss are %s%s%s" % (
+        what, shown, " and %d more" % more if more > 0 else "",
+        " (closest first)" if globs and len(ranked) > 1 else "")
+    if what == "output":
+        hint += ("; on a symbolic graph, give a variable a name (h.name = "
+                 "'h1') and select its output as 'h1:out'")
+    elif any(re.match(r"^(variable|input)\d+\.\d+$", name) for name in names):
+        hint += ("; the names are automatic: give the shared variables "
+                 "names (backend.shared(value, name='W1'))")
+    return hint

@@ -37,6 +37,7 @@ class _NormHook(_ParamRegularizer):
     _positive_weight = None
 
     _varying_weight = True
+    _named_means_trainable = True
 
     def _check_weight(self, weight):
         weight = super(_NormHook, self)._check_weight(weight)
@@ -146,7 +147,9 @@ class MaxNorm(_NormHook):
         Passed to :func:`~regkit.constraints.norm_constraint`; checked as
         :class:`UnitNorm` checks it.
     tags : dict or None
-        Tag filter; default ``{"regularizable": True}``.
+        Tag filter; default ``{"trainable": True}`` when a pattern is
+        given (a constraint goes on what it names, biases too),
+        ``{"regularizable": True}`` without one.
     epsilon : float
         Passed to :func:`~regkit.constraints.norm_constraint`.
 
@@ -267,7 +270,9 @@ class UnitNorm(_NormHook):
         be an axis of the parameter (ValueError naming it and its number
         of dimensions).
     tags : dict or None
-        Tag filter; default ``{"regularizable": True}``.
+        Tag filter; default ``{"trainable": True}`` when a pattern is
+        given (a constraint goes on what it names, biases too),
+        ``{"regularizable": True}`` without one.
     epsilon : float
         Added to each norm before dividing.
 
@@ -360,6 +365,8 @@ class NonNeg(_ParamRegularizer):
     >>> new[net.W].eval().ravel().tolist()
     [0.0, 4.0]
     """
+
+    _named_means_trainable = True
 
     def modify_updates(self, updates):
         for _, param in self._chosen(updates):

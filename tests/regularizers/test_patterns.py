@@ -58,3 +58,69 @@ def test_each_glob_of_a_graph_change_that_matches_nothing_warns(reg):
     res = regkit.ElemwiseSumLayer([l_in, out], name="res")
     with pytest.warns(UserWarning, match="glob 'typo"):
         regkit.get_output(res, regularizers=[reg])
+
+
+def _hand_written_mlp(named=False):
+    """A plain graph: x -> tanh(x W1 + b1) -> softmax(h W2 + b2); only the
+    input is named unless `named`."""
+    import numpy as np
+    from regkit import backend
+    T = backend.tensor
+    x = T.matrix("x")
+    names = ("W1", "b1", "W2", "b2") if named else (None,) * 4
+    W1, b1, W2, b2 = [backend.shared(np.full(shape, 0.5), name=name)
+                      for shape, name in zip([(3, 4), (4,), (4, 2), (2,)],
+                                             names)]
+    h1 = T.tanh(T.dot(x, W1) + b1)
+    p = regkit.backend.softmax(T.dot(h1, W2) + b2)
+    return x, (W1, b1, W2, b2), h1, p
+
+
+def test_a_pattern_that_matches_nothing_lists_what_exists():
+    _, _, _, p = _hand_written_mlp(named=True)
+    with pytest.warns(UserWarning) as record:
+        WeightL2("W3").loss(p, None)
+    message = str(record[0].message)
+    # the names that exist, the closest first
+    assert "matches no parameter" in message
+    assert message.index("'W1'") < message.index("'b1'")
+    with pytest.warns(UserWarning, match="give the shared variables names"):
+        WeightL2("W1").loss(_hand_written_mlp()[3], None)
+    outputs = get_outputs(p)
+    with pytest.warns(UserWarning) as record:
+        HiddenL1("h1:out").loss(p, outputs)
+    message = str(record[0].message)
+    assert "'x:out'" in message and "h.name = 'h1'" in message
+
+
+def test_a_bias_left_out_by_the_tag_filter_says_so():
+    _, _, _, p = _hand_written_mlp(named=True)
+    with pytest.warns(UserWarning, match=r"'b1' matches the pattern but not "
+                      r"the tag filter tags=\{'regularizable': True\}"):
+        WeightL2("b1").loss(p, None)
+    # with the tags it has, it is found
+    assert [name for name, _ in WeightL2(
+        "b1", tags={"trainable": True}).named_params(p)] == ["b1"]
+
+
+def test_update_hooks_take_a_named_bias_by_default():
+    # a constraint goes where it is named (Keras puts one on any weight);
+    # without a pattern, the regularizable weights only, as before
+    import numpy as np
+    _, (W1, b1, W2, b2), _, p = _hand_written_mlp(named=True)
+    b2.set_value(np.array([-1.0, 2.0]))
+    for hook in (regkit.NonNeg("b2"), regkit.MaxNorm("b*", 1.0),
+                 regkit.UnitNorm("b1"), regkit.MinMaxNorm("b1")):
+        assert hook.tags == {"trainable": True}
+    assert regkit.NonNeg().tags == {"regularizable": True}
+    assert regkit.WeightL2("b1").tags == {"regularizable": True}
+    new = regkit.apply_update_hooks([regkit.NonNeg("b2")], p, {b2: b2 * 1})
+    assert new[b2].eval().tolist() == [0.0, 2.0]
+    new = regkit.apply_update_hooks([regkit.NonNeg()], p,
+                                    {b2: b2 * 1, W2: -W2})
+    assert new[b2].eval().tolist() == [-1.0, 2.0]  # a bias: not chosen
+    assert (new[W2].eval() == 0).all()
+    # the round trip keeps the tags it was built with
+    hook = regkit.MaxNorm("b*", 1.0)
+    from regkit.regularizers.factory import deserialize, serialize
+    assert deserialize(serialize(hook)).tags == hook.tags
