@@ -22,6 +22,12 @@ the tags, the names, the roles and the graph rewriting of
   ``.name``; the state regkit's regularizers keep in shared variables
   (power-iteration vectors, L2-SP starts) is never a parameter.
 
+Roles: a variable no other reads is an ``output``, one read by another is
+``hidden``; a scalar output that reads no parameter itself (a loss, a sum
+over the prediction) is ``internal`` and the variables it reads (not the
+inputs) are the model's ``output``, so the prediction is never hidden,
+whether the network is given by its prediction or by its loss.
+
 Default tags: a floating shared variable is ``trainable``; with two or
 more dimensions also ``regularizable`` (weights, not biases or norm
 scales: the usual rule of no decay on vectors).  Parameters of pytensor-ml
@@ -40,8 +46,10 @@ Examples
 >>> h.name = "h"
 >>> [p.name for p in regkit.get_all_params(h.sum(), regularizable=True)]
 ['W']
->>> list(regkit.layer_roles(h.sum()).values())
-['input', 'hidden', 'output']
+>>> list(regkit.layer_roles(h).values())
+['input', 'output']
+>>> list(regkit.layer_roles(h.sum()).values())  # h is the model's output
+['input', 'output', 'internal']
 """
 from collections import OrderedDict
 

@@ -147,7 +147,25 @@ def compute_roles(all_layers, sources, merges=(), inputs=None):
     roles, consumers = _roles(all_layers, sources, inputs)
     if any(_is_protocol_layer(layer, inputs) for layer in all_layers):
         _protocol_roles(all_layers, roles, consumers, set(merges), inputs)
+    _loss_roles(all_layers, sources, roles, inputs)
     return roles
+
+
+def _loss_roles(all_layers, sources, roles, inputs):
+    """A graph given by its loss: a scalar output variable that reads no
+    parameter itself (a loss or a sum of terms over the model's output) is
+    "internal", and the variables it reads that are not inputs (the
+    model's prediction) are "output", in place: the model's output is
+    never hidden, whichever expression stands for the network."""
+    for layer in all_layers:
+        if isinstance(layer, VariableLayer) and roles[layer] == "output" \
+                and layer.variable.ndim == 0 and not layer.params:
+            below = [source for source in sources[layer]
+                     if source not in inputs]
+            if below:
+                roles[layer] = "internal"
+                for source in below:
+                    roles[source] = "output"
 
 
 def _roles(all_layers, sources, inputs):

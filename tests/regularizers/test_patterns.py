@@ -1,6 +1,7 @@
 """Pattern matching of parameter and output names
 (regkit/regularizers/patterns.py)."""
 
+import numpy as np
 import pytest
 
 import regkit
@@ -124,3 +125,28 @@ def test_update_hooks_take_a_named_bias_by_default():
     hook = regkit.MaxNorm("b*", 1.0)
     from regkit.regularizers.factory import deserialize, serialize
     assert deserialize(serialize(hook)).tags == hook.tags
+
+
+def test_the_prediction_is_never_hidden_whichever_expression_is_given():
+    from regkit import backend
+    T = backend.tensor
+    x, _, h1, p = _hand_written_mlp(named=True)
+    h1.name, p.name = "h1", "p"
+    y = T.ivector("y")
+    loss = -T.mean(T.log(p[T.arange(y.shape[0]), y]))
+    for network in (p, loss):
+        roles = {layer.name: role for layer, role
+                 in regkit.layer_roles(network).items()}
+        assert roles["h1"] == "hidden" and roles["p"] == "output"
+        regs = regkit.from_kwargs(network, hidden_dropout=0.5,
+                                  output_noise=0.1)
+        assert list(regs[0].pattern) == ["h1:out"]
+        assert list(regs[1].pattern) == ["p:out"]
+    # a loss that reads a weight itself holds the prediction: it stays the
+    # output, and what it reads stays hidden
+    W3 = backend.shared(np.ones((4, 2)), name="W3")
+    loss = T.mean((T.dot(h1, W3) - 1) ** 2)
+    roles = {layer.name: role for layer, role
+             in regkit.layer_roles(loss).items()}
+    assert roles["h1"] == "hidden"
+    assert list(roles.values())[-1] == "output"
