@@ -113,9 +113,16 @@ class OutputHook(object):
 def as_hooks(hooks, caller):
     """`hooks` (one :class:`OutputHook` or an iterable of them) as a list,
     or a TypeError naming `caller`."""
-    return as_instances(hooks, OutputHook, caller, "regularizers",
+    hooks = as_instances(hooks, OutputHook, caller, "regularizers",
                          "Regularizer objects (or other OutputHook objects "
                          "with a modify_graph method)")
+    for hook in hooks:
+        if getattr(hook, "_parametrize_only", False):
+            raise TypeError(
+                "%s: %r is a parametrization: apply it with "
+                "regkit.parametrize(network, [...]); as a graph change it "
+                "would change nothing" % (caller, hook))
+    return hooks
 
 
 class LayerOutputs(OrderedDict):

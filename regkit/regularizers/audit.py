@@ -183,7 +183,7 @@ def audit(network, regularizers=(), outputs=None):
     warning: weight_l1 (WeightL1) penalizes the 1-D parameter out.b (a bias or a norm scale: usually left out)
     """
     record = as_network(network, "audit", "network")
-    regs = _as_regularizers(regularizers, "audit")
+    regs = _as_regularizers(regularizers, "audit", parametrizations=True)
     labels = term_labels(regs)
     if outputs is not None and not hasattr(outputs, "keys"):
         raise TypeError("audit: outputs must be the dict that get_outputs "

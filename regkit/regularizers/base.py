@@ -421,10 +421,28 @@ def term_labels(regularizers):
     return labels
 
 
-def _as_regularizers(regularizers, caller):
-    """`regularizers` (one or a list) as a list, or a TypeError."""
-    return as_instances(regularizers, Regularizer, caller, "regularizers",
-                         "Regularizer objects")
+def _as_regularizers(regularizers, caller, parametrizations=False):
+    """`regularizers` (one or a list) as a list, or a TypeError; a
+    parametrization (WeightNorm, Orthogonal) is one too unless
+    `parametrizations` (the audit lists them): on the penalty, graph and
+    update routes it would change nothing."""
+    regs = as_instances(regularizers, Regularizer, caller, "regularizers",
+                        "Regularizer objects")
+    if not parametrizations:
+        for reg in regs:
+            refuse_parametrization(reg, caller)
+    return regs
+
+
+def refuse_parametrization(reg, caller):
+    """A TypeError if `reg` is a parametrization, which only
+    :func:`regkit.parametrize` applies."""
+    if getattr(reg, "_parametrize_only", False):
+        raise TypeError(
+            "%s: %r is a parametrization: apply it with "
+            "regkit.parametrize(network, [...]) and train the free "
+            "parameters it returns; here it would change nothing"
+            % (caller, reg))
 
 
 class _ParamRegularizer(Regularizer):

@@ -11,7 +11,8 @@ from .. import backend
 from .._checks import check_seed, describe, short_repr
 from ..layers.network import as_network
 from ..schedules import Schedule, deserialize_schedule
-from .base import REGISTRY, Regularizer, _as_regularizers
+from .base import (REGISTRY, Regularizer, _as_regularizers,
+                   refuse_parametrization)
 from .patterns import _glob_escape, _names_by_role
 from .stochastic import BernoulliDropout, GaussianNoise
 
@@ -110,7 +111,9 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
         args = dict(args)
         if seeds is not None and cls.draws_random and args.get("rng") is None:
             args["rng"] = int(seeds.spawn(1)[0].generate_state(1)[0])
-        result.append(_construct(cls, args, source, *positional))
+        reg = _construct(cls, args, source, *positional)
+        refuse_parametrization(reg, source)
+        result.append(reg)
 
     for key, value in kwargs.items():
         if value is None:

@@ -53,8 +53,9 @@ T = backend.tensor
 ORTHOGONAL_METHODS = ("cayley", "matrix_exp", "householder")
 
 #: The largest side of a weight :class:`Orthogonal` takes: each step costs
-#: O(n**3) (a solve or a matrix exponential of an n x n matrix, or n
-#: reflections), and its free parameter has n * n values.
+#: O(n**3) (a solve or a matrix exponential of an n x n matrix; the
+#: product of the reflections: a Gram matrix and a solve), and its base
+#: has n * n values.
 MAX_ORTHOGONAL_SIZE = 4096
 
 
@@ -68,6 +69,10 @@ class _Parametrization(_ParamRegularizer):
     the weight as a symbolic expression of those shared variables
     (``value`` is the weight's current numpy value, for its shape).
     """
+
+    #: Applied by :func:`parametrize` only: the penalty, graph-change and
+    #: update-hook routes refuse it (it would change nothing there).
+    _parametrize_only = True
 
     def __init__(self, pattern=None, tags=None):
         super(_Parametrization, self).__init__(pattern, 0.0, tags)
@@ -181,9 +186,19 @@ class WeightNorm(_Parametrization):
     def expression(self, free, state, value):
         axis, others = self._others(value, "the weight")
         v = free["v"]
-        # the norm floored at the dtype's machine epsilon: a slice of zeros
-        # gives 0 with finite gradients (1 / norm ** 3 stays finite)
-        floor = np.asarray(np.finfo(value.dtype).eps ** 2, dtype=value.dtype)
+        # V / ||V|| = U / ||U|| for U = V / max|V| (per slice, a constant
+        # for the gradient, which is scale-free): ||U|| >= 1, so neither a
+        # slice of 1e-10 in float32 is shrunk by the floor nor one of 1e25
+        # overflows; a slice of zeros (below the smallest normal number)
+        # is divided by 1 and its norm floored at the machine epsilon: 0,
+        # with finite gradients (1 / norm ** 3 stays finite)
+        dtype = value.dtype
+        tiny = np.asarray(np.finfo(dtype).tiny, dtype=dtype)
+        one = np.asarray(1, dtype=dtype)
+        peak = T.max(abs(v), axis=others, keepdims=True)
+        v = v / backend.disconnected_grad(T.switch(T.ge(peak, tiny), peak,
+                                                   one))
+        floor = np.asarray(np.finfo(dtype).eps ** 2, dtype=dtype)
         norms = T.sqrt(T.maximum(T.sum(T.sqr(v), axis=others,
                                        keepdims=True), floor))
         pattern = ["x"] * value.ndim
@@ -204,8 +219,8 @@ class Orthogonal(_Parametrization):
     Parameters
     ----------
     pattern : str, sequence of str or None
-        Globs over parameter names; None: every 2-D parameter with the
-        `tags`.
+        Globs over parameter names; None: every parameter with the `tags`
+        (each must be 2-D: a ValueError names one that is not).
     method : {"cayley", "matrix_exp", "householder"}
         ``"cayley"``: ``Q = (I + S)^-1 (I - S)`` with ``S`` the
         skew-symmetric part of ``A`` (one linear solve per step);
@@ -248,16 +263,7 @@ class Orthogonal(_Parametrization):
     def __init__(self, pattern=None, method="cayley", reflections=None,
                  tags=None):
         super(Orthogonal, self).__init__(pattern, tags)
-        if method not in ORTHOGONAL_METHODS:
-            raise ValueError("Orthogonal: method must be one of %s, got %s"
-                             % (", ".join(ORTHOGONAL_METHODS),
-                                short_repr(method)))
-        if method == "matrix_exp" and backend.NAME == "theano":
-            raise ValueError(
-                "Orthogonal: method='matrix_exp' needs PyTensor: Theano's "
-                "gradient of expm is NaN wherever eigenvalues repeat, the "
-                "start (a zero generator) included; use method='cayley'")
-        self.method = method
+        self.method = _check_method(method)
         if reflections is not None:
             if method != "householder":
                 raise ValueError("Orthogonal: reflections is for "
@@ -293,11 +299,20 @@ class Orthogonal(_Parametrization):
         n, wide = self._sides(value, name)
         tall = (value.T if wide else value).astype(np.float64)
         k = tall.shape[1]
+        if not np.isfinite(tall).all():
+            raise ValueError("Orthogonal: %r has values that are not finite "
+                             "(NaN or inf); it cannot start an orthogonal "
+                             "weight" % (name,))
         gram = tall.T @ tall
         error = np.abs(gram - np.eye(k)).max() if k else 0.0
-        if not error <= 1e-4:
+        # always the polar factor (the nearest matrix with orthonormal
+        # columns): a weight orthogonal to 1e-8 (a float32 checkpoint in a
+        # float64 network) starts orthogonal to float64 rounding, and stays
+        # so; it moves the function by no more than that 1e-8
+        if k:
             u, _, vt = np.linalg.svd(tall, full_matrices=False)
             tall = u @ vt
+        if not error <= 1e-4:
             warnings.warn(
                 "Orthogonal: %r is not orthogonal (max |W^T W - I| = %.3g); "
                 "it starts from its nearest orthogonal matrix (the polar "
@@ -317,6 +332,7 @@ class Orthogonal(_Parametrization):
     def expression(self, free, state, value):
         n, wide = self._sides(value, "the weight")
         a = free["a"]
+        _check_method(self.method)  # it may have been reassigned
         if self.method == "householder":
             q = _householder(a, n, self.reflections or n)
         else:
@@ -331,6 +347,21 @@ class Orthogonal(_Parametrization):
         k = min(value.shape)
         tall = full[:, :k]
         return tall.T if wide else tall
+
+
+def _check_method(method):
+    """`method`, or a ValueError: not a method, or the matrix exponential
+    under Theano."""
+    if method not in ORTHOGONAL_METHODS:
+        raise ValueError("Orthogonal: method must be one of %s, got %s"
+                         % (", ".join(ORTHOGONAL_METHODS),
+                            short_repr(method)))
+    if method == "matrix_exp" and backend.NAME == "theano":
+        raise ValueError(
+            "Orthogonal: method='matrix_exp' needs PyTensor: Theano's "
+            "gradient of expm is NaN wherever eigenvalues repeat, the "
+            "start (a zero generator) included; use method='cayley'")
+    return method
 
 
 def _ut_mask(k, dtype):
@@ -375,8 +406,9 @@ class Parametrized(object):
     replacements : OrderedDict
         Original shared variable -> the expression that replaces it.
     states : list of shared variables
-        State the parametrizations keep (Orthogonal's base), never
-        trained.
+        State the parametrizations keep (Orthogonal's base, spectral
+        normalization's power-iteration vector), never trained: save it
+        with ``params`` to restore the function.
     """
 
     def __init__(self, params, replacements, states):
@@ -409,13 +441,20 @@ class Parametrized(object):
         """Write the current reconstructed weights into the original shared
         variables (compiled once, on the first call), so that the network
         without the parametrization computes what the parametrized one
-        does."""
+        does, and let :func:`parametrize` take those weights again.
+
+        Under spectral normalization the weight is its own free parameter:
+        baking rescales it to ``W / sigma`` (the function stays the same,
+        but later SGD steps are then relative to the rescaled weight), so
+        bake at the end of training there.  The other parametrizations'
+        free parameters are left as they are: training may go on."""
         originals = list(self.replacements)
         if self._baker is None:
             self._baker = backend.function(
                 [], list(self.replacements.values()))
         for param, value in zip(originals, self._baker()):
             param.set_value(np.asarray(value, dtype=param.dtype))
+            param.tag.regkit_parametrized = None
 
     def __repr__(self):
         return "<Parametrized: %d weights, %d free parameters>" % (
@@ -487,13 +526,23 @@ def parametrize(network, parametrizations):
                 raise TypeError("parametrize: %r must be a shared variable, "
                                 "got %s" % (name, describe(param)))
             owner[param] = item
+            earlier = getattr(param.tag, "regkit_parametrized", None)
+            if earlier is not None:
+                raise ValueError(
+                    "parametrize: %r is already parametrized (by %s, in an "
+                    "earlier parametrize call); a weight takes one "
+                    "parametrization: bake() the earlier one first to "
+                    "start again from the weights it gives" % (name, earlier))
             if isinstance(item, SpectralNormalization):
                 # W / sigma(W): W itself stays the free parameter, the
                 # power-iteration vector is the regularizer's state
-                free, state, expr = [param], [], item.change(param, name)
+                free, expr = [param], item.change(param, name)
+                state = [item.power.shared[param]]
             else:
                 free, state, expr = item.build(param, name)
             params += free
             states += state
             replacements[param] = expr
+    for param, item in owner.items():
+        param.tag.regkit_parametrized = type(item).__name__
     return Parametrized(params, replacements, states)

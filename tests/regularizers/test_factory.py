@@ -274,6 +274,12 @@ _SAVED_SWEEP = textwrap.dedent("""
 
     def results(reg, built=None):
         x, shared, net = built or network()
+        data = np.random.default_rng(1).normal(size=(2, 3))
+        if getattr(reg, "_parametrize_only", False):  # its own route
+            p = regkit.parametrize(net, [reg])
+            fn = backend.function([x], [p.apply(net)]
+                                  + list(p.replacements.values()))
+            return [np.asarray(v).tolist() for v in fn(data)]
         outputs = regkit.get_outputs(net, regularizers=[reg])
         term = T.as_tensor_variable(regkit.total_penalty([reg], net,
                                                          outputs)) * 1.0
@@ -284,7 +290,6 @@ _SAVED_SWEEP = textwrap.dedent("""
         fn = backend.function([x], [outputs["z:out"], infer, term]
                               + list(hooks.values()),
                               on_unused_input="ignore")
-        data = np.random.default_rng(1).normal(size=(2, 3))
         return [np.asarray(v).tolist() for v in fn(data)]
 
     path = sys.argv[2]
@@ -296,6 +301,9 @@ _SAVED_SWEEP = textwrap.dedent("""
         for reg in regs:  # state advanced before the save
             built = network()
             x, shared, net = built
+            if getattr(reg, "_parametrize_only", False):
+                before.append(results(reg, built))
+                continue
             regkit.total_penalty([reg], net, regkit.get_outputs(
                 net, regularizers=[reg]))
             updates = regkit.apply_update_hooks([reg], net, {})

@@ -355,3 +355,90 @@ def test_spectral_normalization_joins_the_parametrize_route():
     np.testing.assert_allclose(
         p.apply(regkit.get_output(out)).eval({l_in.input_var: X}),
         graph_route.eval({l_in.input_var: X}), rtol=1e-12)
+
+
+def test_a_nearly_orthogonal_weight_starts_exactly_orthogonal():
+    # a float32 checkpoint in a float64 network: orthogonal to 1e-8, no
+    # warning, and the parametrized weight orthogonal to float64 rounding
+    W = _orthogonal(6, 4).astype(np.float32).astype(np.float64)
+    assert 1e-9 < _gap(W) < 1e-6
+    _, out = _net(W)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = regkit.parametrize(out, [regkit.Orthogonal("out.W")])
+    w = p.replacements[out.W].eval()
+    assert _gap(w) < 1e-14
+    np.testing.assert_allclose(w, W, atol=1e-6)
+
+
+def test_a_weight_that_is_not_finite_is_refused_by_name():
+    W = _orthogonal(3, 3)
+    W[1, 1] = np.nan
+    _, out = _net(W)
+    with pytest.raises(ValueError, match="'out.W' has values that are not "
+                       "finite"):
+        regkit.parametrize(out, [regkit.Orthogonal("out.W")])
+
+
+def test_a_weight_takes_one_parametrization_across_calls_until_baked():
+    _, out = _net(_orthogonal(3, 3))
+    p = regkit.parametrize(out, [regkit.WeightNorm("out.W", axis=1)])
+    with pytest.raises(ValueError, match="'out.W' is already parametrized "
+                       r"\(by WeightNorm"):
+        regkit.parametrize(out, [regkit.Orthogonal("out.W")])
+    p.bake()
+    again = regkit.parametrize(out, [regkit.Orthogonal("out.W")])
+    assert list(again.replacements) == [out.W]
+
+
+@pytest.mark.parametrize("dtype, scale", [("float32", 1e-10),
+                                          ("float32", 1e25),
+                                          ("float64", 1e-20),
+                                          ("float64", 1e150)])
+def test_weight_norm_keeps_tiny_and_huge_weights(dtype, scale):
+    # the norm of a slice is taken of the slice over its largest entry:
+    # nothing is floored away, nothing overflows
+    W = (_orthogonal(3, 2) * scale).astype(dtype)
+    _, out = _net(W, dtype)
+    p = regkit.parametrize(out, [regkit.WeightNorm("out.W", axis=1)])
+    w = p.replacements[out.W].eval()
+    np.testing.assert_allclose(w, W, rtol=1e-5 if dtype == "float32"
+                               else 1e-12)
+
+
+@pytest.mark.parametrize("route", ["get_output", "apply_regularizers",
+                                   "total_penalty", "apply_update_hooks",
+                                   "from_kwargs"])
+@pytest.mark.parametrize("make", [lambda: regkit.WeightNorm("out.W"),
+                                  lambda: regkit.Orthogonal("out.W")])
+def test_the_regularizer_routes_refuse_a_parametrization(route, make):
+    # they would change nothing: a TypeError pointing at parametrize
+    reg = make()
+    _, out = _net(_orthogonal(3, 3))
+    calls = {
+        "get_output": lambda: regkit.get_output(out, regularizers=[reg]),
+        "apply_regularizers": lambda: regkit.apply_regularizers(out, [reg]),
+        "total_penalty": lambda: regkit.total_penalty(
+            [reg], out, regkit.get_outputs(out)),
+        "apply_update_hooks": lambda: regkit.apply_update_hooks(
+            [reg], out, {out.W: out.W * 1}),
+        "from_kwargs": lambda: regkit.from_kwargs(
+            out, regularizers=[reg]),
+    }
+    with pytest.raises(TypeError, match="is a parametrization: apply it "
+                       "with regkit.parametrize"):
+        calls[route]()
+
+
+def test_spectral_normalization_keeps_its_vector_in_states():
+    W = np.array([[3.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    _, out = _net(W)
+    p = regkit.parametrize(out, [regkit.SpectralNormalization("out.W",
+                                                              rng=0)])
+    assert [s.name for s in p.states] == ["out.W.power_vector"]
+
+
+def test_from_kwargs_refuses_a_parametrization_key():
+    _, out = _net(_orthogonal(3, 3))
+    with pytest.raises(TypeError, match="weight_norm.*is a parametrization"):
+        regkit.from_kwargs(out, weight_norm={"pattern": "out.W"})
