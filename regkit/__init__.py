@@ -19,6 +19,7 @@ Examples
 """
 from . import backend
 from . import apply  # noqa: F401  (the old name of regkit.regularization)
+from . import pymc  # noqa: F401  (regkit.pymc.potential; imports PyMC lazily)
 from .penalties import (l1, l2, elastic_net, group_lasso, orthogonality,
                         total_variation, kl_sparsity)
 from .constraints import norm_constraint, total_norm_constraint

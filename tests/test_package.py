@@ -153,6 +153,7 @@ RANKS = {
     "regkit.regularizers": 22,
     "regkit.parametrizations": 22,
     "regkit.regularizers.parametrize": 21.5,
+    "regkit.pymc": 22.5,
     "regkit": 23,
 }
 SYMBOLIC_LIBRARIES = {"theano", "pytensor", "numba", "jax", "jaxlib", "torch",

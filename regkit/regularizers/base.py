@@ -430,11 +430,11 @@ def _as_regularizers(regularizers, caller, parametrizations=False):
                         "Regularizer objects")
     if not parametrizations:
         for reg in regs:
-            refuse_parametrization(reg, caller)
+            _refuse_parametrization(reg, caller)
     return regs
 
 
-def refuse_parametrization(reg, caller):
+def _refuse_parametrization(reg, caller):
     """A TypeError if `reg` is a parametrization, which only
     :func:`regkit.parametrize` applies."""
     if getattr(reg, "_parametrize_only", False):

@@ -116,6 +116,9 @@ class StochasticDepth(Regularizer):
         if not self._selects(outputs):
             return None
         values = outputs.inputs
+        if len(values) < 2 and isinstance(outputs.layer, VariableLayer) \
+                and backend.is_sum(outputs.layer.variable):
+            return self._drop_unnamed_branch(outputs)
         if len(values) < 2 or not _is_sum_layer(outputs.layer):
             raise ValueError(
                 "StochasticDepth: %r is not a sum of a shortcut and a branch "
@@ -125,12 +128,7 @@ class StochasticDepth(Regularizer):
                     outputs.layer) else ", and its value is not their sum"))
         index = self._branch_index(values, outputs.name)
         branch = values[index]
-        keep = 1.0 - self.weight
-        if outputs.deterministic:
-            factor = backend.tensor.cast(keep, branch.dtype)
-        else:
-            factor = backend.bernoulli((1,), keep, branch.dtype,
-                                       self.seeds.spawn())[0]
+        factor = self._factor(branch, outputs.deterministic)
         # the sum computed again on its inputs with the branch scaled (the
         # branch is scaled where it is summed, never inside a summand that
         # reads it), then put where the layer's own sum is in the current
@@ -138,13 +136,51 @@ class StochasticDepth(Regularizer):
         scaled = list(values)
         scaled[index] = branch * factor
         rebuilt = outputs.recompute(scaled)
-        key = "%s:out" % outputs.name
-        built, current = outputs.built.get(key), outputs[key]
-        outputs[key] = rebuilt if built is None or current is built \
-            else backend.clone_replace(current, {built: rebuilt})
         # a later change of the sum (another StochasticDepth) builds on this
-        outputs.inputs, outputs.built[key] = tuple(scaled), rebuilt
-        return [key]
+        outputs.inputs = tuple(scaled)
+        return [_put(outputs, rebuilt)]
+
+    def _drop_unnamed_branch(self, outputs):
+        """A plain graph's sum whose branch is no layer of its own
+        (``res = h + tanh(dot(h, W))``, only ``h`` named): the summands
+        are the addition's own operands, the branch the one computed from
+        all the others; the sum is built again on the layer's current
+        input values with the branch scaled."""
+        var = outputs.layer.variable
+        operands = list(var.owner.inputs)
+        index = self._branch_index(operands, outputs.name)
+        branch = operands[index]
+        factor = self._factor(branch, outputs.deterministic)
+        scaled = list(operands)
+        scaled[index] = branch * factor
+        summed = var.owner.op(*scaled)
+        current = {layer.variable: value for layer, value in zip(
+            outputs.layer.input_layers, outputs.inputs)
+            if value is not layer.variable}
+        rebuilt = backend.clone_replace(summed, current) if current \
+            else summed
+        return [_put(outputs, rebuilt)]
+
+    def _factor(self, branch, deterministic):
+        """What the branch is multiplied by: its keep probability at
+        inference, a draw of 0 or 1 in training."""
+        keep = 1.0 - self.weight
+        if deterministic:
+            return backend.tensor.cast(keep, branch.dtype)
+        return backend.bernoulli((1,), keep, branch.dtype,
+                                 self.seeds.spawn())[0]
+
+
+def _put(outputs, rebuilt):
+    """Put the rebuilt sum where the layer's own sum is in its current
+    value (so the changes made before, dropout on the sum, stay); its
+    key."""
+    key = "%s:out" % outputs.name
+    built, current = outputs.built.get(key), outputs[key]
+    outputs[key] = rebuilt if built is None or current is built \
+        else backend.clone_replace(current, {built: rebuilt})
+    outputs.built[key] = rebuilt
+    return key
 
 
 def _is_sum_layer(layer):

@@ -12,7 +12,7 @@ from .._checks import check_seed, describe, short_repr
 from ..layers.network import as_network
 from ..schedules import Schedule, deserialize_schedule
 from .base import (REGISTRY, Regularizer, _as_regularizers,
-                   refuse_parametrization)
+                   _refuse_parametrization)
 from .patterns import _glob_escape, _names_by_role
 from .stochastic import BernoulliDropout, GaussianNoise
 
@@ -112,7 +112,7 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
         if seeds is not None and cls.draws_random and args.get("rng") is None:
             args["rng"] = int(seeds.spawn(1)[0].generate_state(1)[0])
         reg = _construct(cls, args, source, *positional)
-        refuse_parametrization(reg, source)
+        _refuse_parametrization(reg, source)
         result.append(reg)
 
     for key, value in kwargs.items():

@@ -155,7 +155,38 @@ def test_stochastic_depth_refuses_a_plain_variable_that_is_not_a_sum():
     p.name = "p"
     with pytest.raises(ValueError, match="not their sum"):
         regkit.apply_regularizers(p, [regkit.StochasticDepth("p:out", 0.5)])
-    q = x + 2 * x  # the branch is not named
+    # a sum whose summands read nothing regkit sees as a layer, none
+    # computed from all the others: no branch to find
+    y = T.vector("y")
+    q = x + y
     q.name = "q"
-    with pytest.raises(ValueError, match="name the summands"):
+    with pytest.raises(ValueError, match="cannot tell the residual branch"):
         regkit.apply_regularizers(q, [regkit.StochasticDepth("q:out", 0.5)])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_stochastic_depth_finds_an_unnamed_branch_of_a_plain_sum(dtype):
+    # res = h + tanh(h W): only h and res named; the branch is the operand
+    # of the addition computed from the other, and dropout on h composes
+    x = T.vector("x", dtype=dtype)
+    h = 2 * x
+    h.name = "h"
+    W = backend.shared(np.eye(1, dtype=dtype), name="W")
+    res = h + T.dot(h[None, :], W)[0] * 3
+    res.name = "res"
+    depth = regkit.StochasticDepth("res:out", 0.5, rng=0)
+    graph = regkit.apply_regularizers(res, [depth])
+    train = compile_fast([x], graph.train, updates=graph.updates)
+    one = np.array([1.0], dtype)
+    seen = {float(train(one)[0]) for _ in range(40)}
+    assert seen == {2.0, 8.0}  # h, or h + 3h
+    assert float(compile_fast([x], graph.inference)(one)[0]) == 5.0
+    out = compile_fast([x], graph.train)(one)
+    assert out.dtype == dtype
+    # with dropout on h too, in both orders: the branch reads the dropped h
+    for regs in ([regkit.BernoulliDropout("h:out", 0.5, rng=1), depth],
+                 [depth, regkit.BernoulliDropout("h:out", 0.5, rng=1)]):
+        graph = regkit.apply_regularizers(res, regs)
+        train = compile_fast([x], graph.train, updates=graph.updates)
+        seen = {float(train(one)[0]) for _ in range(60)}
+        assert seen == {0.0, 4.0, 16.0}, regs  # h dropped or doubled
