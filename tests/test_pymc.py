@@ -142,3 +142,16 @@ def test_the_networks_page_pymc_example_runs():
         "w_in_1", "w_1_out"]
     assert [p.name for p in namespace["model"].potentials] == [
         "regkit_penalty"]
+
+
+def test_the_network_helpers_warn_on_a_pymc_graph():
+    # the BNN's shared variable is its data: the helpers would penalize it
+    import regkit
+    X = np.ones((4, 3))
+    with pm.Model():
+        data = pm.Data("ann_input", X)
+        w = pm.Normal("w_in_1", 0.0, 1.0, shape=(3, 4))
+        act = pm.math.tanh(pm.math.dot(data, w))
+    with pytest.warns(UserWarning, match=r"named random variables \('w_in_1'"
+                      r"\).*\('ann_input'\).*regkit.pymc.potential"):
+        regkit.regularize_network_params(act, regkit.l2)

@@ -47,7 +47,8 @@ from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
 from .linking import before_linking, linker_kernels, register_kernels
 from .fused import MAX_FUSED_INPUTS, total_sum_of_abs, total_sum_of_squares
 from .ops import sum_of_abs, sum_of_squares
-from .random import bernoulli, is_random_draw, normal, uniform
+from .random import (bernoulli, is_random_draw, is_random_variable, normal,
+                     uniform)
 from .streams import RandomUpdates, private_generators, random_updates
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "Elemwise",
     "full_rank_constant", "is_untrained_state", "state_variable", "is_state_variable", "is_sum", "bernoulli", "normal", "uniform", "random_updates",
     "RandomUpdates", "private_generators", "is_random_draw",
+    "is_random_variable",
     "write_theanorc", "write_environment_flag", "quick_compile",
     "sum_of_squares", "sum_of_abs", "total_sum_of_squares",
     "total_sum_of_abs", "MAX_FUSED_INPUTS",

@@ -28,7 +28,8 @@ from .graph import full_rank_constant
 from .linking import (_RegkitOp, before_linking, linker_kernels,
                       register_kernels)
 
-__all__ = ["bernoulli", "normal", "uniform", "is_random_draw"]
+__all__ = ["bernoulli", "normal", "uniform", "is_random_draw",
+           "is_random_variable"]
 
 
 def bernoulli(shape, p, dtype, seed_sequence):
@@ -348,6 +349,25 @@ def is_random_draw(node):
     True
     """
     return _is_draw(node)
+
+
+def is_random_variable(node):
+    """Whether the Apply node `node` is one of PyTensor's own random
+    variables (what PyMC models and pytensor-ml's dropout draw from), not
+    one of regkit's draws; always False on Theano.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> mask = backend.bernoulli((2,), 0.5, "float64",
+    ...                          np.random.SeedSequence(0))
+    >>> draws = [v.owner for v in backend.ancestors([mask])
+    ...          if v.owner is not None and backend.is_random_draw(v.owner)]
+    >>> [backend.is_random_variable(node) for node in draws]
+    [False]
+    """
+    return bool(_RANDOM_OPS) and isinstance(node.op, _RANDOM_OPS)
 
 
 def _is_draw(node):

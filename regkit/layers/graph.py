@@ -52,6 +52,7 @@ Examples
 ['input', 'output', 'internal']
 """
 from collections import OrderedDict
+import warnings
 
 from .. import backend
 from .._checks import check_tag_values, describe
@@ -156,6 +157,7 @@ def graph_layers(outputs):
                         "a non-empty list of them, got %s"
                         % describe(outputs))
     every = backend.ancestors(outputs)
+    _warn_if_random_weights(every)
     names = {}
     for var in every:
         if _user_name(var) is not None:
@@ -177,6 +179,29 @@ def graph_layers(outputs):
         layers[var] = VariableLayer(var, [layers[v] for v in inputs],
                                     params, name)
     return [layers[var] for var in outputs]
+
+
+def _warn_if_random_weights(every):
+    """Warn if the graph draws random variables the user named (PyMC
+    names every random variable of a model): their weights are random
+    variables, which regkit does not take for parameters, and its shared
+    variables (PyMC's data) would be."""
+    drawn = [var.name for var in every if var.owner is not None
+             and _user_name(var) is not None
+             and backend.is_random_variable(var.owner)]
+    if drawn:
+        data = [var.name or "unnamed" for var in every
+                if isinstance(var, backend.SharedVariable)
+                and backend.is_tensor(var)]
+        warnings.warn(
+            "this graph draws named random variables (%s): in a PyMC model "
+            "those are the parameters, and regkit's parameter selection "
+            "does not see them; it takes the graph's shared variables (%s) "
+            "for parameters, which in a PyMC model are data.  For a penalty "
+            "on a PyMC model's weights use regkit.pymc.potential(model, "
+            "penalty, pattern)" % (", ".join(map(repr, drawn[:5])),
+                                   ", ".join(map(repr, data[:5])) or "none"),
+            UserWarning, stacklevel=4)
 
 
 def _user_name(var):
