@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import backend
 from .._checks import check_seed, describe, short_repr
+from ..layers.graph import VariableLayer
 from ..layers.network import as_network
 from ..schedules import Schedule, deserialize_schedule
 from .base import (REGISTRY, Regularizer, _as_regularizers,
@@ -29,6 +30,19 @@ _ROLE_KEYWORDS = {
 }
 _GLOB_KEYWORDS = {"dropout": BernoulliDropout, "noise": GaussianNoise}
 _GLOB_NAME = {cls: key for key, cls in _GLOB_KEYWORDS.items()}
+
+
+#: What a symbolic graph's hidden layer is, for the warning of a role
+#: keyword that finds none.
+_GRAPH_ROLE_HINT = (
+    "; on a symbolic graph a hidden layer is a variable you named between "
+    "the inputs and the output (h1.name = 'h1'): unnamed intermediate "
+    "variables are part of the layer that reads them")
+
+
+def _is_graph(network):
+    """Whether the record `network` reads a symbolic graph."""
+    return any(isinstance(layer, VariableLayer) for layer in network.layers)
 
 
 def from_kwargs(network, regularizers=None, rng=None, **kwargs):
@@ -122,9 +136,11 @@ def from_kwargs(network, regularizers=None, rng=None, **kwargs):
             cls, role = _ROLE_KEYWORDS[key]
             patterns = ["%s:out" % _glob_escape(name) for name in roles[role]]
             if not patterns:
-                warnings.warn("from_kwargs: %s=%r but the network has no %s "
-                              "layer" % (key, value, role), UserWarning,
-                              stacklevel=2)
+                warnings.warn(
+                    "from_kwargs: %s=%r but the network has no %s layer%s"
+                    % (key, value, role, _GRAPH_ROLE_HINT
+                       if role == "hidden" and _is_graph(network) else ""),
+                    UserWarning, stacklevel=2)
                 continue
             if isinstance(value, Mapping):
                 if "pattern" in value:

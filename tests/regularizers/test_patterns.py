@@ -150,3 +150,10 @@ def test_the_prediction_is_never_hidden_whichever_expression_is_given():
              in regkit.layer_roles(loss).items()}
     assert roles["h1"] == "hidden"
     assert list(roles.values())[-1] == "output"
+
+
+def test_a_role_keyword_on_an_unnamed_graph_says_how_to_name_a_layer():
+    _, _, _, p = _hand_written_mlp()
+    with pytest.warns(UserWarning, match="no hidden layer; on a symbolic "
+                      r"graph a hidden layer is a variable you named"):
+        assert regkit.from_kwargs(p, hidden_dropout=0.5) == []
