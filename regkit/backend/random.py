@@ -17,6 +17,7 @@ Examples
 (3,)
 """
 import copy
+import sys
 
 import numpy as np
 
@@ -27,6 +28,10 @@ from .choice import (JAX_LINKER, MLX_LINKER, PYTORCH_LINKER, SharedVariable,
 from .graph import full_rank_constant
 from .linking import (_RegkitOp, before_linking, linker_kernels,
                       register_kernels)
+
+#: PyTensor's rewrite that would make an unused draw's update the identity
+#: (see ``_NumpyDraw.update``).
+_SIDESTEP = "sidestep_unused_rng_consumer"
 
 __all__ = ["bernoulli", "normal", "uniform", "is_random_draw",
            "is_random_variable"]
@@ -143,7 +148,17 @@ class _NumpyDraw(_RegkitOp, _RNGConsumer):
         asks: helpers that collect a graph's random updates (pytensor-ml's
         ``function`` and ``compile_train``, PyMC's ``compile``) advance
         regkit's generators as they advance their own.  A plain
-        ``function`` does not: pass ``random_updates`` there."""
+        ``function`` does not: pass ``random_updates`` there.
+
+        PyTensor's rewrite ``sidestep_unused_rng_consumer`` (tagged
+        "random_unsafe", on by default) asks too, to make the update of a
+        draw whose numbers a function does not use the generator itself:
+        that changes the stream against Theano and the other linkers, and
+        under the JAX linker such an identity update hands a numpy
+        Generator back to the next call, which fails.  That caller gets no
+        update, so the rewrite leaves regkit's draws alone."""
+        if sys._getframe(1).f_code.co_name == _SIDESTEP:
+            return {}
         return {node.inputs[0]: node.outputs[0]}
 
 

@@ -194,12 +194,12 @@ def _warn_if_random_weights(every):
                 if isinstance(var, backend.SharedVariable)
                 and backend.is_tensor(var)]
         warnings.warn(
-            "this graph draws named random variables (%s): in a PyMC model "
-            "those are the parameters, and regkit's parameter selection "
-            "does not see them; it takes the graph's shared variables (%s) "
-            "for parameters, which in a PyMC model are data.  For a penalty "
-            "on a PyMC model's weights use regkit.pymc.potential(model, "
-            "penalty, pattern)" % (", ".join(map(repr, drawn[:5])),
+            "this graph draws named random variables (%s); if it is a PyMC "
+            "model's, those are its parameters, which regkit's parameter "
+            "selection does not see: it takes the graph's shared variables "
+            "(%s) for parameters, and a PyMC model's are data.  For a "
+            "penalty on a PyMC model's weights use regkit.pymc.potential("
+            "model, penalty, pattern)" % (", ".join(map(repr, drawn[:5])),
                                    ", ".join(map(repr, data[:5])) or "none"),
             UserWarning, stacklevel=4)
 

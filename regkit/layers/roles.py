@@ -152,20 +152,46 @@ def compute_roles(all_layers, sources, merges=(), inputs=None):
 
 
 def _loss_roles(all_layers, sources, roles, inputs):
-    """A graph given by its loss: a scalar output variable that reads no
-    parameter itself (a loss or a sum of terms over the model's output) is
-    "internal", and the variables it reads that are not inputs (the
-    model's prediction) are "output", in place: the model's output is
-    never hidden, whichever expression stands for the network."""
+    """A graph given by its loss, in place: a scalar variable at the top
+    of the graph (read by nothing or only by other scalars: a loss, a
+    loss plus a penalty) is never an output or a hidden layer but
+    "internal"; when it reads no parameter that no other layer reads (so
+    the prediction is not computed inside it: a trainable parameter of
+    its own), the non-scalar variables
+    it reads that are not inputs (the model's prediction) are "output".
+    The model's output is never hidden, whichever expression stands for
+    the network, and no output role lands on a scalar."""
+    graph = [layer for layer in all_layers
+             if isinstance(layer, VariableLayer) and layer not in inputs]
+    if not graph:
+        return
+    consumers = {}
     for layer in all_layers:
-        if isinstance(layer, VariableLayer) and roles[layer] == "output" \
-                and layer.variable.ndim == 0 and not layer.params:
-            below = [source for source in sources[layer]
-                     if source not in inputs]
-            if below:
-                roles[layer] = "internal"
-                for source in below:
-                    roles[source] = "output"
+        for source in sources[layer] if layer not in inputs else ():
+            consumers.setdefault(source, []).append(layer)
+
+    def scalar(layer):
+        return isinstance(layer, VariableLayer) and layer not in inputs \
+            and layer.variable.ndim == 0
+
+    def weights(layer):  # trainable: not counters or other state
+        return [param for param, tags in layer.params.items()
+                if "trainable" in tags]
+
+    read_by = {}
+    for layer in graph:
+        for param in weights(layer):
+            read_by.setdefault(param, set()).add(layer)
+    for layer in graph:
+        if not scalar(layer) or not all(
+                scalar(c) for c in consumers.get(layer, ())):
+            continue
+        roles[layer] = "internal"
+        if any(read_by[param] == {layer} for param in weights(layer)):
+            continue  # the prediction is computed inside this scalar
+        for source in sources[layer]:
+            if source not in inputs and not scalar(source):
+                roles[source] = "output"
 
 
 def _roles(all_layers, sources, inputs):

@@ -374,9 +374,14 @@ class Regularizer(OutputHook):
         :meth:`loss`."""
         names = _select_outputs(self.patterns(layers, outputs), outputs)
         if not names:
-            hint = "" if self.pattern is None else _available_hint(
+            hint = _available_hint(
                 self.pattern, [name for name in outputs
-                               if not _is_clean_copy(name)], "output")
+                               if not _is_clean_copy(name)], "output") \
+                if self.pattern is not None else (
+                    "; no layer has the role %s (regkit.layer_roles(network) "
+                    "lists them); on a graph given by its loss, name the "
+                    "prediction (p.name = 'p') or pass the prediction as the "
+                    "network" % " or ".join(map(repr, self.default_roles)))
             self._no_match("output", hint=hint)
         else:
             self._warn_unmatched_globs(names, "output")

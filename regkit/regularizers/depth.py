@@ -116,9 +116,9 @@ class StochasticDepth(Regularizer):
         if not self._selects(outputs):
             return None
         values = outputs.inputs
-        if len(values) < 2 and isinstance(outputs.layer, VariableLayer) \
+        if isinstance(outputs.layer, VariableLayer) \
                 and backend.is_sum(outputs.layer.variable):
-            return self._drop_unnamed_branch(outputs)
+            return self._drop_graph_branch(outputs)
         if len(values) < 2 or not _is_sum_layer(outputs.layer):
             raise ValueError(
                 "StochasticDepth: %r is not a sum of a shortcut and a branch "
@@ -140,19 +140,23 @@ class StochasticDepth(Regularizer):
         outputs.inputs = tuple(scaled)
         return [_put(outputs, rebuilt)]
 
-    def _drop_unnamed_branch(self, outputs):
-        """A plain graph's sum whose branch is no layer of its own
-        (``res = h + tanh(dot(h, W))``, only ``h`` named): the summands
-        are the addition's own operands, the branch the one computed from
-        all the others; the sum is built again on the layer's current
-        input values with the branch scaled."""
+    def _drop_graph_branch(self, outputs):
+        """A plain graph's sum: the summands are the addition's own
+        operands (named or not: ``res = h + tanh(dot(h, W))``, only ``h``
+        named, or ``hh + tanh(dot(x, W))`` where the layer reads ``hh`` and
+        ``x``), the branch the one computed from all the others; the sum
+        is built again on the layer's current input values with the
+        branch scaled (on the summands a StochasticDepth before scaled,
+        so two compose)."""
         var = outputs.layer.variable
-        operands = list(var.owner.inputs)
+        operands = list(getattr(outputs, "summands", None)
+                        or var.owner.inputs)
         index = self._branch_index(operands, outputs.name)
         branch = operands[index]
         factor = self._factor(branch, outputs.deterministic)
         scaled = list(operands)
         scaled[index] = branch * factor
+        outputs.summands = scaled  # a later StochasticDepth builds on this
         summed = var.owner.op(*scaled)
         current = {layer.variable: value for layer, value in zip(
             outputs.layer.input_layers, outputs.inputs)

@@ -37,7 +37,6 @@ class _NormHook(_ParamRegularizer):
     _positive_weight = None
 
     _varying_weight = True
-    _named_means_trainable = True
 
     def _check_weight(self, weight):
         weight = super(_NormHook, self)._check_weight(weight)
@@ -147,9 +146,9 @@ class MaxNorm(_NormHook):
         Passed to :func:`~regkit.constraints.norm_constraint`; checked as
         :class:`UnitNorm` checks it.
     tags : dict or None
-        Tag filter; default ``{"trainable": True}`` when a pattern is
-        given (a constraint goes on what it names, biases too),
-        ``{"regularizable": True}`` without one.
+        Tag filter; default ``{"regularizable": True}`` (a norm is per
+        unit of a weight: ``"hid.*"`` keeps to ``hid.W``); pass
+        ``{"trainable": True}`` with ``norm_axes`` for a bias.
     epsilon : float
         Passed to :func:`~regkit.constraints.norm_constraint`.
 
@@ -270,9 +269,9 @@ class UnitNorm(_NormHook):
         be an axis of the parameter (ValueError naming it and its number
         of dimensions).
     tags : dict or None
-        Tag filter; default ``{"trainable": True}`` when a pattern is
-        given (a constraint goes on what it names, biases too),
-        ``{"regularizable": True}`` without one.
+        Tag filter; default ``{"regularizable": True}`` (a norm is per
+        unit of a weight: ``"hid.*"`` keeps to ``hid.W``); pass
+        ``{"trainable": True}`` with ``norm_axes`` for a bias.
     epsilon : float
         Added to each norm before dividing.
 

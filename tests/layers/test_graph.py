@@ -29,8 +29,8 @@ def test_a_graph_has_its_shared_variables_as_parameters():
         "W1", "b1", "W2", "steps"]
     roles = regkit.layer_roles(g["loss"])
     assert [(layer.name, role) for layer, role in roles.items()] == [
-        ("x", "input"), ("h", "hidden"), ("pred", "hidden"),
-        ("y", "input"), (None, "output")]
+        ("x", "input"), ("h", "hidden"), ("pred", "output"),
+        ("y", "input"), (None, "internal")]  # the loss: never an output
     total = regkit.regularize_network_params(g["loss"], regkit.l2)
     np.testing.assert_allclose(
         float(total.eval()),
@@ -89,6 +89,7 @@ def test_output_regularizers_select_a_graphs_named_variables():
     h = np.tanh(sample_x() @ g["W1"].get_value())
     np.testing.assert_allclose(fn(sample_x()), np.abs(h).sum(axis=1).mean(),
                                rtol=1e-5)
-    # the default pattern of an activity term: the hidden variables
+    # the default pattern of an activity term: the hidden variables, not
+    # the prediction the loss reads (the model's output)
     names = regkit.HiddenL2(weight=1.0).output_names(g["loss"], outputs)
-    assert names == ["h:out", "pred:out"]
+    assert names == ["h:out"]

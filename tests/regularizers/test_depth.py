@@ -190,3 +190,29 @@ def test_stochastic_depth_finds_an_unnamed_branch_of_a_plain_sum(dtype):
         train = compile_fast([x], graph.train, updates=graph.updates)
         seen = {float(train(one)[0]) for _ in range(60)}
         assert seen == {0.0, 4.0, 16.0}, regs  # h dropped or doubled
+
+
+def test_two_stochastic_depths_compose_on_a_plain_sum():
+    x = T.vector("x")
+    h = 2 * x
+    h.name = "h"
+    res = h + 3 * h
+    res.name = "res"
+    regs = [regkit.StochasticDepth("res:out", 0.3, rng=0),
+            regkit.StochasticDepth("res:out", 0.5, rng=1)]
+    test = regkit.get_output(res, regularizers=regs, deterministic=True)
+    one = np.array([1.0], x.dtype)
+    # h + 0.7 * 0.5 * 3h
+    np.testing.assert_allclose(compile_fast([x], test)(one), [2 + 0.35 * 6])
+
+
+def test_a_plain_sum_of_two_unrelated_summands_has_no_branch():
+    # hh + tanh(x W): the layer reads hh and x, but x is no summand, and
+    # neither summand is computed from the other
+    x = T.matrix("x")
+    hh = T.tanh(T.dot(x, backend.shared(np.ones((2, 2)), name="V")))
+    hh.name = "hh"
+    r2 = hh + T.tanh(T.dot(x, backend.shared(np.ones((2, 2)), name="W")))
+    r2.name = "r2"
+    with pytest.raises(ValueError, match="cannot tell the residual branch"):
+        regkit.apply_regularizers(r2, [regkit.StochasticDepth("r2:out", 0.5)])

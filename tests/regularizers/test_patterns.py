@@ -110,10 +110,16 @@ def test_update_hooks_take_a_named_bias_by_default():
     import numpy as np
     _, (W1, b1, W2, b2), _, p = _hand_written_mlp(named=True)
     b2.set_value(np.array([-1.0, 2.0]))
-    for hook in (regkit.NonNeg("b2"), regkit.MaxNorm("b*", 1.0),
-                 regkit.UnitNorm("b1"), regkit.MinMaxNorm("b1")):
-        assert hook.tags == {"trainable": True}
-    assert regkit.NonNeg().tags == {"regularizable": True}
+    assert regkit.NonNeg("b2").tags == {"trainable": True}
+    # a norm is per unit of a weight: a layer-wide pattern keeps to it
+    for hook in (regkit.MaxNorm("b*", 1.0), regkit.UnitNorm("b1"),
+                 regkit.MinMaxNorm("b1"), regkit.NonNeg()):
+        assert hook.tags == {"regularizable": True}
+    net = regkit.DenseLayer(regkit.InputLayer((None, 2)), 2, name="out")
+    updates = {p: p * 2 for p in net.get_params()}
+    new = regkit.apply_update_hooks([regkit.MaxNorm("out.*", 1.0)], net,
+                                    updates)
+    assert new[net.b] is updates[net.b]
     assert regkit.WeightL2("b1").tags == {"regularizable": True}
     new = regkit.apply_update_hooks([regkit.NonNeg("b2")], p, {b2: b2 * 1})
     assert new[b2].eval().tolist() == [0.0, 2.0]
@@ -122,7 +128,7 @@ def test_update_hooks_take_a_named_bias_by_default():
     assert new[b2].eval().tolist() == [-1.0, 2.0]  # a bias: not chosen
     assert (new[W2].eval() == 0).all()
     # the round trip keeps the tags it was built with
-    hook = regkit.MaxNorm("b*", 1.0)
+    hook = regkit.NonNeg("b*")
     from regkit.regularizers.factory import deserialize, serialize
     assert deserialize(serialize(hook)).tags == hook.tags
 
@@ -142,14 +148,21 @@ def test_the_prediction_is_never_hidden_whichever_expression_is_given():
                                   output_noise=0.1)
         assert list(regs[0].pattern) == ["h1:out"]
         assert list(regs[1].pattern) == ["p:out"]
-    # a loss that reads a weight itself holds the prediction: it stays the
-    # output, and what it reads stays hidden
+    # the loss plus a penalty on a weight the network reads: the same
+    penalized = loss + 1e-3 * (list(regkit.get_all_params(p))[0] ** 2).sum()
+    roles = {layer.name: role for layer, role
+             in regkit.layer_roles(penalized).items()}
+    assert roles["h1"] == "hidden" and roles["p"] == "output"
+    # a loss that computes the prediction itself (a weight only it reads):
+    # what it reads stays hidden, and no output role lands on the scalar
     W3 = backend.shared(np.ones((4, 2)), name="W3")
     loss = T.mean((T.dot(h1, W3) - 1) ** 2)
     roles = {layer.name: role for layer, role
              in regkit.layer_roles(loss).items()}
     assert roles["h1"] == "hidden"
-    assert list(roles.values())[-1] == "output"
+    assert list(roles.values())[-1] == "internal"
+    with pytest.warns(UserWarning, match="no output layer"):
+        assert regkit.from_kwargs(loss, output_dropout=0.1) == []
 
 
 def test_a_role_keyword_on_an_unnamed_graph_says_how_to_name_a_layer():
