@@ -297,7 +297,12 @@ class Regularizer(OutputHook):
             return
         hits = named.changed_by(self)
         if not hits:
-            self._no_match(self._matched)
+            hint = ""
+            if self.pattern is not None and self._matched != "parameter":
+                hint = _available_hint(
+                    self.pattern, [name for name in named
+                                   if not _is_clean_copy(name)], "output")
+            self._no_match(self._matched, hint=hint)
         else:
             self._warn_unmatched_globs(hits, self._matched)
 

@@ -170,3 +170,13 @@ def test_a_role_keyword_on_an_unnamed_graph_says_how_to_name_a_layer():
     with pytest.warns(UserWarning, match="no hidden layer; on a symbolic "
                       r"graph a hidden layer is a variable you named"):
         assert regkit.from_kwargs(p, hidden_dropout=0.5) == []
+
+
+def test_a_graph_change_that_matches_nothing_lists_the_outputs():
+    _, _, h1, p = _hand_written_mlp(named=True)
+    h1.name = "h1"
+    with pytest.warns(UserWarning) as record:
+        regkit.apply_regularizers(p, [regkit.BernoulliDropout("hidd:out",
+                                                              0.5)])
+    message = str(record[0].message)
+    assert "matches no output" in message and "'h1:out'" in message
