@@ -155,9 +155,8 @@ def _loss_roles(all_layers, sources, roles, inputs):
     """A graph given by its loss, in place: a scalar variable at the top
     of the graph (read by nothing or only by other scalars: a loss, a
     loss plus a penalty) is never an output or a hidden layer but
-    "internal"; when it reads no parameter that no other layer reads (so
-    the prediction is not computed inside it: a trainable parameter of
-    its own), the non-scalar variables
+    "internal"; unless it computes the prediction itself (it reads a
+    trainable parameter no other layer reads), the non-scalar variables
     it reads that are not inputs (the model's prediction) are "output".
     The model's output is never hidden, whichever expression stands for
     the network, and no output role lands on a scalar."""
