@@ -21,16 +21,12 @@ Traceback (most recent call last):
 ...
 TypeError: free_variable_names: model must be a PyMC model (pymc.Model), got NoneType None
 """
-from collections.abc import Callable
 import difflib
 import fnmatch
-import numbers
-
-import numpy as np
 
 from . import backend
-from ._checks import describe
-from .regularization import apply_penalty
+from ._checks import check_positive, describe
+from .regularization import _check_penalty, apply_penalty
 
 __all__ = ["potential", "free_variable_names"]
 
@@ -94,9 +90,7 @@ def potential(model, penalty, pattern=None, weight=1.0,
     """
     caller = "regkit.pymc.potential"
     free = _free_variables(model, caller)
-    if not isinstance(penalty, Callable):
-        raise TypeError("%s: penalty must be callable (regkit.l1, "
-                        "regkit.l2, ...), got %s" % (caller, describe(penalty)))
+    _check_penalty(penalty, caller)
     globs = _globs(pattern, caller)
     chosen = [var for var in free if globs is None or any(
         fnmatch.fnmatchcase(var.name, glob) for glob in globs)]
@@ -135,16 +129,11 @@ def _globs(pattern, caller):
 
 
 def _checked_weight(weight, caller):
+    """`weight`: a symbolic scalar as it is, a number finite and
+    non-negative (as a float)."""
     if backend.is_tensor(weight):
         if weight.ndim != 0:
             raise ValueError("%s: weight must be a scalar, got %d "
                              "dimensions" % (caller, weight.ndim))
         return weight
-    if isinstance(weight, (bool, np.bool_)) \
-            or not isinstance(weight, numbers.Real):
-        raise TypeError("%s: weight must be a number or a symbolic scalar, "
-                        "got %s" % (caller, describe(weight)))
-    if not (np.isfinite(weight) and weight >= 0):
-        raise ValueError("%s: weight must be non-negative and finite, got %r"
-                         % (caller, weight))
-    return float(weight)
+    return check_positive(weight, caller, "weight", allow_zero=True)

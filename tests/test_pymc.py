@@ -121,7 +121,8 @@ def test_a_potential_never_chooses_data_and_says_what_exists():
         regkit.pymc.potential(model, regkit.l2, "ann_input")
     with pytest.raises(TypeError, match="penalty must be callable"):
         regkit.pymc.potential(model, "l2")
-    with pytest.raises(ValueError, match="non-negative and finite"):
+    with pytest.raises(ValueError, match="weight must be finite and "
+                       "non-negative"):
         regkit.pymc.potential(model, regkit.l2, weight=-1.0)
     with pytest.raises(TypeError, match="pattern must be a glob"):
         regkit.pymc.potential(model, regkit.l2, pattern=3)

@@ -147,11 +147,11 @@ def compute_roles(all_layers, sources, merges=(), inputs=None):
     roles, consumers = _roles(all_layers, sources, inputs)
     if any(_is_protocol_layer(layer, inputs) for layer in all_layers):
         _protocol_roles(all_layers, roles, consumers, set(merges), inputs)
-    _loss_roles(all_layers, sources, roles, inputs)
+    _loss_roles(all_layers, sources, roles, consumers, inputs)
     return roles
 
 
-def _loss_roles(all_layers, sources, roles, inputs):
+def _loss_roles(all_layers, sources, roles, consumers, inputs):
     """A graph given by its loss, in place: a scalar variable at the top
     of the graph (read by nothing or only by other scalars: a loss, a
     loss plus a penalty) is never an output or a hidden layer but
@@ -159,15 +159,12 @@ def _loss_roles(all_layers, sources, roles, inputs):
     trainable parameter no other layer reads), the non-scalar variables
     it reads that are not inputs (the model's prediction) are "output".
     The model's output is never hidden, whichever expression stands for
-    the network, and no output role lands on a scalar."""
+    the network, and no output role lands on a scalar.  `consumers` maps
+    each layer to the layers that read it (from :func:`_roles`)."""
     graph = [layer for layer in all_layers
              if isinstance(layer, VariableLayer) and layer not in inputs]
     if not graph:
         return
-    consumers = {}
-    for layer in all_layers:
-        for source in sources[layer] if layer not in inputs else ():
-            consumers.setdefault(source, []).append(layer)
 
     def scalar(layer):
         return isinstance(layer, VariableLayer) and layer not in inputs \
