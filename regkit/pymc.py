@@ -135,5 +135,8 @@ def _checked_weight(weight, caller):
         if weight.ndim != 0:
             raise ValueError("%s: weight must be a scalar, got %d "
                              "dimensions" % (caller, weight.ndim))
+        if isinstance(weight, backend.Constant):  # a known value: checked
+            check_positive(float(weight.data), caller, "weight",
+                           allow_zero=True)
         return weight
     return check_positive(weight, caller, "weight", allow_zero=True)

@@ -22,12 +22,13 @@ from collections.abc import Mapping
 import difflib
 import inspect
 import numbers
+import warnings
 
 import numpy as np
 
 from . import backend
 from .layers.base import Layer, unique
-from .layers.graph import graph_layers
+from .layers.graph import VariableLayer, graph_layers
 from .layers.network import as_network
 from .layers.tags import check_tag_names, tags_in_use
 from .layers.walk import as_layer_list, is_layer
@@ -335,8 +336,16 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
     pairs = []
     for layer, coeff in layers.items():
         coeff = _check_coefficient(coeff, layer, caller)
-        pairs.append((coeff, apply_penalty(layer.get_params(**tags), penalty,
-                                           **kwargs)))
+        params = layer.get_params(**tags)
+        if not params:
+            warnings.warn(
+                "%s: the key %s has no parameter with tags %r; it adds 0%s"
+                % (caller, describe(getattr(layer, "variable", layer)),
+                   dict(tags), "" if not isinstance(layer, VariableLayer)
+                   else " (an input of the graph has none; a variable's "
+                   "are the shared variables it reads directly, not "
+                   "through another key)"), UserWarning, stacklevel=2)
+        pairs.append((coeff, apply_penalty(params, penalty, **kwargs)))
     return weighted_sum(pairs)
 
 

@@ -124,6 +124,11 @@ def test_a_potential_never_chooses_data_and_says_what_exists():
     with pytest.raises(ValueError, match="weight must be finite and "
                        "non-negative"):
         regkit.pymc.potential(model, regkit.l2, weight=-1.0)
+    import pytensor.tensor as pt
+    for bad in (pt.constant(-0.5), pt.constant(np.nan)):  # known values
+        with pytest.raises(ValueError, match="weight must be finite and "
+                           "non-negative"):
+            regkit.pymc.potential(model, regkit.l2, weight=bad)
     with pytest.raises(TypeError, match="pattern must be a glob"):
         regkit.pymc.potential(model, regkit.l2, pattern=3)
     with pytest.raises(TypeError, match="must be a PyMC model"):
@@ -156,3 +161,32 @@ def test_the_network_helpers_warn_on_a_pymc_graph():
     with pytest.warns(UserWarning, match=r"named random variables \('w_in_1'"
                       r"\).*\('ann_input'\).*regkit.pymc.potential"):
         regkit.regularize_network_params(act, regkit.l2)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pytensor")
+def test_a_pymc_log_density_warns_and_named_noise_does_not():
+    import warnings
+
+    import pytensor
+    import pytensor.tensor as pt
+
+    import regkit
+    X = np.ones((4, 3))
+    with pm.Model() as model:
+        data = pm.Data("ann_input", X)
+        w = pm.Normal("w_in_1", 0.0, 1.0, shape=(3, 4))
+        pm.Normal("out", pm.math.tanh(pm.math.dot(data, w)).sum(axis=1),
+                  1.0, observed=np.zeros(4))
+    # the log-density reads the weights' values, not their draws
+    with pytest.warns(UserWarning, match=r"log-density with PyMC's checks"
+                      r".*\('ann_input'\).*regkit.pymc.potential"):
+        regkit.regularize_network_params(model.logp(), regkit.l2)
+    # a plain graph that adds a named noise draw is not a PyMC model
+    x = pt.matrix("x")
+    W = pytensor.shared(np.ones((3, 2)), name="W")
+    noise = pt.random.normal(0.0, 0.1, size=(2,), name="noise")
+    out = pt.tanh(pt.dot(x, W)) + noise
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        term = regkit.regularize_network_params(out, regkit.l2)
+    assert float(term.eval()) == 6.0

@@ -341,6 +341,20 @@ def test_weighted_keys_may_be_a_graphs_variables():
     term = regularize_layer_params_weighted({h1: 1.0}, l1,
                                             tags={"trainable": True})
     assert np.isclose(evaluate(term), 12)
+    # a key without parameters (the input) adds 0, and says why
+    with pytest.warns(UserWarning, match="the key .*x.* has no parameter "
+                      "with tags.*an input of the graph has none"):
+        term = regularize_layer_params_weighted({x: 1.0, h2: 0.5}, l2)
+    assert np.isclose(evaluate(term), 0.5 * 32)
+    # a variable that is not a layer takes the parameters up to the next
+    # key below it: h1's pre-activation, a key beside h1, takes W1
+    z1 = T.dot(x, W1)
+    h1 = T.tanh(z1 + b1)
+    h2 = T.tanh(T.dot(h1, W2))
+    with pytest.warns(UserWarning, match="has no parameter"):
+        term = regularize_layer_params_weighted({h2: 0.5, h1: 0.1, z1: 1.0},
+                                                l2)
+    assert np.isclose(evaluate(term), 1.0 * 12 + 0.5 * 32)
 
 
 def test_regularize_network_params():

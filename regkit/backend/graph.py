@@ -19,7 +19,7 @@ from .choice import (Elemwise, TensorConstant, Variable,
 __all__ = ["ancestors", "depends_on", "graph_inputs", "tensor_variable",
            "static_shape", "is_tensor", "shallow_sum", "full_rank_constant",
            "state_variable", "is_state_variable", "is_sum",
-           "is_untrained_state"]
+           "is_untrained_state", "unit_kind", "is_unit_step"]
 
 #: How many terms :func:`shallow_sum` adds in one node.
 _FAN_IN = 32
@@ -277,3 +277,56 @@ def is_sum(var):
     owner = getattr(var, "owner", None)
     return owner is not None and isinstance(owner.op, Elemwise) \
         and isinstance(owner.op.scalar_op, _lib.scalar.Add)
+
+
+#: Operations that compute units from a weight, by class name (the same
+#: on Theano and PyTensor; a Blockwise op by its core op's).
+_DENSE_OPS = frozenset(("Dot", "Dot22", "Matmul", "BatchedDot", "MatMul"))
+#: Nonlinearities that are not elementwise.
+_SOFTMAX_OPS = frozenset(("Softmax", "LogSoftmax", "SoftmaxWithBias"))
+
+
+def _op_name(node):
+    op = getattr(node.op, "core_op", node.op)  # Blockwise(Matmul)
+    return type(op).__name__
+
+
+def unit_kind(node):
+    """``"dense"`` if the Apply node `node` is a matrix product,
+    ``"conv"`` if it is a convolution, else None: the operations whose
+    output, with its bias and nonlinearity, is a layer's units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> x = backend.tensor.matrix("x")
+    >>> W = backend.shared(np.ones((3, 2)))
+    >>> backend.unit_kind(backend.tensor.dot(x, W).owner)
+    'dense'
+    >>> backend.unit_kind(backend.tensor.tanh(x).owner) is None
+    True
+    """
+    name = _op_name(node)
+    if name in _DENSE_OPS:
+        return "dense"
+    if name.startswith("AbstractConv") and "grad" not in name.lower():
+        return "conv"
+    return None
+
+
+def is_unit_step(node):
+    """Whether the Apply node `node` may finish a layer's units in place:
+    an elementwise operation (a bias, a nonlinearity, a scale) or a
+    softmax.
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x = backend.tensor.matrix("x")
+    >>> backend.is_unit_step(backend.tensor.tanh(x).owner)
+    True
+    >>> backend.is_unit_step(x.sum(axis=0).owner)
+    False
+    """
+    return isinstance(node.op, Elemwise) or _op_name(node) in _SOFTMAX_OPS

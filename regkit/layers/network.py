@@ -370,6 +370,9 @@ def param_name(layer, param, index, layer_name):
     if isinstance(layer, VariableLayer):
         if param.name is not None:
             return param.name
+        short = layer.param_names.get(param)
+        if short is not None:
+            return "%s.%s" % (layer_name, short)
         return "%s.%d" % (layer_name, index)
     param_names = getattr(layer, "param_names", None)  # regkit's layers
     short = param_names.get(param) if param_names is not None \

@@ -36,8 +36,10 @@ _GLOB_NAME = {cls: key for key, cls in _GLOB_KEYWORDS.items()}
 #: keyword that finds none.
 _GRAPH_ROLE_HINT = (
     "; on a symbolic graph a hidden layer is a variable you named between "
-    "the inputs and the output (h1.name = 'h1'): unnamed intermediate "
-    "variables are part of the layer that reads them")
+    "the inputs and the output (h1.name = 'h1') or a unit found by its "
+    "matrix product or convolution with a weight (with its bias and "
+    "nonlinearity); other unnamed variables are part of the layer that "
+    "reads them")
 
 
 def _is_graph(network):

@@ -220,7 +220,9 @@ def _available_hint(pattern, names, what):
     if what == "output":
         hint += ("; on a symbolic graph, give a variable a name (h.name = "
                  "'h1') and select its output as 'h1:out'")
-    elif any(re.match(r"^(variable|input)\d+\.\d+$", name) for name in names):
-        hint += ("; the names are automatic: give the shared variables "
-                 "names (backend.shared(value, name='W1'))")
+    elif any(re.match(r"^(variable|input|dense|conv)\d+\.(\d+|W|b)$", name)
+             for name in names):
+        hint += ("; the names are automatic: to choose by your own, name "
+                 "the layers (name='fc1'), or on a symbolic graph give the "
+                 "shared variables names (backend.shared(value, name='W1'))")
     return hint

@@ -7,7 +7,7 @@ import numpy as np
 import regkit
 from regkit import backend
 
-from conftest import graph_mlp, sample_x
+from conftest import graph_mlp, run_fresh, sample_x
 
 T = backend.tensor
 FLOATX = backend.floatX
@@ -93,3 +93,188 @@ def test_output_regularizers_select_a_graphs_named_variables():
     # the prediction the loss reads (the model's output)
     names = regkit.HiddenL2(weight=1.0).output_names(g["loss"], outputs)
     assert names == ["h:out"]
+
+
+# --- the units of an unnamed graph ---------------------------------------------
+# A matrix product (or convolution) with a weight, its bias and nonlinearity
+# is a layer, named dense1, dense2... in walk order, its parameters
+# dense1.W, dense1.b: the graph regularized without naming anything.
+
+def _unnamed_mlp(dtype=FLOATX, relu_by_hand=False):
+    """x -> tanh(x V1 + c1) -> relu(h1 V2 + c2) -> softmax(h2 V3): nothing
+    named but the input; a cross-entropy loss on the integer targets y."""
+    rng = np.random.default_rng(5)
+    x, y = T.matrix("x", dtype=dtype), T.ivector("y")
+    V1, c1, V2, c2, V3 = [backend.shared(
+        rng.normal(size=shape).astype(dtype))
+        for shape in [(4, 6), (6,), (6, 5), (5,), (5, 3)]]
+    h1 = T.tanh(T.dot(x, V1) + c1)
+    z2 = T.dot(h1, V2) + c2
+    h2 = 0.5 * (z2 + abs(z2)) if relu_by_hand else T.maximum(z2, 0)
+    p = backend.softmax(T.dot(h2, V3))
+    loss = T.mean(-T.log(p[T.arange(y.shape[0]), y]))
+    return dict(x=x, y=y, V1=V1, c1=c1, V2=V2, c2=c2, V3=V3, h1=h1, h2=h2,
+                p=p, loss=loss)
+
+
+def _named_roles(network):
+    roles = regkit.layer_roles(network)
+    names = regkit.layer_names(list(roles))
+    return [(names[layer], role) for layer, role in roles.items()]
+
+
+def test_an_unnamed_graph_has_units_named_by_their_kind():
+    for relu_by_hand in (False, True):  # 0.5 * (z + |z|) reads z twice
+        g = _unnamed_mlp(relu_by_hand=relu_by_hand)
+        units = [("dense1", "hidden"), ("dense2", "hidden"),
+                 ("dense3", "output")]
+        assert _named_roles(g["p"]) == [("x", "input")] + units
+        # the same names and roles when the loss stands for the network
+        assert _named_roles(g["loss"]) == [("x", "input")] + units + [
+            ("y", "input"), ("variable1", "internal")]
+        for network in (g["p"], g["loss"]):
+            assert regkit.named_params(network) == [
+                ("dense1.W", g["V1"]), ("dense1.b", g["c1"]),
+                ("dense2.W", g["V2"]), ("dense2.b", g["c2"]),
+                ("dense3.W", g["V3"])]
+        outputs = regkit.get_outputs(g["p"])
+        assert outputs["dense1:out"] is g["h1"]
+        assert outputs["dense2:out"] is g["h2"]
+        assert outputs["dense3:out"] is g["p"]
+
+
+def test_an_unnamed_graph_is_regularized_by_its_units():
+    g = _unnamed_mlp()
+    x = sample_x()
+    V1, c1, V2 = (g[k].get_value() for k in ("V1", "c1", "V2"))
+    h1 = np.tanh(x @ V1 + c1)
+    # by pattern, on the automatic names
+    term = regkit.WeightL2("dense*.W", 1.0).loss(g["loss"], None)
+    np.testing.assert_allclose(float(term.eval()), sum(
+        (g[k].get_value() ** 2).sum() for k in ("V1", "V2", "V3")),
+        rtol=1e-5)
+    # per unit, with the graph's variables as keys
+    term = regkit.regularize_layer_params_weighted({g["h1"]: 0.1,
+                                                    g["h2"]: 0.5}, regkit.l1)
+    np.testing.assert_allclose(
+        float(term.eval()), 0.1 * abs(V1).sum() + 0.5 * abs(V2).sum(),
+        rtol=1e-5)
+    # an activity term on a hidden unit, by role
+    term = regkit.HiddenL1(weight=1.0).loss(g["p"], regkit.get_outputs(g["p"]))
+    fn = backend.function([g["x"]], term)
+    z2 = h1 @ V2 + g["c2"].get_value()
+    expected = abs(h1).mean(axis=0).sum() + abs(np.maximum(z2, 0)).mean(
+        axis=0).sum()
+    np.testing.assert_allclose(float(fn(x)), expected, rtol=1e-4)
+
+
+def test_hidden_dropout_on_an_unnamed_graph_drops_the_units():
+    g = _unnamed_mlp()
+    regs = regkit.from_kwargs(g["loss"], hidden_dropout=0.5,
+                              output_noise=0.1, rng=3)
+    assert list(regs[0].pattern) == ["dense1:out", "dense2:out"]
+    assert list(regs[1].pattern) == ["dense3:out"]
+    graph = regkit.apply_regularizers(g["p"], regs[:1])
+    train = backend.function([g["x"]], graph.train,
+                             updates=graph.updates)
+    x = sample_x()[:1]  # batch size 1
+    infer = backend.function([g["x"]], g["p"])
+    first, second = train(x), train(x)
+    assert not np.allclose(first, second)  # fresh masks, call after call
+    # a dropped unit: the prediction differs from the inference graph's
+    assert not np.allclose(first, infer(x))
+    # the inference graph (deterministic) is the graph itself, by both
+    # routes
+    np.testing.assert_allclose(backend.function(
+        [g["x"]], graph.inference)(x), infer(x), rtol=1e-6)
+    np.testing.assert_allclose(
+        backend.function([g["x"]], regkit.get_output(
+            g["p"], regularizers=regs, deterministic=True))(x), infer(x),
+        rtol=1e-6)
+
+
+def test_a_named_variable_is_the_layer_of_its_unit():
+    g = _unnamed_mlp()
+    g["h1"].name = "h1"
+    assert [name for name, _ in _named_roles(g["p"])] == [
+        "x", "h1", "dense1", "dense2"]
+    assert [n for n, _ in regkit.named_params(g["p"])][:2] == ["h1.0",
+                                                              "h1.1"]
+    # a name inside a unit (its pre-activation) takes the unit's place
+    x = T.matrix("x")
+    W = backend.shared(np.ones((3, 2)))
+    z = T.dot(x, W)
+    z.name = "z"
+    out = T.tanh(z) * 2
+    assert [name for name, _ in _named_roles(out)] == ["x", "z", "variable1"]
+
+
+def test_what_is_not_a_unit():
+    x = T.matrix("x")
+    W1 = backend.shared(np.ones((3, 3)))
+    W2 = backend.shared(np.ones((3, 3)))
+    # a product of weights alone (a factorized weight) computes no units
+    prod = T.dot(W1, W2)
+    out = T.dot(x, prod)  # ...but the data times it does
+    assert [name for name, _ in _named_roles(out)] == ["x", "dense1"]
+    assert [n for n, _ in regkit.named_params(out)] == ["dense1.0",
+                                                         "dense1.1"]
+    # a product of two data variables has no weight
+    y = T.matrix("y")
+    assert [name for name, _ in _named_roles(T.dot(x, y) + 1)] == [
+        "x", "y", "variable1"]
+    # a parametrized weight (an expression of shared variables) is one
+    norm = T.sqrt((W1 ** 2).sum(axis=0))
+    h = T.tanh(T.dot(x, W1 / norm))
+    out = T.dot(h, W2)
+    assert [name for name, _ in _named_roles(out)] == ["x", "dense1",
+                                                        "dense2"]
+    # a hand-written dropout mask after a unit is not part of it
+    mask = backend.bernoulli((2, 3), 0.5, backend.floatX,
+                             np.random.SeedSequence(0))
+    h = T.tanh(T.dot(x, W1))
+    out = T.dot(h * mask, W2)
+    assert [(name, role) for name, role in _named_roles(out)] == [
+        ("x", "input"), ("dense1", "hidden"), ("dense2", "output")]
+
+
+def test_a_residual_branch_is_a_unit_that_stochastic_depth_finds():
+    x = T.matrix("x")
+    rng = np.random.default_rng(0)
+    W = backend.shared(rng.normal(size=(3, 3)))
+    branch = T.tanh(T.dot(x, W))
+    res = x + branch
+    assert [name for name, _ in _named_roles(res)] == ["x", "dense1",
+                                                        "variable1"]
+    assert regkit.get_outputs(res)["dense1:out"] is branch
+
+
+def test_units_are_found_in_a_long_graph_without_recursion():
+    # 1,500 units: the walk is iterative and linear
+    x = T.matrix("x")
+    h = x
+    for _ in range(1500):
+        h = T.tanh(T.dot(h, backend.shared(np.eye(2))) + backend.shared(
+            np.zeros(2)))
+    names = _named_roles(h)
+    assert len(names) == 1501 and names[-1] == ("dense1500", "output")
+    assert names[-2] == ("dense1499", "hidden")
+
+
+def test_unit_names_are_the_same_in_a_fresh_process(tmp_path):
+    script = tmp_path / "units.py"
+    script.write_text(
+        "import json, sys\n"
+        "sys.path.insert(0, %r)\n"
+        "from layers.test_graph import _unnamed_mlp\n"
+        "import regkit\n"
+        "g = _unnamed_mlp()\n"
+        "regs = regkit.from_kwargs(g['loss'], hidden_dropout=0.5)\n"
+        "print(json.dumps([[n for n, _ in regkit.named_params(g['loss'])],"
+        " list(regs[0].pattern)]))\n"
+        % str(__import__("os").path.dirname(
+            __import__("os").path.dirname(__file__))))
+    g = _unnamed_mlp()
+    here = [[n for n, _ in regkit.named_params(g["loss"])],
+            list(regkit.from_kwargs(g["loss"], hidden_dropout=0.5)[0].pattern)]
+    assert run_fresh(script) == here

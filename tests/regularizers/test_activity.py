@@ -168,8 +168,8 @@ def test_output_regularizers_use_the_roles_get_outputs_kept(monkeypatch):
                                  regkit.R1Penalty(weight=0.1)])
 def test_a_default_pattern_that_cannot_apply_is_a_clear_error(reg):
     x, y = T.matrix("x"), T.ivector("y")
-    W = backend.shared(np.ones((3, 2)), name="W")
-    p = backend.softmax(T.dot(x, W))
+    w = backend.shared(np.ones(3), name="w")
+    p = backend.softmax(x * w)  # no matrix product: no unit to find
     loss = T.mean(-T.log(p[T.arange(y.shape[0]), y]))
     # the loss is never the output (a scalar): nothing to apply to, and the
     # warning says how to give the prediction

@@ -85,7 +85,8 @@ def test_a_pattern_that_matches_nothing_lists_what_exists():
     # the names that exist, the closest first
     assert "matches no parameter" in message
     assert message.index("'W1'") < message.index("'b1'")
-    with pytest.warns(UserWarning, match="give the shared variables names"):
+    with pytest.warns(UserWarning, match="'dense1.W'.*the names are "
+                      "automatic.*give the shared variables names"):
         WeightL2("W1").loss(_hand_written_mlp()[3], None)
     outputs = get_outputs(p)
     with pytest.warns(UserWarning) as record:
@@ -156,17 +157,28 @@ def test_the_prediction_is_never_hidden_whichever_expression_is_given():
     # a loss that computes the prediction itself (a weight only it reads):
     # what it reads stays hidden, and no output role lands on the scalar
     W3 = backend.shared(np.ones((4, 2)), name="W3")
-    loss = T.mean((T.dot(h1, W3) - 1) ** 2)
+    loss = T.mean((h1 * W3[:, 0] - 1) ** 2)
     roles = {layer.name: role for layer, role
              in regkit.layer_roles(loss).items()}
     assert roles["h1"] == "hidden"
     assert list(roles.values())[-1] == "internal"
     with pytest.warns(UserWarning, match="no output layer"):
         assert regkit.from_kwargs(loss, output_dropout=0.1) == []
+    # a matrix product in the loss is a unit: the model's output
+    y2 = T.matrix("y2")
+    loss = T.mean((T.dot(h1, W3) - y2) ** 2)
+    roles = regkit.layer_roles(loss)
+    names = regkit.layer_names(list(roles))
+    assert [(names[layer], role) for layer, role in roles.items()
+            if role in ("hidden", "output")] == [("h1", "hidden"),
+                                                  ("dense1", "output")]
 
 
 def test_a_role_keyword_on_an_unnamed_graph_says_how_to_name_a_layer():
-    _, _, _, p = _hand_written_mlp()
+    from regkit import backend
+    x = backend.tensor.matrix("x")
+    scale = backend.shared(np.ones(3))
+    p = backend.softmax(backend.tensor.tanh(x * scale))  # no unit
     with pytest.warns(UserWarning, match="no hidden layer; on a symbolic "
                       r"graph a hidden layer is a variable you named"):
         assert regkit.from_kwargs(p, hidden_dropout=0.5) == []
