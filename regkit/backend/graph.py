@@ -53,7 +53,8 @@ def ancestors(outputs, blockers=()):
     >>> len(backend.ancestors([total], blockers=[total]))
     1
     """
-    blockers = set(blockers)
+    if not isinstance(blockers, (set, frozenset)):  # a set is used as is
+        blockers = set(blockers)
     seen, stack, order = set(), list(reversed(list(outputs))), []
     while stack:
         var = stack.pop()
