@@ -327,8 +327,8 @@ def regularize_layer_params_weighted(layers, penalty, tags=DEFAULT_TAGS,
     # a graph's variables: read together, so that each one's parameters
     # stop at the others (h2's weights are not h1's)
     variables = [key for key in layers if backend.is_tensor(key)]
-    as_layers = dict(zip(variables, graph_layers(variables))) \
-        if variables else {}
+    as_layers = dict(zip(variables, graph_layers(
+        variables, find=False))) if variables else {}
     layers = OrderedDict((as_layers.get(key, key), coeff)
                          for key, coeff in layers.items())
     check_tag_names(layers, tags, caller)

@@ -23,7 +23,7 @@ LAYERS_PLUMBING = {
     "compute_roles", "filter_tags", "group_by_role", "input_layers",
     "is_input_layer", "is_layer", "is_training_only", "param_name",
     "read_inputs", "input_arg", "tags_in_use", "walk", "unique",
-    "as_hooks"}
+    "as_hooks", "Unit", "find_units"}
 
 STAY_IN_MODULE = {
     layers: set(nonlinearities.__all__) | LAYERS_PLUMBING,
@@ -121,6 +121,7 @@ RANKS = {
     "regkit.init": 6,
     "regkit.constraints": 7,
     "regkit.layers.base": 8,
+    "regkit.layers.units": 8,
     "regkit.layers.input": 9,
     "regkit.layers.graph": 9,
     "regkit.layers.dense": 9,

@@ -178,8 +178,8 @@ def test_a_pymc_log_density_warns_and_named_noise_does_not():
         pm.Normal("out", pm.math.tanh(pm.math.dot(data, w)).sum(axis=1),
                   1.0, observed=np.zeros(4))
     # the log-density reads the weights' values, not their draws
-    with pytest.warns(UserWarning, match=r"log-density with PyMC's checks"
-                      r".*\('ann_input'\).*regkit.pymc.potential"):
+    with pytest.warns(UserWarning, match=r"holds PyMC's operations .*"
+                      r"log-density.*\('ann_input'\).*regkit.pymc.potential"):
         regkit.regularize_network_params(model.logp(), regkit.l2)
     # a plain graph that adds a named noise draw is not a PyMC model
     x = pt.matrix("x")
@@ -190,3 +190,11 @@ def test_a_pymc_log_density_warns_and_named_noise_does_not():
         warnings.simplefilter("error")
         term = regkit.regularize_network_params(out, regkit.l2)
     assert float(term.eval()) == 6.0
+    # a non-centred weight (a named deterministic of named draws) warns
+    with pm.Model() as model:
+        data = pm.Data("X", np.ones((4, 3)))
+        z = pm.Normal("z", 0.0, 1.0, shape=3)
+        w = pm.Deterministic("w", z * pm.HalfNormal("tau", 1.0))
+        pm.Normal("y", pm.math.dot(data, w), 1.0, observed=np.zeros(4))
+    with pytest.warns(UserWarning, match=r"named random variables \('z'\)"):
+        regkit.named_params(model.observed_RVs[0])

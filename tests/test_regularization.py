@@ -253,8 +253,10 @@ def test_unknown_tag_names_are_rejected_not_summed_to_zero():
     # a custom tag counts as known where any listed layer carries it
     assert float(evaluate(regularize_layer_params(
         [h1, out], l2, tags={"special": True}))) == 27.0
-    assert float(evaluate(regularize_layer_params_weighted(
-        {h1: 1.0, out: 2.0}, l2, tags={"special": True}))) == 54.0
+    with pytest.warns(UserWarning, match="the key .*'h1'.* has no "
+                      "parameter with tags"):  # h1 has none: it adds 0
+        assert float(evaluate(regularize_layer_params_weighted(
+            {h1: 1.0, out: 2.0}, l2, tags={"special": True}))) == 54.0
     assert float(evaluate(regularize_network_params(
         out, l1, tags={"special": True}))) == 9.0
     # the standard tags are accepted even where nothing carries them
@@ -341,11 +343,12 @@ def test_weighted_keys_may_be_a_graphs_variables():
     term = regularize_layer_params_weighted({h1: 1.0}, l1,
                                             tags={"trainable": True})
     assert np.isclose(evaluate(term), 12)
-    # a key without parameters (the input) adds 0, and says why
+    # a key without parameters (the input) adds 0, and says why; h1 is no
+    # key, so h2 takes W1 too (a graph's keys stop at each other only)
     with pytest.warns(UserWarning, match="the key .*x.* has no parameter "
                       "with tags.*an input of the graph has none"):
         term = regularize_layer_params_weighted({x: 1.0, h2: 0.5}, l2)
-    assert np.isclose(evaluate(term), 0.5 * 32)
+    assert np.isclose(evaluate(term), 0.5 * (12 + 32))
     # a variable that is not a layer takes the parameters up to the next
     # key below it: h1's pre-activation, a key beside h1, takes W1
     z1 = T.dot(x, W1)

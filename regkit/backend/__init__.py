@@ -43,7 +43,8 @@ from .graph import (ancestors, depends_on, full_rank_constant, graph_inputs,
                     is_state_variable, is_sum, is_tensor,
                     is_untrained_state, shallow_sum,
                     state_variable,
-                    static_shape, tensor_variable, is_unit_step, unit_kind)
+                    static_shape, tensor_variable, is_shape_step, unit_kind,
+                    unit_step, bottom_up)
 from .linking import before_linking, linker_kernels, register_kernels
 from .fused import MAX_FUSED_INPUTS, total_sum_of_abs, total_sum_of_squares
 from .ops import sum_of_abs, sum_of_squares
@@ -62,7 +63,8 @@ __all__ = [
     "Elemwise",
     "full_rank_constant", "is_untrained_state", "state_variable", "is_state_variable", "is_sum", "bernoulli", "normal", "uniform", "random_updates",
     "RandomUpdates", "private_generators", "is_random_draw",
-    "is_random_variable", "unit_kind", "is_unit_step",
+    "is_random_variable", "unit_kind", "unit_step", "is_shape_step",
+    "bottom_up",
     "write_theanorc", "write_environment_flag", "quick_compile",
     "sum_of_squares", "sum_of_abs", "total_sum_of_squares",
     "total_sum_of_abs", "MAX_FUSED_INPUTS",

@@ -19,7 +19,8 @@ from .choice import (Elemwise, TensorConstant, Variable,
 __all__ = ["ancestors", "depends_on", "graph_inputs", "tensor_variable",
            "static_shape", "is_tensor", "shallow_sum", "full_rank_constant",
            "state_variable", "is_state_variable", "is_sum",
-           "is_untrained_state", "unit_kind", "is_unit_step"]
+           "is_untrained_state", "unit_kind", "unit_step", "is_shape_step",
+           "bottom_up"]
 
 #: How many terms :func:`shallow_sum` adds in one node.
 _FAN_IN = 32
@@ -283,12 +284,29 @@ def is_sum(var):
 #: Operations that compute units from a weight, by class name (the same
 #: on Theano and PyTensor; a Blockwise op by its core op's).
 _DENSE_OPS = frozenset(("Dot", "Dot22", "Matmul", "BatchedDot", "MatMul"))
-#: Nonlinearities that are not elementwise.
-_SOFTMAX_OPS = frozenset(("Softmax", "LogSoftmax", "SoftmaxWithBias"))
+#: The steps that may finish a unit, by the class name of the op (or of an
+#: elementwise op's scalar op): "squash" for the nonlinearities after
+#: which only parameters may be read (``log(p + 1e-8)`` is a loss's),
+#: "linear" for the piecewise linear steps and scales (a bias, ReLU as
+#: ``maximum(z, 0)`` or ``0.5 * (z + abs(z))``), "param" for a
+#: subtraction, which may read parameters or the unit's own statistics
+#: but not a constant (``z - 1`` is a loss's target).
+_STEPS = dict(
+    [(name, "squash") for name in (
+        "Tanh", "Sigmoid", "ScalarSigmoid", "Softplus", "ScalarSoftplus",
+        "Exp", "Expm1", "Log1p", "Erf", "Erfc", "Cos", "Sin", "Softmax",
+        "LogSoftmax", "SoftmaxWithBias")]
+    + [(name, "linear") for name in (
+        "Add", "Mul", "TrueDiv", "Abs", "Maximum", "Minimum", "Switch",
+        "GT", "GE", "LT", "LE", "Cast", "Clip", "Identity")]
+    + [("Sub", "param")])
+#: Operations that only move a unit's values (tensordot's reshapes).
+_SHAPE_OPS = frozenset(("Reshape", "DimShuffle", "SpecifyShape"))
 
 
 def _op_name(node):
     op = getattr(node.op, "core_op", node.op)  # Blockwise(Matmul)
+    op = getattr(op, "scalar_op", op)  # Elemwise(tanh)
     return type(op).__name__
 
 
@@ -316,18 +334,93 @@ def unit_kind(node):
     return None
 
 
-def is_unit_step(node):
-    """Whether the Apply node `node` may finish a layer's units in place:
-    an elementwise operation (a bias, a nonlinearity, a scale) or a
-    softmax.
+def unit_step(node):
+    """How the Apply node `node` may finish a layer's units in place:
+    ``"squash"`` (a saturating nonlinearity or a softmax), ``"linear"``
+    (a bias, a scale, a piecewise linear function), ``"param"`` (a
+    subtraction: of parameters or statistics, not of constants), or None
+    (not a step of a unit: a reduction, a logarithm, a power).
 
     Examples
     --------
     >>> from regkit import backend
     >>> x = backend.tensor.matrix("x")
-    >>> backend.is_unit_step(backend.tensor.tanh(x).owner)
+    >>> backend.unit_step(backend.tensor.tanh(x).owner)
+    'squash'
+    >>> backend.unit_step(backend.tensor.maximum(x, 0).owner)
+    'linear'
+    >>> backend.unit_step(backend.tensor.log(x).owner) is None
     True
-    >>> backend.is_unit_step(x.sum(axis=0).owner)
-    False
     """
-    return isinstance(node.op, Elemwise) or _op_name(node) in _SOFTMAX_OPS
+    if len(node.outputs) != 1:
+        return None
+    if not isinstance(node.op, Elemwise) and type(
+            node.op).__name__ not in ("Softmax", "LogSoftmax",
+                                      "SoftmaxWithBias"):
+        return None
+    return _STEPS.get(_op_name(node))
+
+
+def is_shape_step(node):
+    """Whether the Apply node `node` only reshapes or transposes its first
+    input (what ``dot`` of a 3-D tensor wraps its matrix product in).
+
+    Examples
+    --------
+    >>> from regkit import backend
+    >>> x = backend.tensor.matrix("x")
+    >>> backend.is_shape_step(x.T.owner), backend.is_shape_step((2 * x).owner)
+    (True, False)
+    """
+    return type(node.op).__name__ in _SHAPE_OPS
+
+
+def bottom_up(start, combine):
+    """A function giving a value for each variable of a graph, computed
+    from its inputs' values, each variable once (an explicit stack: no
+    recursion limit).
+
+    Parameters
+    ----------
+    start : callable
+        ``start(var)``: ``(value,)`` for a variable whose value does not
+        depend on its inputs (a variable computed from nothing must get
+        one), or ``()`` to compute it by `combine`.
+    combine : callable
+        ``combine(var, values)``: the value of `var` from its inputs'
+        values, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from regkit import backend
+    >>> x = backend.tensor.vector("x")
+    >>> W = backend.shared(np.ones(2))
+    >>> fixed = backend.bottom_up(
+    ...     lambda v: (v.owner is None and v is not x,) if v.owner is None
+    ...     else (), lambda v, values: all(values))
+    >>> fixed(2 * W), fixed(x + W)
+    (True, False)
+    """
+    known = {}
+
+    def value(var):
+        stack = [var]
+        while stack:
+            top = stack[-1]
+            if top in known:
+                stack.pop()
+                continue
+            found = start(top)
+            if found:
+                known[top] = found[0]
+                stack.pop()
+                continue
+            waiting = [v for v in top.owner.inputs if v not in known]
+            if waiting:
+                stack.extend(waiting)
+            else:
+                known[top] = combine(top, [known[v] for v in top.owner.inputs])
+                stack.pop()
+        return known[var]
+    return value

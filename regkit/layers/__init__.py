@@ -32,6 +32,7 @@ from ..nonlinearities import (identity, linear, rectify, sigmoid, softmax,
 from .base import Layer, MergeLayer, filter_tags, unique
 from .dense import DenseLayer
 from .graph import VariableLayer, graph_layers
+from .units import Unit, find_units
 from .input import InputLayer
 from .network import (Network, as_network, layer_roles, param_name,
                       training_only_layers)
@@ -57,7 +58,8 @@ __all__ = [
     "LayerOutputs",
     "NetworkOutputs", "OutputHook", "get_output", "get_outputs",
     "apply_regularizers", "RegularizedGraph", "as_hooks",
-    "VariableLayer", "graph_layers", "Network", "as_network", "param_name",
+    "VariableLayer", "graph_layers", "Unit", "find_units",
+    "Network", "as_network", "param_name",
     "ROLES", "compute_roles", "group_by_role", "is_training_only",
     "check_tag_names", "tags_in_use", "filter_tags", "unique", "NETWORK_FORMS",
     "as_layer_list", "input_layers", "is_input_layer", "is_layer",

@@ -12,15 +12,11 @@ the tags, the names, the roles and the graph rewriting of
   **input** (a variable computed from nothing: not a shared variable, not a
   constant) is a :class:`VariableLayer`, named by the variable's name (an
   unnamed one gets an automatic name: ``input1``, ``variable1``);
-* so is each **unit** nobody named: a matrix product or convolution of
-  the data with a weight (an expression of shared variables reading one
-  of two or more dimensions), finished by the elementwise steps and
-  softmaxes that read only it and parameters (its bias, its
-  nonlinearity), as Lasagne's ``DenseLayer`` would have computed it; it
-  is named ``dense1``, ``dense2``... (``conv1``... for a convolution) in
-  walk order, its unnamed weight ``dense1.W`` and bias ``dense1.b``, the
-  same names whether the prediction or the loss is given (a named
-  variable among its steps is the layer instead);
+* so is each **unit** nobody named (a matrix product or convolution with
+  a weight, with its bias and nonlinearity: ``dense1``, ``conv1``..., its
+  weight ``dense1.W`` and bias ``dense1.b``) and each unnamed sum of
+  layers (``sum1``: a residual connection), found by
+  :mod:`regkit.layers.units`;
 * a layer's inputs are the nearest such variables below it, and its
   output ``"<name>:out"`` is the variable, rebuilt on its inputs' values
   when a regularizer changed them (each input where this variable reads
@@ -66,6 +62,7 @@ import warnings
 from .. import backend
 from .._checks import check_tag_values, describe
 from .base import filter_tags, unique, _unwrap
+from .units import find_units
 
 __all__ = ["VariableLayer", "graph_layers"]
 
@@ -93,12 +90,16 @@ class VariableLayer(object):
         The stem of the automatic name :func:`~regkit.layers.layer_names`
         gives it when it has no name (``"input"``, ``"variable"``); any
         layer may carry one; a unit found in an unnamed graph is
-        ``"dense"`` or ``"conv"``.
+        ``"dense"`` or ``"conv"``, a sum of layers ``"sum"``.
     param_names : OrderedDict
         Unnamed shared variable -> its short name in this layer (``W``,
         ``b``: a unit's weight and bias), used by
         :func:`~regkit.layers.named_params` as ``"dense1.W"``; empty but
         for units.
+    joins : bool
+        Whether it is a sum of layers' values nobody named (a residual
+        connection): an ``internal`` layer, as Lasagne's
+        ``ElemwiseSumLayer``.
     """
 
     def __init__(self, variable, input_layers, params, name):
@@ -114,6 +115,7 @@ class VariableLayer(object):
         self.automatic_name = "input" if self.input_var is not None \
             else "variable"
         self.param_names = OrderedDict()
+        self.joins = False
 
     @property
     def output_shape(self):
@@ -141,12 +143,18 @@ class VariableLayer(object):
         return "VariableLayer(%r)" % (self.name or self.variable,)
 
 
-def graph_layers(outputs):
+def graph_layers(outputs, find=True):
     """The layers of the graph of `outputs` (see the module documentation).
 
     Parameters
     ----------
     outputs : symbolic variable or list of them
+    find : bool
+        Whether the units and sums nobody named are layers too
+        (:mod:`regkit.layers.units`); False reads only the inputs, the
+        outputs and the named variables (the keys of
+        :func:`~regkit.regularize_layer_params_weighted`, whose parameters
+        stop at each other only).
 
     Returns
     -------
@@ -186,7 +194,8 @@ def graph_layers(outputs):
         if var.owner is None or (_user_name(var) is not None
                                  and names[var.name] == 1):
             nodes.add(var)
-    units = _units(every, nodes, outputs)
+    units = find_units(every, nodes, set(
+        out for out in outputs if _user_name(out) is None)) if find else {}
     nodes.update(units)
     below = {var: _below(var, nodes) for var in nodes}
     layers = {}
@@ -200,146 +209,30 @@ def graph_layers(outputs):
             layer.automatic_name, short = units[var]
             layer.param_names = OrderedDict(
                 (param, short[param]) for param in params if param in short)
+            layer.joins = layer.automatic_name == "sum"
     return [layers[var] for var in outputs]
 
 
-def _units(every, nodes, outputs):
-    """The unnamed layers of units in the graph of the variables `every`
-    (its ancestors, `nodes` the variables that are layers already, among
-    them the `outputs` given):
-    variable -> (automatic name stem, shared variable -> short name).
-
-    A matrix product or a convolution of the data with a weight (an
-    expression of shared variables and constants only, reading one with
-    two or more dimensions) starts a unit; the elementwise steps and
-    softmaxes that read only it, each other and parameters (a bias, a
-    nonlinearity, a scale) finish it in place, and the unit is the one
-    variable of those steps that anything else reads: the layer Lasagne
-    would have built (``DenseLayer`` with its nonlinearity).  A unit with
-    a named variable among its steps is not added (that variable is the
-    layer); an unnamed output given is named as the unit it ends, so the
-    names are the same whether the prediction or the loss is given.  Its unnamed weight is ``W``, its
-    unnamed bias (a vector added) ``b``."""
-    clients = {}
-    for var in every:
-        if var.owner is not None:
-            for source in var.owner.inputs:
-                clients.setdefault(source, []).append(var.owner)
-    fixed = _fixed_values()
-    given = set(outputs)
-    units = OrderedDict()
-    for var in every:
-        node = var.owner
-        if node is None or node.outputs[0] is not var or (
-                var in nodes and (var not in given
-                                  or _user_name(var) is not None)):
-            continue
-        kind = backend.unit_kind(node)
-        if kind is None or len(node.inputs) < 2:
-            continue
-        weight = [v for v in node.inputs[:2] if fixed(v)]
-        if len(weight) != 1 or not _weights_of(weight[0]):
-            continue
-        region, layer = ({var}, var) if var in nodes else \
-            _unit_region(var, clients, fixed, nodes)
-        if layer is None:
-            exits = [v for v in region if any(client.outputs[0] not in region
-                                              for client in clients.get(v, ()))]
-        elif layer in given and _user_name(layer) is None:
-            exits = [layer]  # an unnamed output given: named as a unit too
-        else:
-            continue
-        if len(exits) != 1 or exits[0] in units:
-            continue
-        short = OrderedDict()
-        found = _weights_of(weight[0])
-        if len(found) == 1:
-            short[found[0]] = "W"
-        biases = [p for v in region if v.owner is not None
-                  and backend.is_sum(v) for operand in v.owner.inputs
-                  if operand not in region
-                  for p in backend.graph_inputs([operand])
-                  if isinstance(p, backend.SharedVariable) and p.ndim == 1]
-        if len(biases) == 1:
-            short[biases[0]] = "b"
-        units[exits[0]] = (kind, short)
-    return units
-
-
-def _weights_of(expr):
-    """The floating shared variables of two or more dimensions that the
-    expression `expr` reads."""
-    return [v for v in backend.graph_inputs([expr])
-            if isinstance(v, backend.SharedVariable) and backend.is_tensor(v)
-            and v.ndim >= 2 and str(v.dtype).startswith("float")]
-
-
-def _unit_region(start, clients, fixed, nodes):
-    """(the variables of the unit that `start` begins (see :func:`_units`),
-    the first of them that is a layer already, or None)."""
-    region, stack = {start}, [start]
-    while stack:
-        var = stack.pop()
-        for node in clients.get(var, ()):
-            out = node.outputs[0]
-            if out in region or len(node.outputs) != 1 \
-                    or not backend.is_unit_step(node) \
-                    or not all(v in region or fixed(v) for v in node.inputs):
-                continue
-            region.add(out)
-            if out in nodes:
-                return region, out
-            stack.append(out)
-    return region, None
-
-
-def _fixed_values():
-    """A function telling whether a variable is computed from shared
-    variables and constants only (a weight, a bias, a parametrized
-    weight; not a random draw, whose generator is not a tensor), each
-    variable found once."""
-    known = {}
-
-    def fixed(var):
-        stack = [var]
-        while stack:
-            top = stack[-1]
-            if top in known:
-                stack.pop()
-            elif top.owner is None:
-                known[top] = isinstance(top, backend.Constant) or (
-                    isinstance(top, backend.SharedVariable)
-                    and backend.is_tensor(top))
-                stack.pop()
-            else:
-                waiting = [v for v in top.owner.inputs if v not in known]
-                if waiting:
-                    stack.extend(waiting)
-                else:
-                    known[top] = all(known[v] for v in top.owner.inputs)
-                    stack.pop()
-        return known[var]
-    return fixed
-
-
 def _warn_if_random_weights(every):
-    """Warn if the graph of the variables `every` is a PyMC model's: it
-    multiplies data by named random variables (PyMC names every random
-    variable of a model; a named noise draw added to a plain graph is not
-    one), or it is a log-density with PyMC's parameter checks.  Its
-    weights are random variables (or their values), which regkit does not
-    take for parameters, and its shared variables (PyMC's data) would
-    be."""
+    """Warn if the graph of the variables `every` may be a PyMC model's: it
+    multiplies data by an expression of named random variables (PyMC
+    names every random variable of a model; a named noise draw added to a
+    plain graph is not one), or it holds PyMC's own operations (a model's
+    log-density).  A PyMC model's weights are random variables (or their
+    values), which regkit does not take for parameters, and its shared
+    variables (PyMC's data) would be."""
+    drawn = set(var for var in every if var.owner is not None
+                and _user_name(var) is not None
+                and backend.is_random_variable(var.owner))
     weights = []
-    for var in every:
-        node = var.owner
-        if node is None or backend.unit_kind(node) is None:
-            continue
-        for operand in node.inputs:
-            source = _through_reshapes(operand)
-            if source.owner is not None and _user_name(source) is not None \
-                    and backend.is_random_variable(source.owner):
-                weights.append(source.name)
+    if drawn:
+        draw_of = _first_draw(drawn)
+        for var in every:
+            if var.owner is not None \
+                    and backend.unit_kind(var.owner) is not None:
+                weights.extend(draw_of(operand).name
+                               for operand in var.owner.inputs
+                               if draw_of(operand) is not None)
     pymc_ops = [type(var.owner.op).__name__ for var in every
                 if var.owner is not None
                 and type(var.owner.op).__module__.split(".")[0] == "pymc"]
@@ -350,29 +243,29 @@ def _warn_if_random_weights(every):
             and backend.is_tensor(var)]
     found = ("it multiplies data by named random variables (%s)"
              % ", ".join(map(repr, list(dict.fromkeys(weights))[:5]))
-             if weights else "it is a log-density with PyMC's checks (%s)"
-             % pymc_ops[0])
+             if weights else "it holds PyMC's operations (%s), as a "
+             "model's log-density does" % pymc_ops[0])
     warnings.warn(
-        "this graph looks like a PyMC model's: %s.  A PyMC model's "
-        "parameters are its free random variables, which regkit's parameter "
-        "selection does not see: it takes the graph's shared variables (%s) "
-        "for parameters, and a PyMC model's are data.  For a penalty on a "
-        "PyMC model's weights use regkit.pymc.potential(model, penalty, "
-        "pattern)" % (found, ", ".join(map(repr, data[:5])) or "none"),
+        "this graph may be a PyMC model's: %s.  A PyMC model's parameters "
+        "are its free random variables, which regkit's parameter selection "
+        "does not see: it takes the graph's shared variables (%s) for "
+        "parameters, and a PyMC model's are data.  For a penalty on a PyMC "
+        "model's weights use regkit.pymc.potential(model, penalty, "
+        "pattern); if the shared variables are your weights (PyMC's logp "
+        "as a prior term, random features), this does not apply"
+        % (found, ", ".join(map(repr, data[:5])) or "none"),
         UserWarning, stacklevel=4)
 
 
-def _through_reshapes(var):
-    """`var`, or what it was computed from through operations of one
-    non-constant input (a transposition, a reshape, a cast)."""
-    seen = 0
-    while var.owner is not None and seen < 16:
-        sources = [v for v in var.owner.inputs
-                   if not isinstance(v, backend.Constant)]
-        if len(sources) != 1 or backend.is_random_variable(var.owner):
-            break
-        var, seen = sources[0], seen + 1
-    return var
+def _first_draw(drawn):
+    """A function giving a named random variable of `drawn` that a
+    variable is computed from (or None), each variable found once."""
+    def start(var):
+        if var in drawn:
+            return (var,)
+        return (None,) if var.owner is None else ()
+    return backend.bottom_up(start, lambda var, values: next(
+        (value for value in values if value is not None), None))
 
 
 def _user_name(var):

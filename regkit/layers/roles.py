@@ -203,8 +203,11 @@ def _roles(all_layers, sources, inputs):
     for layer in all_layers:
         if layer in inputs:
             roles[layer] = "input"
-        else:
-            roles[layer] = "hidden" if layer in consumers else "output"
+        elif layer not in consumers:
+            roles[layer] = "output"
+        else:  # a residual sum nobody named joins layers: not a layer's units
+            roles[layer] = "internal" if getattr(layer, "joins", False) \
+                else "hidden"
     return roles, consumers
 
 

@@ -238,19 +238,125 @@ def test_what_is_not_a_unit():
         ("x", "input"), ("dense1", "hidden"), ("dense2", "output")]
 
 
-def test_a_residual_branch_is_a_unit_that_stochastic_depth_finds():
+def test_a_residual_branch_is_a_unit_and_the_sum_is_internal():
     x = T.matrix("x")
     rng = np.random.default_rng(0)
-    W = backend.shared(rng.normal(size=(3, 3)))
+    W, V = (backend.shared(rng.normal(size=(3, 3))) for _ in range(2))
     branch = T.tanh(T.dot(x, W))
     res = x + branch
     assert [name for name, _ in _named_roles(res)] == ["x", "dense1",
                                                         "variable1"]
     assert regkit.get_outputs(res)["dense1:out"] is branch
+    # a sum read by the next unit is a layer (Lasagne's ElemwiseSumLayer):
+    # internal, so hidden dropout leaves it alone
+    out = T.dot(res, V)
+    assert _named_roles(out) == [("x", "input"), ("dense1", "hidden"),
+                                 ("sum1", "internal"), ("dense2", "output")]
+    regs = regkit.from_kwargs(out, hidden_dropout=0.5)
+    assert list(regs[0].pattern) == ["dense1:out"]
+    drop = regkit.StochasticDepth("sum1:out", 0.5, rng=0)
+    graph = regkit.apply_regularizers(out, [drop])
+    X = np.ones((2, 3))
+    infer = backend.function([x], graph.inference)(X)
+    # at inference the branch is scaled by its survival probability
+    np.testing.assert_allclose(infer, (X + 0.5 * np.tanh(
+        X @ W.get_value())) @ V.get_value())
+    train = backend.function([x], graph.train, updates=graph.updates)
+    # the branch dropped or kept, call after call
+    runs = [train(X) for _ in range(8)]
+    assert any(not np.allclose(run, infer) for run in runs)
+
+
+def test_a_units_boundary_is_where_the_loss_begins():
+    g = _unnamed_mlp()
+    y = T.matrix("y")
+    # log(p) is the loss's, not the unit's: output terms see p itself
+    losses = [-T.mean(T.sum(y * T.log(g["p"]), axis=1)),
+              -T.mean(T.log(g["p"] + 1e-8)),
+              T.mean((g["p"] - 1) ** 2)]
+    for loss in losses:
+        assert regkit.get_outputs(loss)["dense3:out"] is g["p"]
+    # a constant target: the product itself is the output unit
+    z = T.dot(g["h2"], g["V3"])
+    loss = T.mean((z - 1) ** 2)
+    assert regkit.get_outputs(loss)["dense3:out"] is z
+    # and an output term on it equals the one given the prediction
+    x = sample_x()
+    for network in (g["p"], losses[0]):
+        term = regkit.ConfidencePenalty(weight=1.0).loss(
+            network, regkit.get_outputs(network))
+        p = backend.function([g["x"]], g["p"])(x)
+        np.testing.assert_allclose(
+            float(backend.function([g["x"]], term)(x)),
+            (p * np.log(p)).sum(axis=1).mean(), rtol=1e-5)
+
+
+def test_units_of_other_forms():
+    rng = np.random.default_rng(1)
+    W1 = backend.shared(rng.normal(size=(4, 5)))
+    b1 = backend.shared(np.zeros(5))
+    V = backend.shared(rng.normal(size=(2, 5)))
+    W2 = backend.shared(rng.normal(size=(5, 3)))
+    x, z = T.matrix("x"), T.matrix("z")
+    # two products added are one unit (two weights: numbered)
+    out = T.tanh(T.dot(x, W1) + T.dot(z, V) + b1)
+    assert _named_roles(out) == [("x", "input"), ("z", "input"),
+                                 ("dense1", "output")]
+    assert [n for n, _ in regkit.named_params(out)] == [
+        "dense1.0", "dense1.1", "dense1.b"]
+    # dot of a 3-D tensor: the unit is outside the reshapes
+    x3 = T.tensor3("x3")
+    h = T.tanh(T.dot(x3, W1) + b1)
+    out = T.dot(h, W2)
+    assert _named_roles(out) == [("x3", "input"), ("dense1", "hidden"),
+                                 ("dense2", "output")]
+    assert regkit.get_outputs(out)["dense1:out"] is h
+    assert [n for n, _ in regkit.named_params(out)] == [
+        "dense1.W", "dense1.b", "dense2.W"]
+    # batch normalization reads the unit's own statistics: part of it
+    g, beta = backend.shared(np.ones(5)), backend.shared(np.zeros(5))
+    a = T.dot(x, W1)
+    h = T.tanh(g * (a - a.mean(0)) / T.sqrt(a.var(0) + 1e-5) + beta)
+    out = T.dot(h, W2)
+    assert regkit.get_outputs(out)["dense1:out"] is h
+    assert [n for n, _ in regkit.named_params(out)] == [
+        "dense1.0", "dense1.W", "dense1.b", "dense2.W"]
+    # a vector weight (a binary classifier's last layer)
+    w, c = backend.shared(rng.normal(size=5)), backend.shared(np.zeros(()))
+    out = backend.sigmoid(T.dot(T.tanh(T.dot(x, W1)), w) + c)
+    assert _named_roles(out) == [("x", "input"), ("dense1", "hidden"),
+                                 ("dense2", "output")]
+    assert [n for n, _ in regkit.named_params(out)][-2:] == ["dense2.W",
+                                                             "dense2.b"]
+    # float32 and batch size 1: the same units
+    x32 = T.matrix("x32", dtype="float32")
+    W32 = backend.shared(np.ones((4, 2), "float32"))
+    out = T.tanh(T.dot(x32, W32))
+    assert _named_roles(out) == [("x32", "input"), ("dense1", "output")]
+    assert backend.function([x32], out)(np.ones((1, 4), "float32")).shape \
+        == (1, 2)
+
+
+def test_weighted_keys_on_a_named_graph_stop_at_each_other_only():
+    # a key's parameters run to the next key, past unnamed units
+    rng = np.random.default_rng(2)
+    W1, W2, W3 = (backend.shared(rng.normal(size=shape), name=name)
+                  for shape, name in [((4, 5), "W1"), ((5, 5), "W2"),
+                                      ((5, 2), "W3")])
+    x = T.matrix("x")
+    h1 = T.tanh(T.dot(x, W1))
+    h1.name = "h1"
+    out = T.dot(T.tanh(T.dot(h1, W2)), W3)
+    out.name = "out"
+    term = regkit.regularize_layer_params_weighted({h1: 0.1, out: 0.2},
+                                                   regkit.l2)
+    sq = [(W.get_value() ** 2).sum() for W in (W1, W2, W3)]
+    np.testing.assert_allclose(float(term.eval()),
+                               0.1 * sq[0] + 0.2 * (sq[1] + sq[2]))
 
 
 def test_units_are_found_in_a_long_graph_without_recursion():
-    # 1,500 units: the walk is iterative and linear
+    # 1,500 units, plain and residual: the walk is iterative
     x = T.matrix("x")
     h = x
     for _ in range(1500):
@@ -259,6 +365,13 @@ def test_units_are_found_in_a_long_graph_without_recursion():
     names = _named_roles(h)
     assert len(names) == 1501 and names[-1] == ("dense1500", "output")
     assert names[-2] == ("dense1499", "hidden")
+    h = x
+    for _ in range(1500):
+        h = h + T.tanh(T.dot(h, backend.shared(np.eye(2))))
+    names = _named_roles(h)
+    assert names[:4] == [("x", "input"), ("dense1", "hidden"),
+                         ("sum1", "internal"), ("dense2", "hidden")]
+    assert len(names) == 1 + 1500 + 1499 + 1
 
 
 def test_unit_names_are_the_same_in_a_fresh_process(tmp_path):
@@ -278,3 +391,22 @@ def test_unit_names_are_the_same_in_a_fresh_process(tmp_path):
     here = [[n for n, _ in regkit.named_params(g["loss"])],
             list(regkit.from_kwargs(g["loss"], hidden_dropout=0.5)[0].pattern)]
     assert run_fresh(script) == here
+
+
+def test_a_convolution_is_a_unit():
+    conv2d = getattr(getattr(T, "nnet", None), "conv2d", None)
+    if conv2d is None:  # PyTensor 3 has no 2-D convolution Op
+        import pytest
+        pytest.skip("no conv2d in %s" % backend.NAME)
+    rng = np.random.default_rng(3)
+    x = T.tensor4("images")
+    K = backend.shared(rng.normal(size=(2, 1, 3, 3)))
+    c = backend.shared(np.zeros(2))
+    W = backend.shared(rng.normal(size=(2 * 2 * 2, 3)))
+    h = T.maximum(conv2d(x, K) + c.dimshuffle("x", 0, "x", "x"), 0)
+    out = T.dot(h.flatten(2), W)
+    assert _named_roles(out) == [("images", "input"), ("conv1", "hidden"),
+                                 ("dense1", "output")]
+    assert [n for n, _ in regkit.named_params(out)] == [
+        "conv1.W", "conv1.b", "dense1.W"]
+    assert regkit.get_outputs(out)["conv1:out"] is h

@@ -1,0 +1,248 @@
+"""The layers of a symbolic graph that nobody named: its units and the
+sums that join them.
+
+:func:`~regkit.layers.graph_layers` reads a graph's inputs, outputs and
+named variables as layers; :func:`find_units` finds the others, so that a
+graph with nothing named has the layers Lasagne would have built:
+
+* a **unit** starts at a matrix product or convolution of the data with a
+  weight (an expression of shared variables and constants only: a
+  parametrized weight counts; a product of weights alone does not), seen
+  through the reshapes that ``dot`` of a 3-D tensor wraps around it.  The
+  elementwise steps and softmaxes that read only the unit, each other,
+  parameters and statistics of the unit itself (batch normalization's
+  mean and variance) finish it in place: a bias, a nonlinearity, a
+  scale, ReLU written as ``0.5 * (z + abs(z))``.  Two products added
+  (``dot(x, W) + dot(z, V)``) are one unit.  After a saturating
+  nonlinearity (tanh, sigmoid, softmax...) a step may read parameters
+  only, and a subtraction never reads a constant: ``log(p + 1e-8)`` and
+  ``(z - 1) ** 2`` are a loss's, not the unit's.  The unit is the one
+  variable of those steps that anything else reads, named ``dense1``,
+  ``dense2``... (``conv1``...), its unnamed weight ``W`` and bias ``b``;
+* a **sum** of two or more such layers' values (a residual connection
+  ``x + f(x)``) outside any unit is a layer too, named ``sum1``...: what
+  Lasagne's ``ElemwiseSumLayer`` is; its role is ``internal``.
+
+A unit or sum with a variable of the user's among its steps is not added
+(that variable is the layer); an unnamed output given is named as the unit
+it ends, so the names are the same whether the prediction or the loss
+stands for the network.
+
+Examples
+--------
+>>> import numpy as np
+>>> from regkit import backend
+>>> from regkit.layers import get_all_layers, graph_layers, layer_names
+>>> x = backend.tensor.matrix("x")
+>>> h = backend.tensor.tanh(backend.tensor.dot(x, backend.shared(np.eye(2))))
+>>> list(layer_names(get_all_layers(graph_layers(h + 1))).values())
+['x', 'dense1', 'variable1']
+"""
+from collections import OrderedDict, namedtuple
+
+from .. import backend
+
+__all__ = ["Unit", "find_units"]
+
+#: How many variables a statistic of a unit (a mean, a variance) may take
+#: to compute from it; a larger expression is not the unit's own.
+_MAX_STATISTIC_SIZE = 64
+
+#: What :func:`find_units` knows of a layer it found: the stem of its
+#: automatic name (``"dense"``, ``"conv"``, ``"sum"``) and the short names
+#: of its unnamed parameters (shared variable -> ``"W"``, ``"b"``).
+Unit = namedtuple("Unit", "stem short_names")
+
+
+def find_units(every, nodes, unnamed_outputs):
+    """The layers nobody named in a graph (see the module documentation).
+
+    Parameters
+    ----------
+    every : list of Variable
+        The graph's variables (its outputs' ancestors).
+    nodes : set of Variable
+        The variables that are layers already (inputs, named variables,
+        outputs).
+    unnamed_outputs : set of Variable
+        The outputs given that have no name of the user's.
+
+    Returns
+    -------
+    OrderedDict
+        Variable -> :data:`Unit`, for the units and sums found (the
+        unnamed outputs that end a unit among them).
+    """
+    clients = {}
+    for var in every:
+        if var.owner is not None:
+            for source in var.owner.inputs:
+                clients.setdefault(source, []).append(var.owner)
+    fixed = _fixed_values()
+    starts = OrderedDict()  # the start of each unit -> its weight
+    for var in every:
+        node = var.owner
+        if node is None or node.outputs[0] is not var \
+                or (var in nodes and var not in unnamed_outputs):
+            continue
+        weight = _weight_of(node, fixed)
+        if weight is not None:
+            starts[_through_shapes(var, clients, nodes)] = (
+                backend.unit_kind(node), weight)
+    units, inside = OrderedDict(), set()
+    for start, (kind, _) in starts.items():
+        region, stop, statistics = _region(start, starts, clients, fixed,
+                                           nodes)
+        inside.update(region)
+        if stop is None:
+            exits = [v for v in region if v in unnamed_outputs or any(
+                client.outputs[0] not in region
+                and client.outputs[0] not in statistics
+                for client in clients.get(v, ()))]
+        elif stop in unnamed_outputs:
+            exits = [stop]  # an unnamed output given: named as a unit too
+        else:
+            continue
+        if len(exits) != 1 or exits[0] in units:
+            continue
+        units[exits[0]] = Unit(kind, _short_names(region, starts, fixed))
+    layers = set(units) | nodes
+    for var in reversed(every):  # the inner sums first
+        if var not in inside and var not in nodes \
+                and _joins_layers(var, layers, fixed):
+            units[var] = Unit("sum", {})
+            layers.add(var)
+    return units
+
+
+def _weight_of(node, fixed):
+    """The weight operand of `node` if it is a matrix product or
+    convolution of data with a weight, else None."""
+    kind = backend.unit_kind(node)
+    if kind is None or len(node.inputs) < 2:
+        return None
+    operands = node.inputs[:2]
+    weights = [v for v in operands if fixed(v)]
+    if len(weights) != 1 or not _weights_in(
+            weights[0], 1 if kind == "dense" else 2):
+        return None
+    return weights[0]
+
+
+def _weights_in(expr, ndim=2):
+    """The floating shared variables of `ndim` or more dimensions that the
+    expression `expr` reads."""
+    return [v for v in backend.graph_inputs([expr])
+            if isinstance(v, backend.SharedVariable) and backend.is_tensor(v)
+            and v.ndim >= ndim and str(v.dtype).startswith("float")]
+
+
+def _through_shapes(var, clients, nodes):
+    """`var`, or the reshape that wraps it (``dot`` of a 3-D tensor is a
+    matrix product between two reshapes): the unit starts outside."""
+    while var not in nodes:
+        readers = clients.get(var, ())
+        if len(readers) != 1 or not backend.is_shape_step(readers[0]) \
+                or readers[0].inputs[0] is not var:
+            break
+        var = readers[0].outputs[0]
+    return var
+
+
+def _region(start, starts, clients, fixed, nodes):
+    """(the variables of the unit that `start` begins, with the starts of
+    products added to it; the first of them that is a layer already, or
+    None; the variables of the statistics of the unit its steps read)."""
+    region, stack, squashed, statistics = {start}, [start], set(), set()
+    while stack:
+        var = stack.pop()
+        for node in clients.get(var, ()):
+            out = node.outputs[0]
+            step = backend.unit_step(node)
+            if out in region or step is None:
+                continue
+            others = [v for v in node.inputs if v not in region]
+            joined = [v for v in others if v in starts]
+            rest = [v for v in others if v not in starts]
+            constants = [v for v in rest if fixed(v) and not _weights_in(v, 0)]
+            found = [_statistic(v, region, fixed) for v in rest
+                     if not fixed(v)]
+            if not all(found):
+                continue
+            after_squash = any(v in squashed for v in node.inputs)
+            if constants and (step == "param" or after_squash):
+                continue
+            for v in joined:  # a sum of products: one unit
+                region.add(v)
+                stack.append(v)
+            for variables in found:
+                statistics.update(variables)
+            region.add(out)
+            if step == "squash" or after_squash:
+                squashed.add(out)
+            if out in nodes:
+                return region, out, statistics
+            stack.append(out)
+    return region, None, statistics
+
+
+def _statistic(var, region, fixed):
+    """The variables of `var` if it is computed from the variables of
+    `region` and parameters only, in a small expression (a mean or
+    variance of the unit: the unit's own statistics, which its steps may
+    read), else an empty set."""
+    seen, stack, reads_unit = set(), [var], False
+    while stack:
+        top = stack.pop()
+        if top in seen or top in region:
+            reads_unit = reads_unit or top in region
+            continue
+        seen.add(top)
+        if len(seen) > _MAX_STATISTIC_SIZE:
+            return set()
+        if top.owner is None:
+            if not fixed(top):
+                return set()
+        else:
+            stack.extend(top.owner.inputs)
+    return seen if reads_unit else set()
+
+
+def _short_names(region, starts, fixed):
+    """Shared variable -> ``"W"`` for the unit's one weight, ``"b"`` for
+    its one bias (a vector or scalar added), if unnamed."""
+    short = OrderedDict()
+    weights = [w for var in region if var in starts
+               for w in _weights_in(starts[var][1], 1)]
+    if len(weights) == 1 and weights[0].name is None:
+        short[weights[0]] = "W"
+    biases = [p for v in region if backend.is_sum(v)
+              for operand in v.owner.inputs
+              if operand not in region and fixed(operand)
+              for p in _weights_in(operand, 0) if p.ndim <= 1]
+    if len(biases) == 1 and biases[0].name is None:
+        short[biases[0]] = "b"
+    return short
+
+
+def _joins_layers(var, layers, fixed):
+    """Whether `var` is a sum of two or more values computed from the data,
+    one of them a layer's (a residual connection)."""
+    if not backend.is_sum(var):
+        return False
+    data = [v for v in var.owner.inputs if not fixed(v)]
+    return len(data) >= 2 and any(v in layers for v in data)
+
+
+def _fixed_values():
+    """A function telling whether a variable is computed from shared
+    variables and constants only (a weight, a bias, a parametrized
+    weight; not a random draw, whose generator is not a tensor), each
+    variable found once."""
+    def start(var):
+        if var.owner is not None:
+            return ()
+        return (isinstance(var, backend.Constant) or (
+            isinstance(var, backend.SharedVariable)
+            and backend.is_tensor(var)),)
+    return backend.bottom_up(start, lambda var, values: all(values))
