@@ -287,18 +287,20 @@ _DENSE_OPS = frozenset(("Dot", "Dot22", "Matmul", "BatchedDot", "MatMul"))
 #: The steps that may finish a unit, by the class name of the op (or of an
 #: elementwise op's scalar op): "squash" for the nonlinearities after
 #: which only parameters may be read (``log(p + 1e-8)`` is a loss's),
-#: "linear" for the piecewise linear steps and scales (a bias, ReLU as
-#: ``maximum(z, 0)`` or ``0.5 * (z + abs(z))``), "param" for a
-#: subtraction, which may read parameters or the unit's own statistics
-#: but not a constant (``z - 1`` is a loss's target).
+#: "affine" for a bias, a scale, a cast, "linear" for the piecewise
+#: linear steps (ReLU as ``maximum(z, 0)`` or ``0.5 * (z + abs(z))``),
+#: "param" for a subtraction, which may read parameters or the unit's own
+#: statistics but not a constant (``z - 1`` is a loss's target).
 _STEPS = dict(
     [(name, "squash") for name in (
         "Tanh", "Sigmoid", "ScalarSigmoid", "Softplus", "ScalarSoftplus",
         "Exp", "Expm1", "Log1p", "Erf", "Erfc", "Cos", "Sin", "Softmax",
         "LogSoftmax", "SoftmaxWithBias")]
+    + [(name, "affine") for name in (
+        "Add", "Mul", "TrueDiv", "Cast", "Identity")]
     + [(name, "linear") for name in (
-        "Add", "Mul", "TrueDiv", "Abs", "Maximum", "Minimum", "Switch",
-        "GT", "GE", "LT", "LE", "Cast", "Clip", "Identity")]
+        "Abs", "Maximum", "Minimum", "Switch", "GT", "GE", "LT", "LE",
+        "Clip")]
     + [("Sub", "param")])
 #: Operations that only move a unit's values (tensordot's reshapes).
 _SHAPE_OPS = frozenset(("Reshape", "DimShuffle", "SpecifyShape"))
@@ -336,10 +338,12 @@ def unit_kind(node):
 
 def unit_step(node):
     """How the Apply node `node` may finish a layer's units in place:
-    ``"squash"`` (a saturating nonlinearity or a softmax), ``"linear"``
-    (a bias, a scale, a piecewise linear function), ``"param"`` (a
-    subtraction: of parameters or statistics, not of constants), or None
-    (not a step of a unit: a reduction, a logarithm, a power).
+    ``"squash"`` (a saturating nonlinearity or a softmax), ``"affine"``
+    (an addition, a scale, a cast), ``"linear"`` (a piecewise linear
+    function: ReLU, a clip), ``"param"`` (a subtraction: of parameters or
+    statistics, not of constants),
+    ``"pool"`` (Theano's pooling, whose other inputs are its window), or
+    None (not a step of a unit: a reduction, a logarithm, a power).
 
     Examples
     --------
@@ -349,11 +353,15 @@ def unit_step(node):
     'squash'
     >>> backend.unit_step(backend.tensor.maximum(x, 0).owner)
     'linear'
+    >>> backend.unit_step((x + 1).owner)
+    'affine'
     >>> backend.unit_step(backend.tensor.log(x).owner) is None
     True
     """
     if len(node.outputs) != 1:
         return None
+    if type(node.op).__name__ == "Pool":  # Theano's pooling, before a bias
+        return "pool"
     if not isinstance(node.op, Elemwise) and type(
             node.op).__name__ not in ("Softmax", "LogSoftmax",
                                       "SoftmaxWithBias"):

@@ -271,7 +271,8 @@ def _first_draw(drawn):
 def _user_name(var):
     """The name the user gave `var`, or None."""
     name = var.name
-    if name is None or name in _LIBRARY_NAMES or name.endswith(".T"):
+    if name is None or name in _LIBRARY_NAMES or name.endswith(".T") \
+            or "[" in name or "{" in name:  # scan's slices: "X[0:]"
         return None
     return name
 

@@ -157,7 +157,9 @@ def _loss_roles(all_layers, sources, roles, consumers, inputs):
     loss plus a penalty) is never an output or a hidden layer but
     "internal"; unless it computes the prediction itself (it reads a
     trainable parameter no other layer reads), the non-scalar variables
-    it reads that are not inputs (the model's prediction) are "output".
+    it reads that are not inputs and that no other non-scalar layer reads
+    (the model's prediction, not a hidden layer an activity term of the
+    loss reads) are "output".
     The model's output is never hidden, whichever expression stands for
     the network, and no output role lands on a scalar.  `consumers` maps
     each layer to the layers that read it (from :func:`_roles`)."""
@@ -185,9 +187,10 @@ def _loss_roles(all_layers, sources, roles, consumers, inputs):
         roles[layer] = "internal"
         if any(read_by[param] == {layer} for param in weights(layer)):
             continue  # the prediction is computed inside this scalar
-        for source in sources[layer]:
-            if source not in inputs and not scalar(source):
-                roles[source] = "output"
+        for source in sources[layer]:  # not a hidden layer an activity
+            if source not in inputs and not scalar(source) and all(
+                    scalar(c) for c in consumers.get(source, ())):
+                roles[source] = "output"  # term of the loss reads too
 
 
 def _roles(all_layers, sources, inputs):

@@ -6,22 +6,28 @@ named variables as layers; :func:`find_units` finds the others, so that a
 graph with nothing named has the layers Lasagne would have built:
 
 * a **unit** starts at a matrix product or convolution of the data with a
-  weight (an expression of shared variables and constants only: a
-  parametrized weight counts; a product of weights alone does not), seen
-  through the reshapes that ``dot`` of a 3-D tensor wraps around it.  The
-  elementwise steps and softmaxes that read only the unit, each other,
-  parameters and statistics of the unit itself (batch normalization's
-  mean and variance) finish it in place: a bias, a nonlinearity, a
-  scale, ReLU written as ``0.5 * (z + abs(z))``.  Two products added
-  (``dot(x, W) + dot(z, V)``) are one unit.  After a saturating
-  nonlinearity (tanh, sigmoid, softmax...) a step may read parameters
-  only, and a subtraction never reads a constant: ``log(p + 1e-8)`` and
-  ``(z - 1) ** 2`` are a loss's, not the unit's.  The unit is the one
-  variable of those steps that anything else reads, named ``dense1``,
-  ``dense2``... (``conv1``...), its unnamed weight ``W`` and bias ``b``;
-* a **sum** of two or more such layers' values (a residual connection
-  ``x + f(x)``) outside any unit is a layer too, named ``sum1``...: what
-  Lasagne's ``ElemwiseSumLayer`` is; its role is ``internal``.
+  weight (an expression of floating shared variables and constants only:
+  a parametrized weight counts; a product of weights alone does not),
+  seen through the reshapes that ``dot`` of a 3-D tensor wraps around it.
+  The elementwise steps and softmaxes that read only the unit, each
+  other, parameters and statistics of the unit itself (batch
+  normalization's mean and variance: reductions of it) finish it in
+  place: a bias, a nonlinearity, a scale, ReLU written as
+  ``0.5 * (z + abs(z))``, Theano's pooling.  Two products added before any
+  nonlinearity (``dot(x, W) + dot(z, V)``) are one unit; a step that
+  reads another unit (a residual branch, a gate) is not part of either.
+  After a saturating nonlinearity (tanh, sigmoid, softmax...) a step may
+  read parameters only, and a subtraction never reads a constant:
+  ``log(p + 1e-8)`` and ``(z - 1) ** 2`` are a loss's, not the unit's.
+  The unit is the last of its steps that every way from its start to
+  what reads it passes (its one step read from outside, or, when a loss
+  or an activity term reads a step inside, ``abs(h)``, ``exp(z)``, the
+  step where the network goes on), named ``dense1``, ``dense2``...
+  (``conv1``...), its unnamed weight ``W`` and bias ``b``;
+* a **sum** of two or more values computed from the data, one of them
+  such a layer's (a residual connection ``h + f(h)``), outside any unit,
+  is a layer too, named ``sum1``...: what Lasagne's ``ElemwiseSumLayer``
+  is; its role is ``internal``.
 
 A unit or sum with a variable of the user's among its steps is not added
 (that variable is the layer); an unnamed output given is named as the unit
@@ -47,6 +53,13 @@ __all__ = ["Unit", "find_units"]
 #: How many variables a statistic of a unit (a mean, a variance) may take
 #: to compute from it; a larger expression is not the unit's own.
 _MAX_STATISTIC_SIZE = 64
+#: How many variables a unit with several ends may hold for its last
+#: common step to be looked for; a larger one is not a unit.
+_MAX_REGION_SIZE = 256
+#: Operations through which a statistic reads the unit (reductions, and
+#: its shape), by class name.
+_REDUCTIONS = frozenset(("Sum", "Mean", "Prod", "Max", "Min", "CAReduce",
+                         "MaxAndArgmax", "All", "Any", "Shape", "Shape_i"))
 
 #: What :func:`find_units` knows of a layer it found: the stem of its
 #: automatic name (``"dense"``, ``"conv"``, ``"sum"``) and the short names
@@ -103,9 +116,10 @@ def find_units(every, nodes, unnamed_outputs):
             exits = [stop]  # an unnamed output given: named as a unit too
         else:
             continue
-        if len(exits) != 1 or exits[0] in units:
+        end = _end_of(region, starts, exits)
+        if end is None or end in units:
             continue
-        units[exits[0]] = Unit(kind, _short_names(region, starts, fixed))
+        units[end] = Unit(kind, _short_names(region, starts, fixed))
     layers = set(units) | nodes
     for var in reversed(every):  # the inner sums first
         if var not in inside and var not in nodes \
@@ -154,6 +168,7 @@ def _region(start, starts, clients, fixed, nodes):
     products added to it; the first of them that is a layer already, or
     None; the variables of the statistics of the unit its steps read)."""
     region, stack, squashed, statistics = {start}, [start], set(), set()
+    affine = {start}  # before any nonlinearity: where products may join
     while stack:
         var = stack.pop()
         for node in clients.get(var, ()):
@@ -164,11 +179,15 @@ def _region(start, starts, clients, fixed, nodes):
             others = [v for v in node.inputs if v not in region]
             joined = [v for v in others if v in starts]
             rest = [v for v in others if v not in starts]
-            constants = [v for v in rest if fixed(v) and not _weights_in(v, 0)]
+            constants = [] if step == "pool" else [
+                v for v in rest if fixed(v) and not _weights_in(v, 0)]
             found = [_statistic(v, region, fixed) for v in rest
                      if not fixed(v)]
             if not all(found):
                 continue
+            read = [v for v in node.inputs if v in region]
+            if joined and not all(v in affine for v in read):
+                continue  # h + dot(relu(h), W): a residual, not one unit
             after_squash = any(v in squashed for v in node.inputs)
             if constants and (step == "param" or after_squash):
                 continue
@@ -180,22 +199,77 @@ def _region(start, starts, clients, fixed, nodes):
             region.add(out)
             if step == "squash" or after_squash:
                 squashed.add(out)
+            if step in ("affine", "param") and all(v in affine for v in read):
+                affine.add(out)
             if out in nodes:
                 return region, out, statistics
             stack.append(out)
     return region, None, statistics
 
 
-def _statistic(var, region, fixed):
-    """The variables of `var` if it is computed from the variables of
-    `region` and parameters only, in a small expression (a mean or
-    variance of the unit: the unit's own statistics, which its steps may
-    read), else an empty set."""
-    seen, stack, reads_unit = set(), [var], False
+def _end_of(region, starts, exits):
+    """The unit's variable: the last variable of `region` that every way
+    from its starts to its `exits` passes through (an activity term or a
+    loss that reads a step inside the unit, ``abs(h)`` or ``exp(z)``,
+    leaves the unit where the network goes on), or None if the region is
+    too large to tell."""
+    if len(exits) == 1:
+        return exits[0]
+    if not exits or len(region) > _MAX_REGION_SIZE:
+        return None
+    after = dict((v, []) for v in region)
+    for var in region:
+        if var not in starts and var.owner is not None:
+            for source in set(var.owner.inputs):
+                if source in region:
+                    after[source].append(var)
+    roots = [v for v in region if v in starts]
+
+    def reached(avoid):
+        seen, stack = set(), [v for v in roots if v is not avoid]
+        while stack:
+            var = stack.pop()
+            if var in seen:
+                continue
+            seen.add(var)
+            stack.extend(v for v in after[var] if v is not avoid)
+        return seen
+
+    every = reached(None)
+    passes = [v for v in every if not any(e in reached(v) for e in exits
+                                          if e is not v)]
+    # the last of them: the one the others lead to
+    return max(passes, key=lambda v: sum(
+        1 for other in passes if v in _reached_from(other, after)),
+        default=None)
+
+
+def _reached_from(var, after):
+    """The variables reached from `var` over `after` (var included)."""
+    seen, stack = set(), [var]
     while stack:
         top = stack.pop()
-        if top in seen or top in region:
-            reads_unit = reads_unit or top in region
+        if top not in seen:
+            seen.add(top)
+            stack.extend(after[top])
+    return seen
+
+
+def _statistic(var, region, fixed):
+    """The variables of `var` if it is a statistic of the unit `region`:
+    computed from it only through reductions (a mean, a variance, a sum
+    over the units: batch normalization, a softmax written by hand) and
+    from parameters, in a small expression without a product of its own;
+    else an empty set."""
+    seen, stack, reads_unit = set(), [(var, False)], False
+    while stack:
+        top, reduced = stack.pop()
+        if top in region:
+            if not reduced:  # a function of the unit itself: not a statistic
+                return set()
+            reads_unit = True
+            continue
+        if top in seen:
             continue
         seen.add(top)
         if len(seen) > _MAX_STATISTIC_SIZE:
@@ -203,8 +277,13 @@ def _statistic(var, region, fixed):
         if top.owner is None:
             if not fixed(top):
                 return set()
-        else:
-            stack.extend(top.owner.inputs)
+            continue
+        if backend.unit_kind(top.owner) is not None:
+            return set()  # a product of its own: another unit's
+        reduced = reduced or type(top.owner.op).__name__ in _REDUCTIONS \
+            or type(getattr(top.owner.op, "scalar_op", None)).__name__ \
+            in _REDUCTIONS
+        stack.extend((v, reduced) for v in top.owner.inputs)
     return seen if reads_unit else set()
 
 
@@ -235,14 +314,17 @@ def _joins_layers(var, layers, fixed):
 
 
 def _fixed_values():
-    """A function telling whether a variable is computed from shared
-    variables and constants only (a weight, a bias, a parametrized
-    weight; not a random draw, whose generator is not a tensor), each
-    variable found once."""
+    """A function telling whether a variable is computed from floating
+    shared variables and constants only (a weight, a bias, a parametrized
+    weight; not a random draw, whose generator is not a floating tensor),
+    each variable found once."""
     def start(var):
         if var.owner is not None:
             return ()
+        # a floating shared variable: an integer one is a counter or a
+        # generator's state (Theano's MRG streams keep theirs in one)
         return (isinstance(var, backend.Constant) or (
             isinstance(var, backend.SharedVariable)
-            and backend.is_tensor(var)),)
+            and backend.is_tensor(var)
+            and str(var.dtype).startswith("float")),)
     return backend.bottom_up(start, lambda var, values: all(values))

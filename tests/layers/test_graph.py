@@ -410,3 +410,93 @@ def test_a_convolution_is_a_unit():
     assert [n for n, _ in regkit.named_params(out)] == [
         "conv1.W", "conv1.b", "dense1.W"]
     assert regkit.get_outputs(out)["conv1:out"] is h
+
+
+def test_a_residual_or_gated_block_keeps_the_unit_it_reads():
+    rng = np.random.default_rng(4)
+    W1, W2, W3 = (backend.shared(rng.normal(size=shape))
+                  for shape in [(4, 8), (8, 8), (8, 3)])
+    b1, b2 = backend.shared(np.zeros(8)), backend.shared(np.zeros(8))
+    x = T.matrix("x")
+    h1 = T.tanh(T.dot(x, W1) + b1)
+    for branch in (T.maximum(T.dot(h1, W2) + b2, 0),    # a residual block
+                   T.dot(T.maximum(h1, 0), W2) + b2):   # pre-activation
+        h2 = h1 + branch
+        out = backend.softmax(T.dot(h2, W3))
+        assert _named_roles(out) == [
+            ("x", "input"), ("dense1", "hidden"), ("dense2", "hidden"),
+            ("sum1", "internal"), ("dense3", "output")]
+        outputs = regkit.get_outputs(out)
+        assert outputs["dense1:out"] is h1 and outputs["sum1:out"] is h2
+        assert regkit.named_params(out) == [
+            ("dense1.W", W1), ("dense1.b", b1), ("dense2.W", W2),
+            ("dense2.b", b2), ("dense3.W", W3)]
+    # a gate reads the unit and another unit: both are layers
+    gate = backend.sigmoid(T.dot(h1, W2) + b2)
+    out = T.dot(h1 * gate, W3)
+    assert [name for name, _ in _named_roles(out)] == [
+        "x", "dense1", "dense2", "dense3"]
+    assert regkit.get_outputs(out)["dense2:out"] is gate
+
+
+def test_a_loss_that_reads_inside_a_unit_leaves_it_whole():
+    g = _unnamed_mlp()
+    y = g["y"]
+    nll = T.mean(-T.log(g["p"][T.arange(y.shape[0]), y]))
+    expected = [("x", "input"), ("dense1", "hidden"), ("dense2", "hidden"),
+                ("dense3", "output")]
+    # an activity term on a hidden unit in the loss: still hidden
+    for loss in (nll + 1e-3 * abs(g["h2"]).sum(),
+                 nll + 1e-3 * (g["h2"] ** 2).sum()):
+        roles = _named_roles(loss)
+        assert [r for r in roles if r[1] != "input" or r[0] == "x"][
+            :4] == expected
+        assert regkit.get_outputs(loss)["dense2:out"] is g["h2"]
+    # a stable cross-entropy from the logits (log-sum-exp), and the
+    # binary one with softplus: the logits are the output unit
+    z = T.dot(g["h2"], g["V3"])
+    lse = T.mean(T.log(T.exp(z).sum(axis=1)) - z[T.arange(y.shape[0]), y])
+    assert regkit.get_outputs(lse)["dense3:out"] is z
+    assert [n for n, _ in regkit.named_params(lse)][-1] == "dense3.W"
+    t = T.matrix("t")
+    z1 = T.dot(g["h2"], g["V3"][:, :1])
+    bce = T.mean(T.nnet.softplus(z1) - t * z1) if backend.NAME == "theano" \
+        else T.mean(T.softplus(z1) - t * z1)
+    assert regkit.get_outputs(bce)["dense3:out"] is z1
+
+
+def test_theano_pooling_and_mrg_dropout_by_hand():
+    if backend.NAME != "theano":
+        import pytest
+        pytest.skip("Theano's pool_2d and MRG streams")
+    from theano.sandbox.rng_mrg import MRG_RandomStreams
+    from theano.tensor.signal import pool
+    rng = np.random.default_rng(5)
+    # the deeplearning.net LeNet layout: conv, pool, then bias and tanh
+    x = T.tensor4("x")
+    K = backend.shared(rng.normal(size=(4, 1, 3, 3)))
+    c = backend.shared(np.zeros(4))
+    h = T.tanh(pool.pool_2d(T.nnet.conv2d(x, K), (2, 2), ignore_border=True)
+               + c.dimshuffle("x", 0, "x", "x"))
+    W = backend.shared(rng.normal(size=(4 * 3 * 3, 2)))
+    out = T.dot(h.flatten(2), W)
+    assert regkit.named_params(out) == [("conv1.W", K), ("conv1.b", c),
+                                        ("dense1.W", W)]
+    assert regkit.get_outputs(out)["conv1:out"] is h
+    # a dropout mask drawn by MRG streams (an integer state) ends the unit
+    xm = T.matrix("xm")
+    Wa = backend.shared(rng.normal(size=(5, 8)))
+    ha = T.nnet.relu(T.dot(xm, Wa))
+    mask = MRG_RandomStreams(1).binomial(n=1, p=0.5, size=ha.shape,
+                                         dtype=backend.floatX)
+    out = T.dot(ha * mask, backend.shared(rng.normal(size=(8, 2))))
+    assert regkit.get_outputs(out)["dense1:out"] is ha
+
+
+def test_names_the_library_gives_are_not_layers():
+    # scan names its sequences' slices "X[0:]"; x.T is "x.T"
+    x = T.matrix("x")
+    sliced, moved = 2 * x, x.T * 3
+    sliced.name, moved.name = "x[0:]", "x.T"
+    assert [name for name, _ in _named_roles(sliced + moved.T)] == [
+        "x", "variable1"]
