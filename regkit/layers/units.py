@@ -55,7 +55,7 @@ __all__ = ["Unit", "find_units"]
 _MAX_STATISTIC_SIZE = 64
 #: How many variables a unit with several ends may hold for its last
 #: common step to be looked for; a larger one is not a unit.
-_MAX_REGION_SIZE = 256
+_MAX_REGION_SIZE = 64
 #: Operations through which a statistic reads the unit (reductions, and
 #: its shape), by class name.
 _REDUCTIONS = frozenset(("Sum", "Mean", "Prod", "Max", "Min", "CAReduce",
@@ -224,34 +224,24 @@ def _end_of(region, starts, exits):
                 if source in region:
                     after[source].append(var)
     roots = [v for v in region if v in starts]
-
-    def reached(avoid):
-        seen, stack = set(), [v for v in roots if v is not avoid]
-        while stack:
-            var = stack.pop()
-            if var in seen:
-                continue
-            seen.add(var)
-            stack.extend(v for v in after[var] if v is not avoid)
-        return seen
-
-    every = reached(None)
-    passes = [v for v in every if not any(e in reached(v) for e in exits
-                                          if e is not v)]
+    every = _reached(roots, after)
+    passes = [v for v in every if not any(
+        e in _reached(roots, after, avoid=v) for e in exits if e is not v)]
     # the last of them: the one the others lead to
     return max(passes, key=lambda v: sum(
-        1 for other in passes if v in _reached_from(other, after)),
+        1 for other in passes if v in _reached([other], after)),
         default=None)
 
 
-def _reached_from(var, after):
-    """The variables reached from `var` over `after` (var included)."""
-    seen, stack = set(), [var]
+def _reached(roots, after, avoid=None):
+    """The variables reached from `roots` over `after` (a variable -> the
+    variables that read it), not passing `avoid`."""
+    seen, stack = set(), [v for v in roots if v is not avoid]
     while stack:
-        top = stack.pop()
-        if top not in seen:
-            seen.add(top)
-            stack.extend(after[top])
+        var = stack.pop()
+        if var not in seen:
+            seen.add(var)
+            stack.extend(v for v in after[var] if v is not avoid)
     return seen
 
 
