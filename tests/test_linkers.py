@@ -299,3 +299,76 @@ def test_pytorch_linker_gradient_limit():
     loss = backend.softmax(T.dot(x, W) + b)[:, 0].sum()
     backend.function([x], backend.grad(loss, W), mode="PYTORCH")(
         np.ones((4, 2)))
+
+
+# --- the same network written by hand, nothing named ----------------------------
+# regkit reads its units as the layers of `_training` (dense1, dense2 hidden,
+# dense3 the output): the same penalties give the same numbers, and the
+# role keywords put dropout and noise on the same places.
+
+def _hand_written(seed=0, stochastic=True, plain=False, one_hot=False):
+    """`_training`'s network and regularizers, written with backend.tensor
+    and unnamed shared variables (the layers' starting values), the
+    regularizers chosen by from_kwargs on the loss."""
+    layers = _training(seed, stochastic=False, plain=plain)
+    values = [p.get_value() for p in regkit.get_all_params(
+        layers.network, trainable=True)]
+    regkit.set_rng(seed)
+    x, y = T.matrix("x"), T.ivector("y")
+    shared = [backend.shared(v) for v in values]
+    h = x
+    for index in range(3):
+        if plain:
+            z = T.dot(h, shared[index])
+        else:
+            z = T.dot(h, shared[2 * index]) + shared[2 * index + 1]
+        h = backend.softmax(z) if index == 2 else (
+            T.tanh(z) if plain else T.maximum(z, 0))
+    if one_hot:
+        rows = T.cast(T.eq(y.dimshuffle(0, "x"),
+                           T.arange(3).dimshuffle("x", 0)), h.dtype)
+        nll = -T.mean(T.sum(T.log(h) * rows, axis=1))
+    else:
+        nll = -T.mean(T.log(h[T.arange(y.shape[0]), y]))
+    random = dict(hidden_dropout=0.5, input_noise=0.1) if stochastic \
+        else {}
+    regs = regkit.from_kwargs(nll, weight_l2=1e-4, hidden_l1=1e-3, **random)
+    graph = regkit.apply_regularizers(nll, regs)
+    loss = graph.train + regkit.total_penalty(regs, nll, graph.outputs)
+    updates = [(p, p - 0.1 * g) for p, g in zip(shared,
+                                                 backend.grad(loss, shared))]
+    return SimpleNamespace(x=x, y=y, loss=loss, updates=updates, graph=graph,
+                           regularizers=regs)
+
+
+@pytest.mark.parametrize("name", list(MODES))
+def test_a_hand_written_network_trains_as_its_layers_on_every_linker(name):
+    X, Y = _data()
+    t = _hand_written(stochastic=False, **_variant(name))
+    # weight_l2 and hidden_l1 by their default selection (every weight,
+    # the hidden units): the same numbers as on the layers
+    fn = backend.function([t.x, t.y], t.loss, updates=t.updates,
+                          mode=MODES[name])
+    losses = [float(fn(X, Y)) for _ in range(STEPS)]
+    reference = _losses(MODES["cvm"], stochastic=False, **_variant(name))[1]
+    np.testing.assert_allclose(losses, reference, rtol=RTOL.get(name, 1e-9))
+    # with dropout and noise: drawn once per call, fresh with the random
+    # updates, repeated without them, the same as the C linker's
+    t = _hand_written(**_variant(name))
+    assert [list(reg.pattern) for reg in t.regularizers[2:]] == [
+        ["dense1:out", "dense2:out"], ["x:out"]]
+    train = backend.function([t.x, t.y], t.loss, mode=MODES[name],
+                             updates=t.updates + t.graph.updates)
+    assert len(_draw_nodes(train)) == 3, _draw_nodes(train)
+    losses = [float(train(X, Y)) for _ in range(STEPS)]
+    assert np.isfinite(losses).all() and len(set(losses)) == STEPS
+    if name not in backend.OWN_RANDOM_STREAMS:
+        t = _hand_written(**_variant(name))
+        on_c = backend.function([t.x, t.y], t.loss, mode=MODES["cvm"],
+                                updates=t.updates + t.graph.updates)
+        np.testing.assert_allclose(
+            losses, [float(on_c(X, Y)) for _ in range(STEPS)],
+            rtol=RTOL.get(name, 1e-9))
+    t = _hand_written(**_variant(name))
+    frozen = backend.function([t.x, t.y], t.loss, mode=MODES[name])
+    assert len(set(float(frozen(X, Y)) for _ in range(3))) == 1

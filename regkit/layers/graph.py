@@ -28,10 +28,11 @@ the tags, the names, the roles and the graph rewriting of
   (power-iteration vectors, L2-SP starts) is never a parameter.
 
 Roles: a variable no other reads is an ``output``, one read by another is
-``hidden``; a scalar output that reads no parameter itself (a loss, a sum
+``hidden`` (an unnamed residual sum is ``internal``); a scalar output that reads no parameter itself (a loss, a sum
 over the prediction) is ``internal`` and the variables it reads (not the
 inputs) are the model's ``output``, so the prediction is never hidden,
-whether the network is given by its prediction or by its loss.
+whether the network is given by its prediction or by its loss; the inputs
+only such a loss reads (the targets) are ``internal`` too.
 
 Default tags: a floating shared variable is ``trainable``; with two or
 more dimensions also ``regularizable`` (weights, not biases or norm

@@ -161,8 +161,10 @@ def _loss_roles(all_layers, sources, roles, consumers, inputs):
     (the model's prediction, not a hidden layer an activity term of the
     loss reads) are "output".
     The model's output is never hidden, whichever expression stands for
-    the network, and no output role lands on a scalar.  `consumers` maps
-    each layer to the layers that read it (from :func:`_roles`)."""
+    the network, and no output role lands on a scalar.  The inputs that
+    only such a loss reads (the targets) are "internal" too, where the
+    model has other inputs.  `consumers` maps each layer to the layers
+    that read it (from :func:`_roles`)."""
     graph = [layer for layer in all_layers
              if isinstance(layer, VariableLayer) and layer not in inputs]
     if not graph:
@@ -191,6 +193,18 @@ def _loss_roles(all_layers, sources, roles, consumers, inputs):
             if source not in inputs and not scalar(source) and all(
                     scalar(c) for c in consumers.get(source, ())):
                 roles[source] = "output"  # term of the loss reads too
+    # the targets: inputs only a loss reads are the loss's, not the
+    # model's (no input noise on the labels), if the model has inputs
+    losses = set(layer for layer in graph if scalar(layer)
+                 and roles[layer] == "internal")
+    targets = [layer for layer in all_layers
+               if layer in inputs and isinstance(layer, VariableLayer)
+               and consumers.get(layer)
+               and all(c in losses for c in consumers[layer])]
+    if losses and len(targets) < sum(1 for layer in all_layers
+                                     if roles[layer] == "input"):
+        for layer in targets:
+            roles[layer] = "internal"
 
 
 def _roles(all_layers, sources, inputs):

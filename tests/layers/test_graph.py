@@ -30,7 +30,8 @@ def test_a_graph_has_its_shared_variables_as_parameters():
     roles = regkit.layer_roles(g["loss"])
     assert [(layer.name, role) for layer, role in roles.items()] == [
         ("x", "input"), ("h", "hidden"), ("pred", "output"),
-        ("y", "input"), (None, "internal")]  # the loss: never an output
+        ("y", "internal"), (None, "internal")]  # the loss: never an output;
+    # the targets only the loss reads are the loss's: no input noise there
     total = regkit.regularize_network_params(g["loss"], regkit.l2)
     np.testing.assert_allclose(
         float(total.eval()),
@@ -131,7 +132,7 @@ def test_an_unnamed_graph_has_units_named_by_their_kind():
         assert _named_roles(g["p"]) == [("x", "input")] + units
         # the same names and roles when the loss stands for the network
         assert _named_roles(g["loss"]) == [("x", "input")] + units + [
-            ("y", "input"), ("variable1", "internal")]
+            ("y", "internal"), ("variable1", "internal")]
         for network in (g["p"], g["loss"]):
             assert regkit.named_params(network) == [
                 ("dense1.W", g["V1"]), ("dense1.b", g["c1"]),
