@@ -69,20 +69,23 @@ def _training(seed=0, stochastic=True, plain=False, one_hot=False):
     regs = regkit.from_kwargs(out, weight_l2=1e-4, hidden_l1=1e-3, **random)
     outputs = regkit.get_outputs(out, regularizers=regs)
     y = T.ivector("y")
-    prob = outputs["out:out"]
-    if one_hot:
-        rows = T.cast(T.eq(y.dimshuffle(0, "x"),
-                           T.arange(3).dimshuffle("x", 0)), prob.dtype)
-        nll = -T.mean(T.sum(T.log(prob) * rows, axis=1))
-    else:
-        nll = -T.mean(T.log(prob[T.arange(y.shape[0]), y]))
-    loss = nll \
+    loss = _nll(outputs["out:out"], y, one_hot) \
         + regkit.total_penalty(regs, out, outputs)
     params = regkit.get_all_params(out, trainable=True)
     updates = [(p, p - 0.1 * g)
                for p, g in zip(params, backend.grad(loss, params))]
     return SimpleNamespace(x=l_in.input_var, y=y, loss=loss, updates=updates,
                            outputs=outputs, network=out, regularizers=regs)
+
+
+def _nll(prob, y, one_hot):
+    """The mean negative log-likelihood of the labels `y` under `prob`;
+    `one_hot`: read through one-hot rows (ONE_HOT_LOSS)."""
+    if one_hot:
+        rows = T.cast(T.eq(y.dimshuffle(0, "x"),
+                           T.arange(3).dimshuffle("x", 0)), prob.dtype)
+        return -T.mean(T.sum(T.log(prob) * rows, axis=1))
+    return -T.mean(T.log(prob[T.arange(y.shape[0]), y]))
 
 
 def _draw_nodes(fn):
@@ -324,12 +327,7 @@ def _hand_written(seed=0, stochastic=True, plain=False, one_hot=False):
             z = T.dot(h, shared[2 * index]) + shared[2 * index + 1]
         h = backend.softmax(z) if index == 2 else (
             T.tanh(z) if plain else T.maximum(z, 0))
-    if one_hot:
-        rows = T.cast(T.eq(y.dimshuffle(0, "x"),
-                           T.arange(3).dimshuffle("x", 0)), h.dtype)
-        nll = -T.mean(T.sum(T.log(h) * rows, axis=1))
-    else:
-        nll = -T.mean(T.log(h[T.arange(y.shape[0]), y]))
+    nll = _nll(h, y, one_hot)
     random = dict(hidden_dropout=0.5, input_noise=0.1) if stochastic \
         else {}
     regs = regkit.from_kwargs(nll, weight_l2=1e-4, hidden_l1=1e-3, **random)
