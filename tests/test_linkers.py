@@ -304,7 +304,7 @@ def test_pytorch_linker_gradient_limit():
         np.ones((4, 2)))
 
 
-# --- the same network written by hand, nothing named ----------------------------
+# --- the same network written by hand, nothing named -------------------------
 # regkit reads its units as the layers of `_training` (dense1, dense2 hidden,
 # dense3 the output): the same penalties give the same numbers, and the
 # role keywords put dropout and noise on the same places.

@@ -20,19 +20,20 @@ the tags, the names, the roles and the graph rewriting of
 * a layer's inputs are the nearest such variables below it, and its
   output ``"<name>:out"`` is the variable, rebuilt on its inputs' values
   when a regularizer changed them (each input where this variable reads
-  it, not inside another input that reads it too) (dropout or noise on ``"h1:out"``
-  reaches everything computed from ``h1``);
+  it, not inside another input that reads it too): dropout or noise on
+  ``"h1:out"`` reaches everything computed from ``h1``;
 * its parameters are the shared variables it reads directly (not through
   another such variable), in the order of the graph, each named by its
   ``.name``; the state regkit's regularizers keep in shared variables
   (power-iteration vectors, L2-SP starts) is never a parameter.
 
 Roles: a variable no other reads is an ``output``, one read by another is
-``hidden`` (an unnamed residual sum is ``internal``); a scalar output that reads no parameter itself (a loss, a sum
-over the prediction) is ``internal`` and the variables it reads (not the
-inputs) are the model's ``output``, so the prediction is never hidden,
-whether the network is given by its prediction or by its loss; the inputs
-only such a loss reads (the targets) are ``internal`` too.
+``hidden`` (an unnamed residual sum is ``internal``); a scalar output that
+reads no parameter itself (a loss, a sum over the prediction) is
+``internal`` and the variables it reads (not the inputs) are the model's
+``output``, so the prediction is never hidden, whether the network is
+given by its prediction or by its loss; the inputs only such a loss reads
+(the targets) are ``internal`` too.
 
 Default tags: a floating shared variable is ``trainable``; with two or
 more dimensions also ``regularizable`` (weights, not biases or norm

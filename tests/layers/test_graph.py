@@ -96,7 +96,7 @@ def test_output_regularizers_select_a_graphs_named_variables():
     assert names == ["h:out"]
 
 
-# --- the units of an unnamed graph ---------------------------------------------
+# --- the units of an unnamed graph -------------------------------------------
 # A matrix product (or convolution) with a weight, its bias and nonlinearity
 # is a layer, named dense1, dense2... in walk order, its parameters
 # dense1.W, dense1.b: the graph regularized without naming anything.
