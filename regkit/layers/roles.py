@@ -157,14 +157,17 @@ def _loss_roles(all_layers, sources, roles, consumers, inputs):
     loss plus a penalty) is never an output or a hidden layer but
     "internal"; unless it computes the prediction itself (it reads a
     trainable parameter no other layer reads), the non-scalar variables
-    it reads that are not inputs and that no other non-scalar layer reads
-    (the model's prediction, not a hidden layer an activity term of the
-    loss reads) are "output".
-    The model's output is never hidden, whichever expression stands for
-    the network, and no output role lands on a scalar.  The inputs that
-    only such a loss reads (the targets) are "internal" too, where the
-    model has other inputs.  `consumers` maps each layer to the layers
-    that read it (from :func:`_roles`)."""
+    it reads that are not inputs, are computed from a weight and that no
+    other layer reads to compute more of the model (the model's
+    prediction, not a hidden layer an activity term of the loss reads; an
+    argmax or a metric that reads it does not count) are "output"; those
+    computed from inputs alone (a one-hot target) are "internal".  The
+    model's output is never hidden, whichever expression stands for the
+    network, and no output role lands on a scalar or on a decision (an
+    integer or boolean variable: an argmax, a comparison).  The inputs
+    that meet no layer computed from a weight on their way to a loss (the
+    targets) are "internal" too, where the model has other inputs.  `consumers` maps
+    each layer to the layers that read it (from :func:`_roles`)."""
     graph = [layer for layer in all_layers
              if isinstance(layer, VariableLayer) and layer not in inputs]
     if not graph:
@@ -178,6 +181,22 @@ def _loss_roles(all_layers, sources, roles, consumers, inputs):
         return [param for param, tags in layer.params.items()
                 if "trainable" in tags]
 
+    def floating(layer):
+        return str(getattr(layer.variable, "dtype", "")).startswith("float")
+
+    for layer in graph:  # a decision (an argmax, a comparison) has no units
+        if not floating(layer) and roles[layer] == "output":
+            roles[layer] = "internal"
+    uses = {}  # layer -> whether it is computed from a trainable weight
+    for layer in all_layers:  # inputs first
+        uses[layer] = isinstance(layer, VariableLayer) \
+            and layer not in inputs and bool(weights(layer) or any(
+                uses.get(source) for source in sources[layer]))
+
+    def goes_on(layer):  # computes more of the model: not a metric leaf
+        return not scalar(layer) and floating(layer) and bool(
+            weights(layer) or consumers.get(layer))
+
     read_by = {}
     for layer in graph:
         for param in weights(layer):
@@ -189,18 +208,36 @@ def _loss_roles(all_layers, sources, roles, consumers, inputs):
         roles[layer] = "internal"
         if any(read_by[param] == {layer} for param in weights(layer)):
             continue  # the prediction is computed inside this scalar
-        for source in sources[layer]:  # not a hidden layer an activity
-            if source not in inputs and not scalar(source) and all(
-                    scalar(c) for c in consumers.get(source, ())):
-                roles[source] = "output"  # term of the loss reads too
-    # the targets: inputs only a loss reads are the loss's, not the
-    # model's (no input noise on the labels), if the model has inputs
+        for source in sources[layer]:
+            if source in inputs or scalar(source):
+                continue
+            if not uses[source] or not floating(source):
+                # a target computed from inputs (one-hot), or a decision
+                if all(scalar(c) for c in consumers.get(source, ())):
+                    roles[source] = "internal"
+            elif not any(goes_on(c) for c in consumers.get(source, ())):
+                # not a hidden layer an activity term of the loss reads
+                roles[source] = "output"
+    # the targets: inputs that meet no layer computed from a weight on
+    # their way to a loss are the loss's, not the model's (no input noise
+    # on the labels), if the model has inputs
     losses = set(layer for layer in graph if scalar(layer)
                  and roles[layer] == "internal")
+
+    def feeds_model(start):
+        seen, stack = set(), list(consumers.get(start, ()))
+        while stack:
+            layer = stack.pop()
+            if layer in seen or layer in losses or not floating(layer):
+                continue  # a loss, or a metric (a decision: no units)
+            seen.add(layer)
+            if not isinstance(layer, VariableLayer) or uses[layer]:
+                return True  # combined with the model's values on the way
+            stack.extend(consumers.get(layer, ()))
+        return False
     targets = [layer for layer in all_layers
                if layer in inputs and isinstance(layer, VariableLayer)
-               and consumers.get(layer)
-               and all(c in losses for c in consumers[layer])]
+               and consumers.get(layer) and not feeds_model(layer)]
     if losses and len(targets) < sum(1 for layer in all_layers
                                      if roles[layer] == "input"):
         for layer in targets:

@@ -107,15 +107,14 @@ def find_units(every, nodes, unnamed_outputs):
         region, stop, statistics = _region(start, starts, clients, fixed,
                                            nodes)
         inside.update(region)
-        if stop is None:
-            exits = [v for v in region if v in unnamed_outputs or any(
-                client.outputs[0] not in region
-                and client.outputs[0] not in statistics
-                for client in clients.get(v, ()))]
-        elif stop in unnamed_outputs:
-            exits = [stop]  # an unnamed output given: named as a unit too
-        else:
-            continue
+        if stop is not None and stop not in unnamed_outputs:
+            continue  # a named variable is the layer
+        # an unnamed output given ends the unit, unless something else (a
+        # loss written on the logits) reads a step before it
+        exits = [v for v in region if v in unnamed_outputs or any(
+            client.outputs[0] not in region
+            and client.outputs[0] not in statistics
+            for client in clients.get(v, ()))]
         end = _end_of(region, starts, exits)
         if end is None or end in units:
             continue
@@ -169,6 +168,7 @@ def _region(start, starts, clients, fixed, nodes):
     None; the variables of the statistics of the unit its steps read)."""
     region, stack, squashed, statistics = {start}, [start], set(), set()
     affine = {start}  # before any nonlinearity: where products may join
+    stop = None
     while stack:
         var = stack.pop()
         for node in clients.get(var, ()):
@@ -201,10 +201,11 @@ def _region(start, starts, clients, fixed, nodes):
                 squashed.add(out)
             if step in ("affine", "param") and all(v in affine for v in read):
                 affine.add(out)
-            if out in nodes:
-                return region, out, statistics
+            if out in nodes:  # a layer already: the unit goes no further
+                stop = out if stop is None else stop
+                continue
             stack.append(out)
-    return region, None, statistics
+    return region, stop, statistics
 
 
 def _end_of(region, starts, exits):

@@ -3,6 +3,7 @@ variables as parameters, their named variables as layers."""
 import sys
 
 import numpy as np
+import pytest
 
 import regkit
 from regkit import backend
@@ -501,3 +502,52 @@ def test_names_the_library_gives_are_not_layers():
     sliced.name, moved.name = "x[0:]", "x.T"
     assert [name for name, _ in _named_roles(sliced + moved.T)] == [
         "x", "variable1"]
+
+
+def test_roles_beside_a_loss_metrics_targets_and_logits():
+    g = _unnamed_mlp()
+    y, p = g["y"], g["p"]
+    loss = T.mean(-T.log(p[T.arange(y.shape[0]), y]))
+    # an argmax (and a metric on it) beside the loss: the probabilities
+    # stay the output, the decisions are internal (no noise on integers)
+    prediction = T.argmax(p, axis=1)
+    correct = T.eq(prediction, y)
+    correct.name = "correct"
+    for network in ([loss, prediction], [loss, correct.mean()]):
+        roles = dict(_named_roles(network))
+        assert roles["dense3"] == "output" and roles["dense2"] == "hidden"
+        regs = regkit.from_kwargs(network, hidden_dropout=0.5,
+                                  output_noise=0.1, input_noise=0.1)
+        assert [list(reg.pattern) for reg in regs] == [
+            ["dense1:out", "dense2:out"], ["dense3:out"], ["x:out"]]
+    # a target computed from the labels by a named step: the loss's
+    onehot = T.cast(T.eq(y.dimshuffle(0, "x"), T.arange(3).dimshuffle(
+        "x", 0)), backend.floatX)
+    onehot.name = "onehot"
+    roles = dict(_named_roles(-T.mean(T.sum(onehot * T.log(p), axis=1))))
+    assert roles["y"] == roles["onehot"] == "internal"
+    assert roles["x"] == "input" and roles["dense3"] == "output"
+    # an input added to the prediction is the model's (a baseline)
+    base, target = T.vector("base"), T.vector("target")
+    pred = base + T.dot(g["h2"], g["V3"][:, 0])
+    roles = dict(_named_roles(T.mean((pred - target) ** 2)))
+    assert roles["base"] == "input" and roles["target"] == "internal"
+
+
+def test_a_loss_on_the_logits_beside_the_probabilities():
+    # [p, loss] where the loss reads the logits: the logits are the unit,
+    # so output noise reaches the training loss
+    g = _unnamed_mlp()
+    y = g["y"]
+    z = T.dot(g["h2"], g["V3"])
+    p = backend.softmax(z)
+    loss = T.mean(T.log(T.exp(z).sum(axis=1)) - z[T.arange(y.shape[0]), y])
+    outputs = regkit.get_outputs([p, loss])
+    assert outputs["dense3:out"] is z
+    regs = regkit.from_kwargs([p, loss], output_noise=1.0, rng=0)
+    graph = regkit.apply_regularizers([p, loss], regs)
+    train = backend.function([g["x"], y], graph.train[1],
+                             updates=graph.updates)
+    clean = backend.function([g["x"], y], loss)
+    x, labels = sample_x(), np.array([0, 1, 2, 0, 1, 2], "int32")
+    assert float(train(x, labels)) != pytest.approx(float(clean(x, labels)))
