@@ -166,8 +166,9 @@ def _loss_roles(all_layers, sources, roles, consumers, inputs):
     network, and no output role lands on a scalar or on a decision (an
     integer or boolean variable: an argmax, a comparison).  The inputs
     that meet no layer computed from a weight on their way to a loss (the
-    targets) are "internal" too, where the model has other inputs.  `consumers` maps
-    each layer to the layers that read it (from :func:`_roles`)."""
+    targets) are "internal" too, where the model has other inputs.
+    `consumers` maps each layer to the layers that read it (from
+    :func:`_roles`)."""
     graph = [layer for layer in all_layers
              if isinstance(layer, VariableLayer) and layer not in inputs]
     if not graph:
@@ -181,8 +182,9 @@ def _loss_roles(all_layers, sources, roles, consumers, inputs):
         return [param for param, tags in layer.params.items()
                 if "trainable" in tags]
 
-    def floating(layer):
-        return str(getattr(layer.variable, "dtype", "")).startswith("float")
+    def floating(layer):  # a protocol layer: as if it were
+        return not isinstance(layer, VariableLayer) or str(getattr(
+            layer.variable, "dtype", "")).startswith("float")
 
     for layer in graph:  # a decision (an argmax, a comparison) has no units
         if not floating(layer) and roles[layer] == "output":
