@@ -291,11 +291,13 @@ _DENSE_OPS = frozenset(("Dot", "Dot22", "Matmul", "BatchedDot", "MatMul"))
 #: linear steps (ReLU as ``maximum(z, 0)`` or ``0.5 * (z + abs(z))``),
 #: "param" for a subtraction, which may read parameters or the unit's own
 #: statistics but not a constant (``z - 1`` is a loss's target).
+#: Nonlinearities that are not elementwise.
+_SOFTMAX_OPS = frozenset(("Softmax", "LogSoftmax", "SoftmaxWithBias"))
 _STEPS = dict(
     [(name, "squash") for name in (
         "Tanh", "Sigmoid", "ScalarSigmoid", "Softplus", "ScalarSoftplus",
-        "Exp", "Expm1", "Log1p", "Erf", "Erfc", "Cos", "Sin", "Softmax",
-        "LogSoftmax", "SoftmaxWithBias")]
+        "Exp", "Expm1", "Log1p", "Erf", "Erfc", "Cos", "Sin")
+     + tuple(_SOFTMAX_OPS)]
     + [(name, "affine") for name in (
         "Add", "Mul", "TrueDiv", "Cast", "Identity")]
     + [(name, "linear") for name in (
@@ -362,9 +364,8 @@ def unit_step(node):
         return None
     if type(node.op).__name__ == "Pool":  # Theano's pooling, before a bias
         return "pool"
-    if not isinstance(node.op, Elemwise) and type(
-            node.op).__name__ not in ("Softmax", "LogSoftmax",
-                                      "SoftmaxWithBias"):
+    if not isinstance(node.op, Elemwise) \
+            and type(node.op).__name__ not in _SOFTMAX_OPS:
         return None
     return _STEPS.get(_op_name(node))
 

@@ -232,9 +232,9 @@ def _warn_if_random_weights(every):
         for var in every:
             if var.owner is not None \
                     and backend.unit_kind(var.owner) is not None:
-                weights.extend(draw_of(operand).name
-                               for operand in var.owner.inputs
-                               if draw_of(operand) is not None)
+                draws = map(draw_of, var.owner.inputs)
+                weights.extend(draw.name for draw in draws
+                               if draw is not None)
     pymc_ops = [type(var.owner.op).__name__ for var in every
                 if var.owner is not None
                 and type(var.owner.op).__module__.split(".")[0] == "pymc"]

@@ -98,10 +98,9 @@ def find_units(every, nodes, unnamed_outputs):
         if node is None or node.outputs[0] is not var \
                 or (var in nodes and var not in unnamed_outputs):
             continue
-        weight = _weight_of(node, fixed)
-        if weight is not None:
-            starts[_through_shapes(var, clients, nodes)] = (
-                backend.unit_kind(node), weight)
+        found = _weight_of(node, fixed)
+        if found is not None:
+            starts[_through_shapes(var, clients, nodes)] = found
     units, inside = OrderedDict(), set()
     for start, (kind, _) in starts.items():
         region, stop, statistics = _region(start, starts, clients, fixed,
@@ -129,7 +128,7 @@ def find_units(every, nodes, unnamed_outputs):
 
 
 def _weight_of(node, fixed):
-    """The weight operand of `node` if it is a matrix product or
+    """(its kind, the weight operand) if `node` is a matrix product or
     convolution of data with a weight, else None."""
     kind = backend.unit_kind(node)
     if kind is None or len(node.inputs) < 2:
@@ -139,7 +138,7 @@ def _weight_of(node, fixed):
     if len(weights) != 1 or not _weights_in(
             weights[0], 1 if kind == "dense" else 2):
         return None
-    return weights[0]
+    return kind, weights[0]
 
 
 def _weights_in(expr, ndim=2):
@@ -225,13 +224,15 @@ def _end_of(region, starts, exits):
                 if source in region:
                     after[source].append(var)
     roots = [v for v in region if v in starts]
-    every = _reached(roots, after)
-    passes = [v for v in every if not any(
-        e in _reached(roots, after, avoid=v) for e in exits if e is not v)]
+    passes = []
+    for var in _reached(roots, after):
+        without = _reached(roots, after, avoid=var)
+        if not any(e in without for e in exits if e is not var):
+            passes.append(var)
     # the last of them: the one the others lead to
-    return max(passes, key=lambda v: sum(
-        1 for other in passes if v in _reached([other], after)),
-        default=None)
+    after_each = [_reached([other], after) for other in passes]
+    return max(passes, key=lambda var: sum(
+        1 for reached in after_each if var in reached), default=None)
 
 
 def _reached(roots, after, avoid=None):
